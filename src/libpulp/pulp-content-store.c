@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "Pulp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pulp-content-store.h"
+#include "pulp-error.h"
+
+/**
+ * PulpContentStore:
+ *
+ * Content files named by their SHA-256 under
+ * `<state-dir>/content/sha256/<2 hex>/<62 hex>`, read-only, each stored
+ * once. New content is written to `<state-dir>/tmp/` on the same file
+ * system and renamed into place once its digest is known.
+ */
+struct _PulpContentStore
+{
+  GObject parent_instance;
+  gchar *content_dir;
+  gchar *tmp_dir;
+};
+
+G_DEFINE_TYPE (PulpContentStore, pulp_content_store, G_TYPE_OBJECT)
+
+static void
+pulp_content_store_finalize (GObject *object)
+{
+  PulpContentStore *self = PULP_CONTENT_STORE (object);
+  g_free (self->content_dir);
+  g_free (self->tmp_dir);
+  G_OBJECT_CLASS (pulp_content_store_parent_class)->finalize (object);
+}
+
+static void
+pulp_content_store_class_init (PulpContentStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pulp_content_store_finalize;
+}
+
+static void
+pulp_content_store_init (PulpContentStore *self)
+{
+}
+
+static gboolean
+make_dir (const gchar *path, GError **error)
+{
+  if (g_mkdir_with_parents (path, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot create %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_new:
+ * @state_dir: the daemon's state directory
+ *
+ * Creates the store's folders and removes temp files a crash left behind.
+ *
+ * Returns: (transfer full): a new #PulpContentStore, or %NULL
+ */
+PulpContentStore *
+pulp_content_store_new (const gchar *state_dir, GError **error)
+{
+  g_autoptr (PulpContentStore) self = g_object_new (PULP_TYPE_CONTENT_STORE, NULL);
+  g_autoptr (GDir) dir = NULL;
+  const gchar *name;
+
+  self->content_dir = g_build_filename (state_dir, "content", "sha256", NULL);
+  self->tmp_dir = g_build_filename (state_dir, "tmp", NULL);
+  if (!make_dir (self->content_dir, error) || !make_dir (self->tmp_dir, error))
+    return NULL;
+
+  dir = g_dir_open (self->tmp_dir, 0, error);
+  if (dir == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (self->tmp_dir, name, NULL);
+      if (g_unlink (path) == 0)
+        g_debug ("removed stale temp file %s", path);
+    }
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+is_sha256 (const gchar *sha256)
+{
+  if (sha256 == NULL || strlen (sha256) != 64)
+    return FALSE;
+  for (const gchar *p = sha256; *p != '\0'; p++)
+    if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_get_path:
+ * @sha256: a lower-case hex SHA-256
+ *
+ * Returns: (transfer full): where content with that digest is (or would be)
+ * stored
+ */
+gchar *
+pulp_content_store_get_path (PulpContentStore *self, const gchar *sha256)
+{
+  g_autofree gchar *prefix = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), NULL);
+  g_return_val_if_fail (is_sha256 (sha256), NULL);
+
+  prefix = g_strndup (sha256, 2);
+  return g_build_filename (self->content_dir, prefix, sha256 + 2, NULL);
+}
+
+/**
+ * pulp_content_store_has:
+ *
+ * Returns: %TRUE if content with this digest is stored
+ */
+gboolean
+pulp_content_store_has (PulpContentStore *self, const gchar *sha256)
+{
+  g_autofree gchar *path = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+  if (!is_sha256 (sha256))
+    return FALSE;
+  path = pulp_content_store_get_path (self, sha256);
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
+/**
+ * pulp_content_store_open_temp:
+ * @tmp_path: (out): where the temp file is
+ *
+ * Returns: a file descriptor open for writing, or -1
+ */
+gint
+pulp_content_store_open_temp (PulpContentStore *self, gchar **tmp_path, GError **error)
+{
+  g_autofree gchar *path = NULL;
+  gint fd;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  path = g_build_filename (self->tmp_dir, "dl-XXXXXX", NULL);
+  fd = g_mkstemp_full (path, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot create a temp file in %s: %s",
+                   self->tmp_dir, g_strerror (saved));
+      return -1;
+    }
+  *tmp_path = g_steal_pointer (&path);
+  return fd;
+}
+
+/**
+ * pulp_content_store_commit_temp:
+ * @tmp_path: a temp file from pulp_content_store_open_temp(), closed
+ * @sha256: its verified digest
+ *
+ * Moves the temp file into place, read-only. If the content is already
+ * stored the temp file is dropped.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_commit_temp (PulpContentStore *self,
+                                const gchar *tmp_path,
+                                const gchar *sha256,
+                                GError **error)
+{
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *parent = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+  g_return_val_if_fail (is_sha256 (sha256), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  path = pulp_content_store_get_path (self, sha256);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_unlink (tmp_path);
+      return TRUE;
+    }
+  parent = g_path_get_dirname (path);
+  if (!make_dir (parent, error))
+    return FALSE;
+  if (g_chmod (tmp_path, 0444) != 0 || g_rename (tmp_path, path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot store %s: %s", path,
+                   g_strerror (saved));
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_import_fd:
+ * @fd: a readable file descriptor (the caller keeps it)
+ * @max_size: refuse content larger than this (0: no limit)
+ * @sha256: (out): the digest of what was read
+ * @size: (out): how many bytes were read
+ *
+ * Copies what @fd holds into the store, for uploads.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_import_fd (PulpContentStore *self,
+                              gint fd,
+                              guint64 max_size,
+                              gchar **sha256,
+                              guint64 *size,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree gchar *tmp_path = NULL;
+  g_autofree guchar *buf = g_malloc (256 * 1024);
+  guint64 total = 0;
+  struct stat st;
+  gint out;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "The file descriptor does not refer to a regular file");
+      return FALSE;
+    }
+  if (max_size > 0 && (guint64) st.st_size > max_size)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The file is %" G_GUINT64_FORMAT " bytes, more than the limit of %" G_GUINT64_FORMAT,
+                   (guint64) st.st_size, max_size);
+      return FALSE;
+    }
+
+  out = pulp_content_store_open_temp (self, &tmp_path, error);
+  if (out < 0)
+    return FALSE;
+  for (;;)
+    {
+      gssize n = pread (fd, buf, 256 * 1024, (off_t) total);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Cannot read the uploaded file: %s", g_strerror (saved));
+          break;
+        }
+      if (n == 0)
+        break;
+      total += (guint64) n;
+      if (max_size > 0 && total > max_size)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "The file is larger than the limit of %" G_GUINT64_FORMAT " bytes", max_size);
+          break;
+        }
+      g_checksum_update (sum, buf, (gsize) n);
+      for (gssize off = 0; off < n;)
+        {
+          gssize w = write (out, buf + off, (gsize) (n - off));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              int saved = errno;
+              g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot write %s: %s", tmp_path,
+                           g_strerror (saved));
+              break;
+            }
+          off += w;
+        }
+      if ((error != NULL && *error != NULL) || g_cancellable_set_error_if_cancelled (cancellable, error))
+        break;
+    }
+  if (error != NULL && *error != NULL)
+    {
+      close (out);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (close (out) != 0)
+    {
+      g_unlink (tmp_path);
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot close the stored file");
+      return FALSE;
+    }
+  if (!pulp_content_store_commit_temp (self, tmp_path, g_checksum_get_string (sum), error))
+    return FALSE;
+  *sha256 = g_strdup (g_checksum_get_string (sum));
+  *size = total;
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_sync:
+ *
+ * Makes everything stored so far durable, with one syncfs() for the whole
+ * file system rather than an fsync() per file; called before a version
+ * that references new content commits.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_sync (PulpContentStore *self, GError **error)
+{
+  gint fd;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+
+  fd = open (self->content_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs (fd) != 0)
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot sync %s: %s", self->content_dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_remove:
+ * @bytes_freed: (out) (optional): the size of the removed file
+ *
+ * Removes stored content (orphan cleanup). Content that is not stored is
+ * not an error.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_remove (PulpContentStore *self,
+                           const gchar *sha256,
+                           guint64 *bytes_freed,
+                           GError **error)
+{
+  g_autofree gchar *path = NULL;
+  struct stat st;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+
+  if (bytes_freed != NULL)
+    *bytes_freed = 0;
+  if (!is_sha256 (sha256))
+    return TRUE;
+  path = pulp_content_store_get_path (self, sha256);
+  if (g_stat (path, &st) != 0)
+    return TRUE;
+  if (g_unlink (path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot remove %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (bytes_freed != NULL)
+    *bytes_freed = (guint64) st.st_size;
+  return TRUE;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "Pulp"
+
+#include "pulp-error.h"
+#include "pulp-unit.h"
+
+/**
+ * PulpUnit:
+ *
+ * One piece of content: a type ("file", "rpm"), a unit key (the natural
+ * key fields, an a{sv}) that identifies it among all units of that type,
+ * free-form metadata, and the stored content it points at. The unit id is
+ * derived from type and key, so an importer never needs to look it up.
+ */
+struct _PulpUnit
+{
+  GObject parent_instance;
+  gchar *id;
+  gchar *type;
+  GVariant *key;
+  gchar *key_text;
+  GVariant *metadata;
+  gchar *relative_path;
+  gchar *sha256;
+  guint64 size;
+  gchar *path;
+  gboolean uploaded;
+};
+
+G_DEFINE_TYPE (PulpUnit, pulp_unit, G_TYPE_OBJECT)
+
+static void
+pulp_unit_finalize (GObject *object)
+{
+  PulpUnit *self = PULP_UNIT (object);
+  g_free (self->id);
+  g_free (self->type);
+  g_variant_unref (self->key);
+  g_free (self->key_text);
+  g_clear_pointer (&self->metadata, g_variant_unref);
+  g_free (self->relative_path);
+  g_free (self->sha256);
+  g_free (self->path);
+  G_OBJECT_CLASS (pulp_unit_parent_class)->finalize (object);
+}
+
+static void
+pulp_unit_class_init (PulpUnitClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pulp_unit_finalize;
+}
+
+static void
+pulp_unit_init (PulpUnit *self)
+{
+}
+
+static gint
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/**
+ * pulp_variant_to_canonical_text:
+ * @dict: an `a{sv}`
+ *
+ * Prints @dict in the GVariant text format with its keys sorted and every
+ * value type-annotated, so equal dictionaries give equal strings (unit keys
+ * are compared as text) and the text parses back to exactly the same types.
+ *
+ * Returns: (transfer full): the text
+ */
+gchar *
+pulp_variant_to_canonical_text (GVariant *dict)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  GVariantBuilder b;
+  GVariantIter iter;
+  gchar *k;
+
+  g_return_val_if_fail (g_variant_is_of_type (dict, G_VARIANT_TYPE_VARDICT), NULL);
+
+  g_variant_iter_init (&iter, dict);
+  while (g_variant_iter_next (&iter, "{sv}", &k, NULL))
+    g_ptr_array_add (keys, k);
+  g_ptr_array_sort (keys, compare_entries);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const gchar *name = g_ptr_array_index (keys, i);
+      if (i > 0 && g_strcmp0 (name, g_ptr_array_index (keys, i - 1)) == 0)
+        continue;
+      g_variant_builder_add (&b, "{sv}", name, g_variant_lookup_value (dict, name, NULL));
+    }
+  g_autoptr (GVariant) sorted = g_variant_ref_sink (g_variant_builder_end (&b));
+  return g_variant_print (sorted, TRUE);
+}
+
+/**
+ * pulp_variant_from_text:
+ * @text: (nullable): text written by pulp_variant_to_canonical_text()
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): an `a{sv}` (empty for %NULL or ""), or %NULL
+ */
+GVariant *
+pulp_variant_from_text (const gchar *text, GError **error)
+{
+  GVariant *v;
+
+  if (text == NULL || *text == '\0')
+    return g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  v = g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, error);
+  if (v == NULL)
+    return NULL;
+  return g_variant_ref_sink (v);
+}
+
+/**
+ * pulp_unit_compute_id:
+ * @type: unit type
+ * @key_text: canonical text of the unit key
+ *
+ * Returns: (transfer full): the unit id: 32 hex digits of the SHA-256 of
+ * type and key, stable across machines and databases
+ */
+gchar *
+pulp_unit_compute_id (const gchar *type, const gchar *key_text)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) type, -1);
+  g_checksum_update (sum, (const guchar *) "\n", 1);
+  g_checksum_update (sum, (const guchar *) key_text, -1);
+  return g_strndup (g_checksum_get_string (sum), 32);
+}
+
+/**
+ * pulp_unit_new:
+ * @type: the unit type, e.g. "file"
+ * @key: (transfer floating): the unit key, an `a{sv}`
+ *
+ * Returns: (transfer full): a new #PulpUnit
+ */
+PulpUnit *
+pulp_unit_new (const gchar *type, GVariant *key)
+{
+  PulpUnit *self;
+
+  g_return_val_if_fail (type != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (key, G_VARIANT_TYPE_VARDICT), NULL);
+
+  self = g_object_new (PULP_TYPE_UNIT, NULL);
+  self->type = g_strdup (type);
+  self->key = g_variant_ref_sink (key);
+  self->key_text = pulp_variant_to_canonical_text (self->key);
+  self->id = pulp_unit_compute_id (type, self->key_text);
+  return self;
+}
+
+const gchar *
+pulp_unit_get_id (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->id;
+}
+
+const gchar *
+pulp_unit_get_type_id (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->type;
+}
+
+/**
+ * pulp_unit_get_key:
+ *
+ * Returns: (transfer none): the unit key, an `a{sv}`
+ */
+GVariant *
+pulp_unit_get_key (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->key;
+}
+
+const gchar *
+pulp_unit_get_key_text (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->key_text;
+}
+
+/**
+ * pulp_unit_get_metadata:
+ *
+ * Returns: (transfer none): the metadata, an `a{sv}` (empty if never set)
+ */
+GVariant *
+pulp_unit_get_metadata (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  if (self->metadata == NULL)
+    self->metadata = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  return self->metadata;
+}
+
+/**
+ * pulp_unit_set_metadata:
+ * @metadata: (transfer floating): an `a{sv}`
+ */
+void
+pulp_unit_set_metadata (PulpUnit *self, GVariant *metadata)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  g_return_if_fail (g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT));
+  g_clear_pointer (&self->metadata, g_variant_unref);
+  self->metadata = g_variant_ref_sink (metadata);
+}
+
+const gchar *
+pulp_unit_get_relative_path (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->relative_path != NULL ? self->relative_path : "";
+}
+
+void
+pulp_unit_set_relative_path (PulpUnit *self, const gchar *relative_path)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  g_free (self->relative_path);
+  self->relative_path = g_strdup (relative_path);
+}
+
+const gchar *
+pulp_unit_get_sha256 (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->sha256 != NULL ? self->sha256 : "";
+}
+
+void
+pulp_unit_set_sha256 (PulpUnit *self, const gchar *sha256)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  g_free (self->sha256);
+  self->sha256 = g_strdup (sha256);
+}
+
+guint64
+pulp_unit_get_size (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), 0);
+  return self->size;
+}
+
+void
+pulp_unit_set_size (PulpUnit *self, guint64 size)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  self->size = size;
+}
+
+/**
+ * pulp_unit_get_path:
+ *
+ * Returns: where the content is stored, or "" when it is not downloaded
+ */
+const gchar *
+pulp_unit_get_path (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  return self->path != NULL ? self->path : "";
+}
+
+void
+pulp_unit_set_path (PulpUnit *self, const gchar *path)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  g_free (self->path);
+  self->path = g_strdup (path);
+}
+
+gboolean
+pulp_unit_get_uploaded (PulpUnit *self)
+{
+  g_return_val_if_fail (PULP_IS_UNIT (self), FALSE);
+  return self->uploaded;
+}
+
+void
+pulp_unit_set_uploaded (PulpUnit *self, gboolean uploaded)
+{
+  g_return_if_fail (PULP_IS_UNIT (self));
+  self->uploaded = uploaded;
+}
+
+/**
+ * pulp_unit_to_variant:
+ *
+ * Returns: (transfer floating): the unit as the D-Bus contract lists it
+ */
+GVariant *
+pulp_unit_to_variant (PulpUnit *self)
+{
+  GVariantBuilder b;
+
+  g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (self->id));
+  g_variant_builder_add (&b, "{sv}", "type", g_variant_new_string (self->type));
+  g_variant_builder_add (&b, "{sv}", "key", self->key);
+  g_variant_builder_add (&b, "{sv}", "metadata", pulp_unit_get_metadata (self));
+  g_variant_builder_add (&b, "{sv}", "relative-path",
+                         g_variant_new_string (pulp_unit_get_relative_path (self)));
+  g_variant_builder_add (&b, "{sv}", "sha256", g_variant_new_string (pulp_unit_get_sha256 (self)));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (self->size));
+  g_variant_builder_add (&b, "{sv}", "path", g_variant_new_string (pulp_unit_get_path (self)));
+  g_variant_builder_add (&b, "{sv}", "uploaded", g_variant_new_boolean (self->uploaded));
+  return g_variant_builder_end (&b);
+}
