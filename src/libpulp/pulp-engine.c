@@ -1,0 +1,1044 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpEngine"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "pulp-content-store.h"
+#include "pulp-engine.h"
+#include "pulp-error.h"
+#include "pulp-scheduler.h"
+#include "pulp-store.h"
+#include "pulp-sync-conduit-private.h"
+
+/**
+ * PulpEngine:
+ *
+ * The service without D-Bus: importers, repositories, tasks and their
+ * scheduler, the database and the content store. Every method is called in
+ * the main context; long work runs as #PulpTask in worker threads.
+ */
+struct _PulpEngine
+{
+  GObject parent_instance;
+
+  gchar *state_dir;
+  PulpStore *store;
+  PulpContentStore *content;
+  PulpScheduler *scheduler;
+  GHashTable *importers;    /* type → PulpImporter */
+  GHashTable *repositories; /* id → PulpRepository */
+  GHashTable *tasks;        /* &id → PulpTask */
+  guint64 task_retention;   /* µs */
+  guint prune_source;
+};
+
+enum {
+  SIGNAL_REPOSITORY_ADDED,
+  SIGNAL_REPOSITORY_REMOVED,
+  SIGNAL_TASK_ADDED,
+  SIGNAL_TASK_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (PulpEngine, pulp_engine, G_TYPE_OBJECT)
+
+static void
+pulp_engine_finalize (GObject *object)
+{
+  PulpEngine *self = PULP_ENGINE (object);
+
+  if (self->prune_source != 0)
+    g_source_remove (self->prune_source);
+  g_hash_table_unref (self->tasks);
+  g_hash_table_unref (self->repositories);
+  g_hash_table_unref (self->importers);
+  g_clear_object (&self->scheduler);
+  g_clear_object (&self->content);
+  g_clear_object (&self->store);
+  g_free (self->state_dir);
+  G_OBJECT_CLASS (pulp_engine_parent_class)->finalize (object);
+}
+
+static void
+pulp_engine_class_init (PulpEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pulp_engine_finalize;
+  signals[SIGNAL_REPOSITORY_ADDED] = g_signal_new ("repository-added", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                   G_TYPE_NONE, 1, PULP_TYPE_REPOSITORY);
+  signals[SIGNAL_REPOSITORY_REMOVED] = g_signal_new ("repository-removed", G_TYPE_FROM_CLASS (klass),
+                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                     G_TYPE_NONE, 1, PULP_TYPE_REPOSITORY);
+  signals[SIGNAL_TASK_ADDED] = g_signal_new ("task-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                             0, NULL, NULL, NULL, G_TYPE_NONE, 1, PULP_TYPE_TASK);
+  signals[SIGNAL_TASK_REMOVED] = g_signal_new ("task-removed", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                               PULP_TYPE_TASK);
+}
+
+static void
+pulp_engine_init (PulpEngine *self)
+{
+  self->importers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->repositories = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->tasks = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_object_unref);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+static gboolean
+check_choice (const gchar *key, GVariant *value, const gchar *const *choices, GError **error)
+{
+  const gchar *s = g_variant_get_string (value, NULL);
+  if (g_strv_contains (choices, s))
+    return TRUE;
+  g_autofree gchar *list = g_strjoinv ("”, “", (gchar **) choices);
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+               _("“%s” must be one of “%s”, not “%s”"), key, list, s);
+  return FALSE;
+}
+
+static gboolean
+check_url (const gchar *key, GVariant *value, const gchar *const *schemes, GError **error)
+{
+  const gchar *s = g_variant_get_string (value, NULL);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GUri) uri = g_uri_parse (s, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED, &local);
+
+  if (uri == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("“%s” is not a valid URL: %s"),
+                   key, local->message);
+      return FALSE;
+    }
+  if (!g_strv_contains (schemes, g_uri_get_scheme (uri)))
+    {
+      g_autofree gchar *list = g_strjoinv (", ", (gchar **) schemes);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("“%s” must be a URL with one of the schemes %s, not “%s”"), key, list,
+                   g_uri_get_scheme (uri));
+      return FALSE;
+    }
+  if (g_strcmp0 (g_uri_get_scheme (uri), "file") != 0
+      && (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("“%s” has no host: “%s”"), key, s);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_key (const gchar *key, GVariant *value, GError **error)
+{
+  static const gchar *const sync_policies[] = { "additive", "mirror", NULL };
+  static const gchar *const download_policies[] = { "immediate", "on_demand", NULL };
+  static const gchar *const feed_schemes[] = { "http", "https", "file", NULL };
+  static const gchar *const proxy_schemes[] = { "http", "https", "socks", "socks4", "socks5", NULL };
+
+  if (g_str_equal (key, "feed"))
+    return check_url (key, value, feed_schemes, error);
+  if (g_str_equal (key, "proxy"))
+    return check_url (key, value, proxy_schemes, error);
+  if (g_str_equal (key, "sync-policy"))
+    return check_choice (key, value, sync_policies, error);
+  if (g_str_equal (key, "download-policy"))
+    return check_choice (key, value, download_policies, error);
+  if (g_str_equal (key, "download-concurrency") || g_str_equal (key, "max-retries"))
+    {
+      guint32 v = g_variant_get_uint32 (value);
+      guint32 max = g_str_equal (key, "max-retries") ? 20 : 100;
+      guint32 min = g_str_equal (key, "max-retries") ? 0 : 1;
+      if (v < min || v > max)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("“%s” must be between %u and %u, not %u"), key, min, max, v);
+          return FALSE;
+        }
+    }
+  if (g_str_equal (key, "ca-cert") || g_str_equal (key, "client-cert") || g_str_equal (key, "client-key"))
+    {
+      const gchar *path = g_variant_get_string (value, NULL);
+      if (!g_path_is_absolute (path))
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("“%s” must be an absolute path, not “%s”"), key, path);
+          return FALSE;
+        }
+    }
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) && g_variant_get_size (value) > 4096)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is longer than 4096 bytes"), key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The keys the core knows, with their types; every other key belongs to
+ * the importer. */
+static const struct
+{
+  const gchar *key;
+  const gchar *type;
+} core_keys[] = {
+  { "feed", "s" },         { "display-name", "s" },    { "description", "s" },
+  { "sync-policy", "s" },  { "download-policy", "s" }, { "download-concurrency", "u" },
+  { "max-retries", "u" },  { "tls-verify", "b" },      { "ca-cert", "s" },
+  { "client-cert", "s" },  { "client-key", "s" },      { "proxy", "s" },
+  { "username", "s" },     { "password", "s" },        { "remove-uploaded", "b" },
+};
+
+static const gchar *
+core_key_type (const gchar *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (core_keys); i++)
+    if (g_str_equal (core_keys[i].key, key))
+      return core_keys[i].type;
+  return NULL;
+}
+
+static gboolean
+check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *type, GError **error)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
+    return TRUE;
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+               _("%s “%s” must have type “%s”, not “%s”"), what, key, type,
+               g_variant_get_type_string (value));
+  return FALSE;
+}
+
+/* Validates @config (core keys here, the rest by the importer) and
+ * returns it merged over @base. */
+static GVariant *
+validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GError **error)
+{
+  g_auto (GVariantDict) merged;
+  g_auto (GVariantDict) own;
+  g_autoptr (GVariant) own_v = NULL;
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+
+  g_variant_dict_init (&merged, base);
+  g_variant_iter_init (&iter, config);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      const gchar *type = core_key_type (key);
+      if (type != NULL
+          && (!check_type (_("Configuration key"), key, value, type, error) || !check_key (key, value, error)))
+        return NULL;
+      g_variant_dict_insert_value (&merged, key, value);
+    }
+
+  /* the importer sees all of its own keys, old and new */
+  g_variant_dict_init (&own, NULL);
+  g_autoptr (GVariant) all = g_variant_ref_sink (g_variant_dict_end (&merged));
+  g_variant_iter_init (&iter, all);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    if (core_key_type (key) == NULL)
+      g_variant_dict_insert_value (&own, key, value);
+  own_v = g_variant_ref_sink (g_variant_dict_end (&own));
+  if (!pulp_importer_validate_config (importer, own_v, error))
+    {
+      pulp_error_convert (error);
+      return NULL;
+    }
+  return g_steal_pointer (&all);
+}
+
+/**
+ * pulp_validate_repository_id:
+ *
+ * Returns: %TRUE if @id matches `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`
+ */
+gboolean
+pulp_validate_repository_id (const gchar *id, GError **error)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 64)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("A repository id must have 1 to 64 characters, not %zu"), len);
+      return FALSE;
+    }
+  for (gsize i = 0; i < len; i++)
+    {
+      gchar c = id[i];
+      if (g_ascii_isalnum (c) || (i > 0 && (c == '.' || c == '_' || c == '-')))
+        continue;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("Invalid repository id “%s”: it may contain only letters, digits, “.”, “_” and “-”,"
+                     " and must start with a letter or digit"),
+                   id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- importers ---------------------------------------------------------- */
+
+static void
+load_importers (PulpEngine *self, const gchar *dir)
+{
+  g_autoptr (GDir) d = NULL;
+  GIOExtensionPoint *ep;
+  const gchar *name;
+
+  pulp_importer_ensure_extension_point ();
+  /* Modules stay loaded for the life of the process; GIO keeps them. */
+  g_list_free (g_io_modules_load_all_in_directory (dir));
+  /* uninstalled, each importer sits in its own folder of the build tree */
+  d = g_dir_open (dir, 0, NULL);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree gchar *sub = g_build_filename (dir, name, NULL);
+      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+        g_list_free (g_io_modules_load_all_in_directory (sub));
+    }
+
+  ep = g_io_extension_point_lookup (PULP_IMPORTER_EXTENSION_POINT_NAME);
+  for (GList *l = g_io_extension_point_get_extensions (ep); l != NULL; l = l->next)
+    {
+      GIOExtension *ext = l->data;
+      const gchar *type = g_io_extension_get_name (ext);
+      if (g_hash_table_contains (self->importers, type))
+        continue;
+      g_hash_table_insert (self->importers, g_strdup (type),
+                           g_object_new (g_io_extension_get_type (ext), NULL));
+      g_info ("loaded importer %s", type);
+    }
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/**
+ * pulp_engine_list_importers:
+ *
+ * Returns: (transfer container) (element-type utf8): the loaded importer
+ * types, sorted
+ */
+GPtrArray *
+pulp_engine_list_importers (PulpEngine *self)
+{
+  GPtrArray *types = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_hash_table_iter_init (&iter, self->importers);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (types, key);
+  g_ptr_array_sort (types, compare_strings);
+  return types;
+}
+
+/**
+ * pulp_engine_get_importer:
+ *
+ * Returns: (transfer none) (nullable): the importer of @type
+ */
+PulpImporter *
+pulp_engine_get_importer (PulpEngine *self, const gchar *type)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  return g_hash_table_lookup (self->importers, type);
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+static void
+save_task (PulpEngine *self, PulpTask *task)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *summary = pulp_variant_to_canonical_text (pulp_task_get_summary (task));
+  PulpStoreTask row = {
+    .id = pulp_task_get_id (task),
+    .kind = (gchar *) pulp_task_get_kind (task),
+    .repository = (gchar *) pulp_task_get_repository (task),
+    .state = (gchar *) pulp_task_get_state_string (task),
+    .stage = (gchar *) pulp_task_get_stage (task),
+    .error_name = (gchar *) pulp_task_get_error_name (task),
+    .error = (gchar *) pulp_task_get_error (task),
+    .summary = summary,
+    .created = pulp_task_get_created (task),
+    .started = pulp_task_get_started (task),
+    .finished = pulp_task_get_finished (task),
+    .uid = pulp_task_get_uid (task),
+  };
+  if (!pulp_store_save_task (self->store, &row, &error))
+    g_warning ("cannot record task %" G_GUINT64_FORMAT ": %s", row.id, error->message);
+}
+
+static void
+refresh_repository (PulpEngine *self, const gchar *id)
+{
+  g_autoptr (GPtrArray) rows = pulp_store_list_repositories (self->store, NULL);
+  PulpRepository *repo = g_hash_table_lookup (self->repositories, id);
+
+  for (guint i = 0; repo != NULL && rows != NULL && i < rows->len; i++)
+    {
+      PulpStoreRepository *row = g_ptr_array_index (rows, i);
+      if (g_str_equal (row->id, id))
+        pulp_repository_set_state (repo, row->latest_version, row->unit_count, row->last_sync);
+    }
+}
+
+static void
+task_state_changed (PulpTask *task, GParamSpec *pspec, PulpEngine *self)
+{
+  save_task (self, task);
+}
+
+static void
+task_finished (PulpTask *task, PulpEngine *self)
+{
+  const gchar *repo = pulp_task_get_repository (task);
+
+  g_signal_handlers_disconnect_by_func (task, task_state_changed, self);
+  save_task (self, task);
+  if (*repo != '\0')
+    refresh_repository (self, repo);
+}
+
+static void
+scheduler_changed (PulpScheduler *scheduler, PulpEngine *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->repositories);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    pulp_repository_set_active_task (value, pulp_scheduler_get_active_task (
+                                                scheduler, pulp_repository_get_id (value)));
+}
+
+static void
+add_task (PulpEngine *self, PulpTask *task)
+{
+  guint64 *key = g_new (guint64, 1);
+
+  *key = pulp_task_get_id (task);
+  g_hash_table_insert (self->tasks, key, g_object_ref (task));
+  /* the key lives as long as the task: free it with the task */
+  g_object_set_data_full (G_OBJECT (task), "pulp-engine-key", key, g_free);
+  g_signal_emit (self, signals[SIGNAL_TASK_ADDED], 0, task);
+}
+
+static PulpTask *
+queue_task (PulpEngine *self,
+            const gchar *kind,
+            const gchar *repo,
+            guint32 uid,
+            gboolean exclusive,
+            PulpTaskFunc func,
+            gpointer data,
+            GDestroyNotify data_free,
+            GError **error)
+{
+  g_autoptr (PulpTask) task = NULL;
+  guint64 id = pulp_store_next_task_id (self->store, error);
+
+  if (id == 0)
+    {
+      data_free (data);
+      return NULL;
+    }
+  task = pulp_task_new (id, kind, repo, uid, exclusive);
+  pulp_task_set_func (task, func, data, data_free);
+  save_task (self, task);
+  g_signal_connect (task, "notify::state", G_CALLBACK (task_state_changed), self);
+  g_signal_connect (task, "finished", G_CALLBACK (task_finished), self);
+  add_task (self, task);
+  pulp_scheduler_add (self->scheduler, task);
+  return g_steal_pointer (&task);
+}
+
+static gboolean
+prune_tasks (gpointer user_data)
+{
+  PulpEngine *self = user_data;
+  guint64 cutoff = (guint64) g_get_real_time () - self->task_retention;
+  g_autoptr (GPtrArray) expired = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (pulp_task_is_finished (value) && pulp_task_get_finished (value) < cutoff)
+      g_ptr_array_add (expired, g_object_ref (value));
+  for (guint i = 0; i < expired->len; i++)
+    {
+      PulpTask *task = g_ptr_array_index (expired, i);
+      guint64 id = pulp_task_get_id (task);
+      g_hash_table_remove (self->tasks, &id);
+      g_signal_emit (self, signals[SIGNAL_TASK_REMOVED], 0, task);
+    }
+  pulp_store_prune_tasks (self->store, cutoff, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * pulp_engine_get_task:
+ *
+ * Returns: (transfer none) (nullable): the task with @id, if it is still kept
+ */
+PulpTask *
+pulp_engine_get_task (PulpEngine *self, guint64 id)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  return g_hash_table_lookup (self->tasks, &id);
+}
+
+/**
+ * pulp_engine_list_tasks:
+ *
+ * Returns: (transfer container) (element-type PulpTask): the kept tasks
+ */
+GPtrArray *
+pulp_engine_list_tasks (PulpEngine *self)
+{
+  GPtrArray *tasks = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (tasks, value);
+  return tasks;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static gboolean
+load_state (PulpEngine *self, GError **error)
+{
+  g_autoptr (GPtrArray) repos = NULL;
+  g_autoptr (GPtrArray) tasks = NULL;
+
+  /* whatever a crash left unfinished is thrown away before anyone looks */
+  if (!pulp_store_discard_pending (self->store, NULL, error)
+      || !pulp_store_interrupt_tasks (self->store, _("The daemon stopped while the task ran"), error))
+    return FALSE;
+  pulp_store_prune_tasks (self->store, (guint64) g_get_real_time () - self->task_retention, NULL);
+
+  repos = pulp_store_list_repositories (self->store, error);
+  if (repos == NULL)
+    return FALSE;
+  for (guint i = 0; i < repos->len; i++)
+    {
+      PulpStoreRepository *row = g_ptr_array_index (repos, i);
+      g_autoptr (GError) local = NULL;
+      g_autoptr (GVariant) config = pulp_variant_from_text (row->config, &local);
+      PulpRepository *repo;
+
+      if (config == NULL)
+        {
+          g_warning ("repository %s has a damaged configuration: %s", row->id, local->message);
+          config = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+        }
+      if (!g_hash_table_contains (self->importers, row->importer))
+        g_warning ("repository %s needs the importer “%s”, which is not loaded", row->id, row->importer);
+      repo = pulp_repository_new (row->id, row->importer, config);
+      pulp_repository_set_state (repo, row->latest_version, row->unit_count, row->last_sync);
+      g_hash_table_insert (self->repositories, g_strdup (row->id), repo);
+    }
+
+  tasks = pulp_store_list_tasks (self->store, error);
+  if (tasks == NULL)
+    return FALSE;
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      PulpStoreTask *row = g_ptr_array_index (tasks, i);
+      g_autoptr (GVariant) summary = pulp_variant_from_text (row->summary, NULL);
+      PulpTaskState state = PULP_TASK_STATE_FAILED;
+      g_autoptr (PulpTask) task = NULL;
+
+      for (PulpTaskState s = PULP_TASK_STATE_COMPLETED; s <= PULP_TASK_STATE_CANCELLED; s++)
+        if (g_str_equal (row->state, pulp_task_state_to_string (s)))
+          state = s;
+      task = pulp_task_new_finished (row->id, row->kind, row->repository, row->uid, state, row->stage,
+                                     row->error_name, row->error, g_steal_pointer (&summary),
+                                     row->created, row->started, row->finished);
+      add_task (self, task);
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_engine_new:
+ * @state_dir: where the database and the content store live
+ * @config: (nullable): the daemon configuration ([daemon], [database])
+ * @importer_dir: where importer modules are loaded from
+ *
+ * Opens (or creates) the database, discards what a crash left unfinished,
+ * marks interrupted tasks and loads the importers and repositories.
+ *
+ * Returns: (transfer full): a new #PulpEngine, or %NULL
+ */
+PulpEngine *
+pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer_dir, GError **error)
+{
+  g_autoptr (PulpEngine) self = g_object_new (PULP_TYPE_ENGINE, NULL);
+  g_autofree gchar *provider = NULL;
+  g_autofree gchar *cnc = NULL;
+  gint64 max_parallel = 2;
+  gint64 retention = 86400;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (config != NULL)
+    {
+      if (g_key_file_has_key (config, "daemon", "max-parallel-tasks", NULL))
+        max_parallel = g_key_file_get_int64 (config, "daemon", "max-parallel-tasks", NULL);
+      if (g_key_file_has_key (config, "daemon", "task-retention-seconds", NULL))
+        retention = g_key_file_get_int64 (config, "daemon", "task-retention-seconds", NULL);
+      provider = g_key_file_get_string (config, "database", "provider", NULL);
+      cnc = g_key_file_get_string (config, "database", "cnc-string", NULL);
+    }
+  if (max_parallel < 1 || max_parallel > 64 || retention < 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "max-parallel-tasks must be between 1 and 64 and task-retention-seconds not negative");
+      return NULL;
+    }
+  self->state_dir = g_strdup (state_dir);
+  self->task_retention = (guint64) retention * G_USEC_PER_SEC;
+
+  self->content = pulp_content_store_new (state_dir, error);
+  if (self->content == NULL)
+    return NULL;
+  if (provider == NULL || g_ascii_strcasecmp (provider, "SQLite") == 0)
+    {
+      g_autofree gchar *quoted = NULL;
+      g_free (provider);
+      provider = g_strdup ("SQLite");
+      if (cnc == NULL)
+        {
+          /* libgda reads ';' and '=' as separators: escape the path */
+          quoted = gda_rfc1738_encode (state_dir);
+          cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
+        }
+    }
+  self->store = pulp_store_new (provider, cnc, error);
+  if (self->store == NULL)
+    return NULL;
+
+  load_importers (self, importer_dir);
+  if (!load_state (self, error))
+    return NULL;
+
+  self->scheduler = pulp_scheduler_new ((guint) max_parallel);
+  g_signal_connect (self->scheduler, "changed", G_CALLBACK (scheduler_changed), self);
+  self->prune_source = g_timeout_add_seconds (60, prune_tasks, self);
+  return g_steal_pointer (&self);
+}
+
+const gchar *
+pulp_engine_get_state_dir (PulpEngine *self)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  return self->state_dir;
+}
+
+/* ---- repositories ------------------------------------------------------- */
+
+/**
+ * pulp_engine_create_repository:
+ * @config: an `a{sv}`, validated by the core and then by the importer
+ *
+ * Returns: (transfer none): the new repository, or %NULL
+ */
+PulpRepository *
+pulp_engine_create_repository (PulpEngine *self,
+                               const gchar *id,
+                               const gchar *importer_type,
+                               GVariant *config,
+                               GError **error)
+{
+  g_autoptr (GVariant) empty = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  g_autoptr (GVariant) valid = NULL;
+  g_autofree gchar *text = NULL;
+  PulpImporter *importer;
+  PulpRepository *repo;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!pulp_validate_repository_id (id, error))
+    return NULL;
+  importer = g_hash_table_lookup (self->importers, importer_type);
+  if (importer == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No importer “%s” is loaded"), importer_type);
+      return NULL;
+    }
+  if (g_hash_table_contains (self->repositories, id))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_EXISTS, _("A repository “%s” exists already"), id);
+      return NULL;
+    }
+  valid = validate_config (importer, empty, config, error);
+  if (valid == NULL)
+    return NULL;
+  text = pulp_variant_to_canonical_text (valid);
+  if (!pulp_store_insert_repository (self->store, id, importer_type, text, error))
+    return NULL;
+  repo = pulp_repository_new (id, importer_type, valid);
+  g_hash_table_insert (self->repositories, g_strdup (id), repo);
+  g_signal_emit (self, signals[SIGNAL_REPOSITORY_ADDED], 0, repo);
+  return repo;
+}
+
+/**
+ * pulp_engine_delete_repository:
+ *
+ * Removes a repository and its versions; its content becomes orphaned.
+ * Fails with %PULP_ERROR_BUSY while a task holds it.
+ */
+gboolean
+pulp_engine_delete_repository (PulpEngine *self, const gchar *id, GError **error)
+{
+  g_autoptr (PulpRepository) repo = NULL;
+  PulpRepository *found;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), FALSE);
+
+  found = pulp_engine_get_repository (self, id, error);
+  if (found == NULL)
+    return FALSE;
+  if (pulp_repository_get_active_task (found) != NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_BUSY,
+                   _("Repository “%s” has a task queued or running; cancel it or wait for it"), id);
+      return FALSE;
+    }
+  if (!pulp_store_delete_repository (self->store, id, error))
+    return FALSE;
+  repo = g_object_ref (found);
+  g_hash_table_remove (self->repositories, id);
+  g_signal_emit (self, signals[SIGNAL_REPOSITORY_REMOVED], 0, repo);
+  return TRUE;
+}
+
+/**
+ * pulp_engine_get_repository:
+ *
+ * Returns: (transfer none): the repository, or %NULL with %PULP_ERROR_NOT_FOUND
+ */
+PulpRepository *
+pulp_engine_get_repository (PulpEngine *self, const gchar *id, GError **error)
+{
+  PulpRepository *repo;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  repo = g_hash_table_lookup (self->repositories, id);
+  if (repo == NULL)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No repository “%s”"), id);
+  return repo;
+}
+
+static gint
+compare_repositories (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (pulp_repository_get_id (*(PulpRepository **) a),
+                    pulp_repository_get_id (*(PulpRepository **) b));
+}
+
+/**
+ * pulp_engine_list_repositories:
+ *
+ * Returns: (transfer container) (element-type PulpRepository): sorted by id
+ */
+GPtrArray *
+pulp_engine_list_repositories (PulpEngine *self)
+{
+  GPtrArray *repos = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_hash_table_iter_init (&iter, self->repositories);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (repos, value);
+  g_ptr_array_sort (repos, compare_repositories);
+  return repos;
+}
+
+/**
+ * pulp_engine_configure_repository:
+ * @config: keys to merge into the stored configuration
+ *
+ * Returns: %TRUE if the merged configuration was valid and stored
+ */
+gboolean
+pulp_engine_configure_repository (PulpEngine *self,
+                                  PulpRepository *repo,
+                                  GVariant *config,
+                                  GError **error)
+{
+  g_autoptr (GVariant) valid = NULL;
+  g_autofree gchar *text = NULL;
+  PulpImporter *importer;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), FALSE);
+
+  importer = g_hash_table_lookup (self->importers, pulp_repository_get_importer (repo));
+  if (importer == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No importer “%s” is loaded"),
+                   pulp_repository_get_importer (repo));
+      return FALSE;
+    }
+  valid = validate_config (importer, pulp_repository_get_config (repo), config, error);
+  if (valid == NULL)
+    return FALSE;
+  text = pulp_variant_to_canonical_text (valid);
+  if (!pulp_store_update_repository_config (self->store, pulp_repository_get_id (repo), text, error))
+    return FALSE;
+  pulp_repository_set_config (repo, valid);
+  return TRUE;
+}
+
+/* ---- sync --------------------------------------------------------------- */
+
+typedef struct
+{
+  PulpStore *store;
+  PulpContentStore *content;
+  PulpImporter *importer;
+  gchar *repo_id;
+  GVariant *config;
+} SyncJob;
+
+static void
+sync_job_free (SyncJob *job)
+{
+  g_object_unref (job->store);
+  g_object_unref (job->content);
+  g_object_unref (job->importer);
+  g_free (job->repo_id);
+  g_variant_unref (job->config);
+  g_free (job);
+}
+
+static guint64
+latest_version (PulpStore *store, const gchar *id, GError **error)
+{
+  g_autoptr (GPtrArray) rows = pulp_store_list_repositories (store, error);
+  for (guint i = 0; rows != NULL && i < rows->len; i++)
+    {
+      PulpStoreRepository *row = g_ptr_array_index (rows, i);
+      if (g_str_equal (row->id, id))
+        return row->latest_version;
+    }
+  return 0;
+}
+
+static GVariant *
+sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **error)
+{
+  SyncJob *job = data;
+  g_autoptr (PulpSyncConduit) conduit = NULL;
+  g_autoptr (GError) local = NULL;
+  GVariant *summary = NULL;
+  guint64 base = latest_version (job->store, job->repo_id, &local);
+
+  if (local == NULL)
+    conduit = pulp_sync_conduit_new (job->store, job->content, task, job->repo_id, base,
+                                     g_variant_ref (job->config), &local);
+  if (conduit != NULL && pulp_importer_sync_repo (job->importer, conduit, cancellable, &local)
+      && !g_cancellable_set_error_if_cancelled (cancellable, &local))
+    summary = pulp_sync_conduit_commit (conduit, &local);
+  if (summary == NULL)
+    {
+      if (conduit != NULL)
+        pulp_sync_conduit_discard (conduit);
+      pulp_error_convert (&local);
+      g_prefix_error (&local, _("Sync of %s failed: "), job->repo_id);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  if (!pulp_store_set_last_sync (job->store, job->repo_id, (guint64) g_get_real_time (), &local))
+    g_warning ("cannot record the sync time of %s: %s", job->repo_id, local->message);
+  return summary;
+}
+
+/**
+ * pulp_engine_sync:
+ * @options: an `a{sv}` overriding the configuration for this sync:
+ *   `sync-policy`, `download-policy`, `force`
+ * @uid: the user who asked
+ *
+ * Queues a sync of @repo.
+ *
+ * Returns: (transfer full): the queued task, or %NULL
+ */
+PulpTask *
+pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, guint32 uid, GError **error)
+{
+  g_auto (GVariantDict) merged;
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+  PulpImporter *importer;
+  SyncJob *job;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  importer = g_hash_table_lookup (self->importers, pulp_repository_get_importer (repo));
+  if (importer == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No importer “%s” is loaded"),
+                   pulp_repository_get_importer (repo));
+      return NULL;
+    }
+  g_variant_dict_init (&merged, pulp_repository_get_config (repo));
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      const gchar *type = g_str_equal (key, "force") ? "b" : NULL;
+      if (g_str_equal (key, "sync-policy") || g_str_equal (key, "download-policy"))
+        type = "s";
+      if (type == NULL)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("Unknown sync option “%s” (known: sync-policy, download-policy, force)"), key);
+          return NULL;
+        }
+      if (!check_type (_("Sync option"), key, value, type, error) || !check_key (key, value, error))
+        return NULL;
+      g_variant_dict_insert_value (&merged, key, value);
+    }
+  if (!g_variant_dict_contains (&merged, "feed"))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("Repository “%s” has no feed to sync from; set one with Configure"),
+                   pulp_repository_get_id (repo));
+      return NULL;
+    }
+
+  job = g_new0 (SyncJob, 1);
+  job->store = g_object_ref (self->store);
+  job->content = g_object_ref (self->content);
+  job->importer = g_object_ref (importer);
+  job->repo_id = g_strdup (pulp_repository_get_id (repo));
+  job->config = g_variant_ref_sink (g_variant_dict_end (&merged));
+  return queue_task (self, "sync", job->repo_id, uid, FALSE, sync_run, job,
+                     (GDestroyNotify) sync_job_free, error);
+}
+
+/* ---- content ------------------------------------------------------------ */
+
+static gboolean
+lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer out, GError **error)
+{
+  g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
+  if (v == NULL)
+    return TRUE;
+  if (!check_type (_("Filter key"), key, v, type, error))
+    return FALSE;
+  g_variant_get (v, type, out);
+  return TRUE;
+}
+
+/**
+ * pulp_engine_list_units:
+ * @filter: an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
+ *   `limit` t (default 1000, at most 10000)
+ *
+ * Returns: (transfer container) (element-type PulpUnit): a page of units in
+ * a stable order (by unit id)
+ */
+GPtrArray *
+pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
+{
+  const gchar *type = "";
+  guint64 version = pulp_repository_get_latest_version (repo);
+  guint64 offset = 0, limit = 1000;
+  g_autoptr (GPtrArray) units = NULL;
+  GVariantIter iter;
+  const gchar *key;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+
+  g_variant_iter_init (&iter, filter);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    if (!g_strv_contains ((const gchar *const[]){ "type", "version", "offset", "limit", NULL }, key))
+      {
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("Unknown filter key “%s” (known: type, version, offset, limit)"), key);
+        return NULL;
+      }
+  if (!lookup_filter (filter, "type", "&s", &type, error)
+      || !lookup_filter (filter, "version", "t", &version, error)
+      || !lookup_filter (filter, "offset", "t", &offset, error)
+      || !lookup_filter (filter, "limit", "t", &limit, error))
+    return NULL;
+  if (limit > 10000)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("“limit” may be at most 10000, not %" G_GUINT64_FORMAT), limit);
+      return NULL;
+    }
+  if (version > pulp_repository_get_latest_version (repo))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
+                   _("Repository “%s” has no version %" G_GUINT64_FORMAT " (latest: %" G_GUINT64_FORMAT ")"),
+                   pulp_repository_get_id (repo), version, pulp_repository_get_latest_version (repo));
+      return NULL;
+    }
+  units = pulp_store_list_units (self->store, pulp_repository_get_id (repo), version, type, "",
+                                 offset, limit, error);
+  if (units == NULL)
+    return NULL;
+  for (guint i = 0; i < units->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (units, i);
+      const gchar *sha256 = pulp_unit_get_sha256 (unit);
+      if (*sha256 != '\0' && pulp_content_store_has (self->content, sha256))
+        {
+          g_autofree gchar *path = pulp_content_store_get_path (self->content, sha256);
+          pulp_unit_set_path (unit, path);
+        }
+    }
+  return g_steal_pointer (&units);
+}
+
+/**
+ * pulp_engine_list_versions:
+ *
+ * Returns: (transfer full) (element-type PulpStoreVersion): oldest first
+ */
+GArray *
+pulp_engine_list_versions (PulpEngine *self, PulpRepository *repo, GError **error)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  return pulp_store_list_versions (self->store, pulp_repository_get_id (repo), error);
+}
+
+/**
+ * pulp_engine_check_integrity:
+ *
+ * Returns: %TRUE if the database passes its integrity check
+ */
+gboolean
+pulp_engine_check_integrity (PulpEngine *self, GError **error)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), FALSE);
+  return pulp_store_check_integrity (self->store, error);
+}

@@ -1,0 +1,1092 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpStore"
+
+#include "pulp-error.h"
+#include "pulp-store.h"
+
+/**
+ * PulpStore:
+ *
+ * The database: repositories, units, repository content by version,
+ * versions and tasks, through libgda (SQLite by default).
+ *
+ * libgda walks a list of every statement run inside a transaction before
+ * each new one, so transactions are kept to a few hundred statements and
+ * rows are written with multi-row INSERTs of up to %BATCH_ROWS rows.
+ * One connection serves all threads, serialized by a recursive mutex; a
+ * transaction holds the mutex from begin to commit.
+ */
+
+#define BATCH_ROWS 250
+
+/* libgda 5 has no autoptr declarations of its own */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GdaSqlParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GdaDataModel, g_object_unref)
+
+typedef struct
+{
+  GdaStatement *stmt;
+  GdaSet *params;
+  GPtrArray *holders;
+} Statement;
+
+struct _PulpStore
+{
+  GObject parent_instance;
+  GdaConnection *cnc;
+  GRecMutex lock;
+  GHashTable *statements; /* sql → Statement */
+  gboolean is_sqlite;
+  guint schema_version;
+};
+
+G_DEFINE_TYPE (PulpStore, pulp_store, G_TYPE_OBJECT)
+
+static void
+statement_free (Statement *st)
+{
+  g_object_unref (st->stmt);
+  g_clear_object (&st->params);
+  g_ptr_array_unref (st->holders);
+  g_free (st);
+}
+
+static void
+pulp_store_finalize (GObject *object)
+{
+  PulpStore *self = PULP_STORE (object);
+  g_hash_table_unref (self->statements);
+  if (self->cnc != NULL)
+    gda_connection_close (self->cnc);
+  g_clear_object (&self->cnc);
+  g_rec_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (pulp_store_parent_class)->finalize (object);
+}
+
+static void
+pulp_store_class_init (PulpStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pulp_store_finalize;
+}
+
+static void
+pulp_store_init (PulpStore *self)
+{
+  g_rec_mutex_init (&self->lock);
+  self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) statement_free);
+}
+
+void
+pulp_store_repository_free (PulpStoreRepository *repo)
+{
+  g_free (repo->id);
+  g_free (repo->importer);
+  g_free (repo->config);
+  g_free (repo);
+}
+
+void
+pulp_store_task_free (PulpStoreTask *task)
+{
+  g_free (task->kind);
+  g_free (task->repository);
+  g_free (task->state);
+  g_free (task->stage);
+  g_free (task->error_name);
+  g_free (task->error);
+  g_free (task->summary);
+  g_free (task);
+}
+
+static void
+db_error (GError **error, const gchar *what)
+{
+  if (error != NULL && *error != NULL)
+    {
+      g_prefix_error (error, "Database error while %s: ", what);
+      (*error)->domain = PULP_ERROR;
+      (*error)->code = PULP_ERROR_FAILED;
+    }
+}
+
+/* Runs SQL without parameters; libgda returns -1 for statements without a
+ * row count without setting an error, so the GError decides. */
+static gboolean
+exec (PulpStore *self, const gchar *sql, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  gda_connection_execute_non_select_command (self->cnc, sql, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static Statement *
+prepare (PulpStore *self, const gchar *sql, GError **error)
+{
+  Statement *st = g_hash_table_lookup (self->statements, sql);
+  g_autoptr (GdaSqlParser) parser = NULL;
+  GdaStatement *stmt;
+
+  if (st != NULL)
+    return st;
+  parser = gda_connection_create_parser (self->cnc);
+  if (parser == NULL)
+    parser = gda_sql_parser_new ();
+  stmt = gda_sql_parser_parse_string (parser, sql, NULL, error);
+  if (stmt == NULL)
+    return NULL;
+  st = g_new0 (Statement, 1);
+  st->stmt = stmt;
+  st->holders = g_ptr_array_new ();
+  if (!gda_statement_get_parameters (stmt, &st->params, error))
+    {
+      statement_free (st);
+      return NULL;
+    }
+  if (st->params != NULL)
+    for (GSList *l = st->params->holders; l != NULL; l = l->next)
+      g_ptr_array_add (st->holders, l->data);
+  g_hash_table_insert (self->statements, g_strdup (sql), st);
+  return st;
+}
+
+static void
+bind_string (Statement *st, guint i, const gchar *value)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_STRING);
+  g_value_set_static_string (&v, value != NULL ? value : "");
+  gda_holder_set_value (g_ptr_array_index (st->holders, i), &v, NULL);
+  g_value_unset (&v);
+}
+
+static void
+bind_int (Statement *st, guint i, gint64 value)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_INT64);
+  g_value_set_int64 (&v, value);
+  gda_holder_set_value (g_ptr_array_index (st->holders, i), &v, NULL);
+}
+
+static gboolean
+run (PulpStore *self, Statement *st, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  gda_connection_statement_execute_non_select (self->cnc, st->stmt, st->params, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GdaDataModel *
+query (PulpStore *self, Statement *st, GType *col_types, GError **error)
+{
+  return gda_connection_statement_execute_select_full (self->cnc, st->stmt, st->params,
+                                                       GDA_STATEMENT_MODEL_RANDOM_ACCESS,
+                                                       col_types, error);
+}
+
+static const gchar *
+get_string (GdaDataModel *model, gint col, gint row)
+{
+  const GValue *v = gda_data_model_get_value_at (model, col, row, NULL);
+  if (v == NULL || !G_VALUE_HOLDS_STRING (v))
+    return NULL;
+  return g_value_get_string (v);
+}
+
+static gint64
+get_int (GdaDataModel *model, gint col, gint row)
+{
+  const GValue *v = gda_data_model_get_value_at (model, col, row, NULL);
+  if (v == NULL)
+    return 0;
+  if (G_VALUE_HOLDS_INT64 (v))
+    return g_value_get_int64 (v);
+  if (G_VALUE_HOLDS_INT (v))
+    return g_value_get_int (v);
+  return 0;
+}
+
+/* The schema, one step per version; a database is brought forward one
+ * step at a time, each in its own transaction. */
+static const gchar *const migrations[] = {
+  /* 1 */
+  "CREATE TABLE repositories (id TEXT PRIMARY KEY, importer TEXT NOT NULL, config TEXT NOT NULL,"
+  " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
+  " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
+  " size INTEGER NOT NULL);"
+  "CREATE INDEX units_sha256 ON units (sha256);"
+  "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
+  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL);"
+  "CREATE INDEX repository_content_repo ON repository_content (repository, unit);"
+  "CREATE INDEX repository_content_unit ON repository_content (unit);"
+  "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
+  " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number));"
+  "CREATE TABLE tasks (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, repository TEXT NOT NULL,"
+  " state TEXT NOT NULL, stage TEXT NOT NULL, error_name TEXT NOT NULL, error TEXT NOT NULL,"
+  " summary TEXT NOT NULL, created INTEGER NOT NULL, started INTEGER NOT NULL,"
+  " finished INTEGER NOT NULL, uid INTEGER NOT NULL);"
+  "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+  "INSERT INTO counters (name, value) VALUES ('next-task-id', 1);",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
+
+static gboolean
+exec_script (PulpStore *self, const gchar *script, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (script, ";", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (*g_strstrip (parts[i]) == '\0')
+        continue;
+      if (!exec (self, parts[i], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+migrate (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  Statement *st;
+  guint version = 0;
+
+  if (!exec (self, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", error))
+    return FALSE;
+  st = prepare (self, "SELECT version FROM schema_version", error);
+  if (st == NULL)
+    return FALSE;
+  model = query (self, st, (GType[]){ G_TYPE_INT64, G_TYPE_NONE }, error);
+  if (model == NULL)
+    return FALSE;
+  if (gda_data_model_get_n_rows (model) > 0)
+    version = (guint) get_int (model, 0, 0);
+  else if (!exec (self, "INSERT INTO schema_version (version) VALUES (0)", error))
+    return FALSE;
+
+  if (version > PULP_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED,
+                   "The database has schema version %u, newer than this pulpd knows (%u)", version,
+                   PULP_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+  for (; version < PULP_STORE_SCHEMA_VERSION; version++)
+    {
+      g_autofree gchar *bump = NULL;
+
+      g_info ("migrating the database from schema version %u to %u", version, version + 1);
+      if (!pulp_store_begin (self, error))
+        return FALSE;
+      bump = g_strdup_printf ("UPDATE schema_version SET version = %u", version + 1);
+      if (!exec_script (self, migrations[version], error) || !exec (self, bump, error)
+          || !pulp_store_commit (self, error))
+        {
+          pulp_store_rollback (self);
+          return FALSE;
+        }
+    }
+  self->schema_version = version;
+  return TRUE;
+}
+
+/**
+ * pulp_store_new:
+ * @provider: a libgda provider name ("SQLite", "PostgreSQL")
+ * @cnc_string: its connection string, e.g. "DB_DIR=/var/lib/pulp;DB_NAME=pulp"
+ *
+ * Opens the database and brings its schema up to date.
+ *
+ * Returns: (transfer full): a new #PulpStore, or %NULL
+ */
+PulpStore *
+pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
+{
+  g_autoptr (PulpStore) self = g_object_new (PULP_TYPE_STORE, NULL);
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  gda_init ();
+  self->cnc = gda_connection_open_from_string (provider, cnc_string, NULL,
+                                               GDA_CONNECTION_OPTIONS_NONE, error);
+  if (self->cnc == NULL)
+    {
+      db_error (error, "opening the database");
+      return NULL;
+    }
+  self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
+  /* WAL: readers (ListUnits) do not wait for a sync's writes; NORMAL
+   * synchronisation keeps the database consistent across crashes. */
+  if (self->is_sqlite
+      && (!exec (self, "PRAGMA journal_mode=WAL", error)
+          || !exec (self, "PRAGMA synchronous=NORMAL", error)
+          || !exec (self, "PRAGMA busy_timeout=10000", error)))
+    {
+      db_error (error, "setting up SQLite");
+      return NULL;
+    }
+  if (!migrate (self, error))
+    {
+      db_error (error, "migrating the schema");
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+guint
+pulp_store_get_schema_version (PulpStore *self)
+{
+  g_return_val_if_fail (PULP_IS_STORE (self), 0);
+  return self->schema_version;
+}
+
+/**
+ * pulp_store_begin:
+ *
+ * Starts a transaction and holds the store's lock until
+ * pulp_store_commit() or pulp_store_rollback().
+ */
+gboolean
+pulp_store_begin (PulpStore *self, GError **error)
+{
+  g_return_val_if_fail (PULP_IS_STORE (self), FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!exec (self, "BEGIN", error))
+    {
+      g_rec_mutex_unlock (&self->lock);
+      db_error (error, "starting a transaction");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pulp_store_commit (PulpStore *self, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (PULP_IS_STORE (self), FALSE);
+  ok = exec (self, "COMMIT", error);
+  if (!ok)
+    {
+      exec (self, "ROLLBACK", NULL);
+      db_error (error, "committing");
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+void
+pulp_store_rollback (PulpStore *self)
+{
+  g_return_if_fail (PULP_IS_STORE (self));
+  exec (self, "ROLLBACK", NULL);
+  g_rec_mutex_unlock (&self->lock);
+}
+
+/**
+ * pulp_store_list_repositories:
+ *
+ * Returns: (transfer container) (element-type PulpStoreRepository): every repository
+ */
+GPtrArray *
+pulp_store_list_repositories (PulpStore *self, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GdaDataModel) model = NULL;
+  g_autoptr (GPtrArray) repos = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_store_repository_free);
+  Statement *st;
+  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64, G_TYPE_INT64,
+                    G_TYPE_INT64, G_TYPE_NONE };
+
+  st = prepare (self,
+                "SELECT r.id, r.importer, r.config, r.latest_version, r.last_sync,"
+                " COALESCE((SELECT v.unit_count FROM versions v WHERE v.repository = r.id"
+                " AND v.number = r.latest_version), 0) FROM repositories r ORDER BY r.id",
+                error);
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    {
+      db_error (error, "listing repositories");
+      return NULL;
+    }
+  for (gint i = 0; i < gda_data_model_get_n_rows (model); i++)
+    {
+      PulpStoreRepository *repo = g_new0 (PulpStoreRepository, 1);
+      repo->id = g_strdup (get_string (model, 0, i));
+      repo->importer = g_strdup (get_string (model, 1, i));
+      repo->config = g_strdup (get_string (model, 2, i));
+      repo->latest_version = (guint64) get_int (model, 3, i);
+      repo->last_sync = (guint64) get_int (model, 4, i);
+      repo->unit_count = (guint64) get_int (model, 5, i);
+      g_ptr_array_add (repos, repo);
+    }
+  return g_steal_pointer (&repos);
+}
+
+gboolean
+pulp_store_insert_repository (PulpStore *self,
+                              const gchar *id,
+                              const gchar *importer,
+                              const gchar *config,
+                              GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "INSERT INTO repositories (id, importer, config, latest_version,"
+                           " last_sync) VALUES (##id::string, ##importer::string,"
+                           " ##config::string, 0, 0)",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, id);
+  bind_string (st, 1, importer);
+  bind_string (st, 2, config);
+  if (!run (self, st, error))
+    {
+      db_error (error, "creating the repository");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pulp_store_update_repository_config (PulpStore *self,
+                                     const gchar *id,
+                                     const gchar *config,
+                                     GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "UPDATE repositories SET config = ##config::string WHERE id = ##id::string",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, config);
+  bind_string (st, 1, id);
+  if (!run (self, st, error))
+    {
+      db_error (error, "saving the configuration");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+exec_for_repo (PulpStore *self, const gchar *sql, const gchar *repo, GError **error)
+{
+  Statement *st = prepare (self, sql, error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, repo);
+  return run (self, st, error);
+}
+
+/**
+ * pulp_store_delete_repository:
+ *
+ * Removes the repository, its versions and its content rows in one
+ * transaction; the units stay (orphans until cleanup).
+ */
+gboolean
+pulp_store_delete_repository (PulpStore *self, const gchar *id, GError **error)
+{
+  if (!pulp_store_begin (self, error))
+    return FALSE;
+  if (!exec_for_repo (self, "DELETE FROM repository_content WHERE repository = ##r::string", id, error)
+      || !exec_for_repo (self, "DELETE FROM versions WHERE repository = ##r::string", id, error)
+      || !exec_for_repo (self, "DELETE FROM repositories WHERE id = ##r::string", id, error))
+    {
+      pulp_store_rollback (self);
+      db_error (error, "deleting the repository");
+      return FALSE;
+    }
+  return pulp_store_commit (self, error);
+}
+
+/**
+ * pulp_store_load_content:
+ *
+ * Returns: (transfer full): unit id → GINT_TO_POINTER (uploaded + 1) for
+ * every unit in @version of @repo
+ */
+GHashTable *
+pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
+  Statement *st;
+
+  st = prepare (self,
+                "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
+                " AND version_added <= ##v::gint64 AND (version_removed IS NULL OR"
+                " version_removed > ##v2::gint64)",
+                error);
+  if (st == NULL)
+    return NULL;
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) version);
+  model = query (self, st, types, error);
+  if (model == NULL)
+    {
+      db_error (error, "reading the repository content");
+      return NULL;
+    }
+  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+    g_hash_table_insert (ids, g_strdup (get_string (model, 0, i)),
+                         GINT_TO_POINTER (get_int (model, 1, i) + 1));
+  return g_steal_pointer (&ids);
+}
+
+static gchar *
+values_sql (const gchar *head, const gchar *row_fmt, guint rows, const gchar *tail)
+{
+  GString *sql = g_string_new (head);
+  for (guint i = 0; i < rows; i++)
+    {
+      if (i > 0)
+        g_string_append_c (sql, ',');
+      g_string_append_printf (sql, row_fmt, i, i, i, i, i, i, i);
+    }
+  g_string_append (sql, tail);
+  return g_string_free (sql, FALSE);
+}
+
+/**
+ * pulp_store_upsert_units:
+ * @units: (element-type PulpUnit): units to store or update
+ *
+ * Stores units by id (derived from type and key); an existing unit gets the
+ * new metadata, relative path and content digest. Runs inside the caller's
+ * transaction if there is one.
+ */
+gboolean
+pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+
+  for (guint start = 0; start < units->len; start += BATCH_ROWS)
+    {
+      guint rows = MIN (BATCH_ROWS, units->len - start);
+      g_autofree gchar *sql = values_sql (
+          "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) VALUES ",
+          "(##i%u::string, ##t%u::string, ##k%u::string, ##m%u::string, ##p%u::string,"
+          " ##s%u::string, ##z%u::gint64)",
+          rows,
+          " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
+          " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
+          " size = excluded.size");
+      Statement *st = prepare (self, sql, error);
+
+      if (st == NULL)
+        return FALSE;
+      for (guint r = 0; r < rows; r++)
+        {
+          PulpUnit *unit = g_ptr_array_index (units, start + r);
+          g_autofree gchar *metadata = pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit));
+          guint h = r * 7;
+          bind_string (st, h, pulp_unit_get_id (unit));
+          bind_string (st, h + 1, pulp_unit_get_type_id (unit));
+          bind_string (st, h + 2, pulp_unit_get_key_text (unit));
+          bind_string (st, h + 3, metadata);
+          bind_string (st, h + 4, pulp_unit_get_relative_path (unit));
+          bind_string (st, h + 5, pulp_unit_get_sha256 (unit));
+          bind_int (st, h + 6, (gint64) pulp_unit_get_size (unit));
+        }
+      if (!run (self, st, error))
+        {
+          db_error (error, "storing units");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_store_add_content:
+ * @units: (element-type PulpUnit): units to associate, each with its
+ *   uploaded flag
+ *
+ * Adds content rows for @repo as of @version.
+ */
+gboolean
+pulp_store_add_content (PulpStore *self,
+                        const gchar *repo,
+                        guint64 version,
+                        GPtrArray *units,
+                        GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+
+  for (guint start = 0; start < units->len; start += BATCH_ROWS)
+    {
+      guint rows = MIN (BATCH_ROWS, units->len - start);
+      g_autofree gchar *sql = values_sql (
+          "INSERT INTO repository_content (repository, unit, version_added, uploaded) VALUES ",
+          "(##r%u::string, ##u%u::string, ##v%u::gint64, ##f%u::gint64)", rows, "");
+      Statement *st = prepare (self, sql, error);
+
+      if (st == NULL)
+        return FALSE;
+      for (guint r = 0; r < rows; r++)
+        {
+          PulpUnit *unit = g_ptr_array_index (units, start + r);
+          bind_string (st, r * 4, repo);
+          bind_string (st, r * 4 + 1, pulp_unit_get_id (unit));
+          bind_int (st, r * 4 + 2, (gint64) version);
+          bind_int (st, r * 4 + 3, pulp_unit_get_uploaded (unit) ? 1 : 0);
+        }
+      if (!run (self, st, error))
+        {
+          db_error (error, "adding content");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_store_remove_content:
+ * @unit_ids: (element-type utf8): units to drop from @repo as of @version
+ *
+ * Rows added in @version itself (the pending version) are deleted; older
+ * rows get @version as the version that removed them.
+ */
+gboolean
+pulp_store_remove_content (PulpStore *self,
+                           const gchar *repo,
+                           guint64 version,
+                           GPtrArray *unit_ids,
+                           GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+
+  for (guint start = 0; start < unit_ids->len; start += BATCH_ROWS)
+    {
+      guint rows = MIN (BATCH_ROWS, unit_ids->len - start);
+      g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
+      g_autofree gchar *del = g_strconcat (
+          "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
+          " ##v::gint64 AND unit IN (", in, NULL);
+      g_autofree gchar *upd = g_strconcat (
+          "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
+          " ##r::string AND version_removed IS NULL AND unit IN (", in, NULL);
+      Statement *sd = prepare (self, del, error);
+      Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
+
+      if (su == NULL)
+        return FALSE;
+      bind_string (sd, 0, repo);
+      bind_int (sd, 1, (gint64) version);
+      bind_int (su, 0, (gint64) version);
+      bind_string (su, 1, repo);
+      for (guint r = 0; r < rows; r++)
+        {
+          bind_string (sd, 2 + r, g_ptr_array_index (unit_ids, start + r));
+          bind_string (su, 2 + r, g_ptr_array_index (unit_ids, start + r));
+        }
+      if (!run (self, sd, error) || !run (self, su, error))
+        {
+          db_error (error, "removing content");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_store_discard_pending:
+ * @repo: (nullable): the repository, or %NULL for all
+ *
+ * Throws away every change that belongs to a version that was never
+ * committed (a failed or cancelled sync, or one a crash interrupted).
+ */
+gboolean
+pulp_store_discard_pending (PulpStore *self, const gchar *repo, GError **error)
+{
+  Statement *del, *upd;
+
+  if (!pulp_store_begin (self, error))
+    return FALSE;
+  del = prepare (self,
+                 "DELETE FROM repository_content WHERE (##r::string = '' OR repository ="
+                 " ##r2::string) AND (repository NOT IN (SELECT id FROM repositories) OR"
+                 " version_added > (SELECT r.latest_version FROM repositories r"
+                 " WHERE r.id = repository_content.repository))",
+                 error);
+  upd = del != NULL ? prepare (self,
+                               "UPDATE repository_content SET version_removed = NULL WHERE"
+                               " (##r::string = '' OR repository = ##r2::string) AND"
+                               " version_removed > (SELECT r.latest_version FROM repositories r"
+                               " WHERE r.id = repository_content.repository)",
+                               error)
+                    : NULL;
+  if (upd != NULL)
+    {
+      bind_string (del, 0, repo);
+      bind_string (del, 1, repo);
+      bind_string (upd, 0, repo);
+      bind_string (upd, 1, repo);
+    }
+  if (upd == NULL || !run (self, del, error) || !run (self, upd, error))
+    {
+      pulp_store_rollback (self);
+      db_error (error, "discarding an unfinished version");
+      return FALSE;
+    }
+  return pulp_store_commit (self, error);
+}
+
+/**
+ * pulp_store_add_version:
+ *
+ * Records @version of @repo and makes it the latest; the caller runs this
+ * in the transaction that commits the version.
+ */
+gboolean
+pulp_store_add_version (PulpStore *self,
+                        const gchar *repo,
+                        guint64 version,
+                        guint64 unit_count,
+                        guint64 created,
+                        GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "INSERT INTO versions (repository, number, created, unit_count)"
+                           " VALUES (##r::string, ##n::gint64, ##c::gint64, ##u::gint64)",
+                           error);
+  Statement *up = st != NULL ? prepare (self,
+                                        "UPDATE repositories SET latest_version = ##n::gint64"
+                                        " WHERE id = ##r::string",
+                                        error)
+                             : NULL;
+  if (up == NULL)
+    return FALSE;
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) created);
+  bind_int (st, 3, (gint64) unit_count);
+  bind_int (up, 0, (gint64) version);
+  bind_string (up, 1, repo);
+  if (!run (self, st, error) || !run (self, up, error))
+    {
+      db_error (error, "recording the version");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pulp_store_set_last_sync (PulpStore *self, const gchar *repo, guint64 when, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "UPDATE repositories SET last_sync = ##t::gint64 WHERE id = ##r::string",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_int (st, 0, (gint64) when);
+  bind_string (st, 1, repo);
+  return run (self, st, error);
+}
+
+/**
+ * pulp_store_list_versions:
+ *
+ * Returns: (transfer full) (element-type PulpStoreVersion): oldest first
+ */
+GArray *
+pulp_store_list_versions (PulpStore *self, const gchar *repo, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GArray) versions = g_array_new (FALSE, FALSE, sizeof (PulpStoreVersion));
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_INT64, G_TYPE_INT64, G_TYPE_INT64, G_TYPE_NONE };
+  Statement *st = prepare (self,
+                           "SELECT number, created, unit_count FROM versions WHERE repository ="
+                           " ##r::string ORDER BY number",
+                           error);
+  if (st == NULL)
+    return NULL;
+  bind_string (st, 0, repo);
+  model = query (self, st, types, error);
+  if (model == NULL)
+    {
+      db_error (error, "listing versions");
+      return NULL;
+    }
+  for (gint i = 0; i < gda_data_model_get_n_rows (model); i++)
+    {
+      PulpStoreVersion v = { (guint64) get_int (model, 0, i), (guint64) get_int (model, 1, i),
+                             (guint64) get_int (model, 2, i) };
+      g_array_append_val (versions, v);
+    }
+  return g_steal_pointer (&versions);
+}
+
+/**
+ * pulp_store_list_units:
+ * @type: (nullable): only units of this type
+ * @after_id: (nullable): only units whose id sorts after this (keyset paging)
+ *
+ * Returns: (transfer container) (element-type PulpUnit): units of @version
+ *   of @repo ordered by id, with their uploaded flag; the storage path is
+ *   left to the caller
+ */
+GPtrArray *
+pulp_store_list_units (PulpStore *self,
+                       const gchar *repo,
+                       guint64 version,
+                       const gchar *type,
+                       const gchar *after_id,
+                       guint64 offset,
+                       guint64 limit,
+                       GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                    G_TYPE_STRING, G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_NONE };
+  Statement *st = prepare (self,
+                           "SELECT u.type, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size,"
+                           " c.uploaded FROM repository_content c JOIN units u ON u.id = c.unit"
+                           " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                           " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                           " AND (##t::string = '' OR u.type = ##t2::string)"
+                           " AND c.unit > ##a::string ORDER BY c.unit"
+                           " LIMIT ##l::gint64 OFFSET ##o::gint64",
+                           error);
+  if (st == NULL)
+    return NULL;
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) version);
+  bind_string (st, 3, type);
+  bind_string (st, 4, type);
+  bind_string (st, 5, after_id);
+  bind_int (st, 6, (gint64) limit);
+  bind_int (st, 7, (gint64) offset);
+  model = query (self, st, types, error);
+  if (model == NULL)
+    {
+      db_error (error, "listing units");
+      return NULL;
+    }
+  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+    {
+      g_autoptr (GVariant) key = pulp_variant_from_text (get_string (model, 1, i), error);
+      g_autoptr (GVariant) metadata = pulp_variant_from_text (get_string (model, 2, i), error);
+      PulpUnit *unit;
+
+      if (key == NULL || metadata == NULL)
+        {
+          g_prefix_error (error, "Stored unit is damaged: ");
+          return NULL;
+        }
+      unit = pulp_unit_new (get_string (model, 0, i), key);
+      pulp_unit_set_metadata (unit, metadata);
+      pulp_unit_set_relative_path (unit, get_string (model, 3, i));
+      pulp_unit_set_sha256 (unit, get_string (model, 4, i));
+      pulp_unit_set_size (unit, (guint64) get_int (model, 5, i));
+      pulp_unit_set_uploaded (unit, get_int (model, 6, i) != 0);
+      g_ptr_array_add (units, unit);
+    }
+  return g_steal_pointer (&units);
+}
+
+/**
+ * pulp_store_next_task_id:
+ *
+ * Returns: a task id never handed out before, also across restarts, or 0
+ */
+guint64
+pulp_store_next_task_id (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_INT64, G_TYPE_NONE };
+  Statement *st;
+  guint64 id;
+
+  if (!pulp_store_begin (self, error))
+    return 0;
+  st = prepare (self, "SELECT value FROM counters WHERE name = 'next-task-id'", error);
+  if (st == NULL || (model = query (self, st, types, error)) == NULL
+      || gda_data_model_get_n_rows (model) != 1
+      || !exec (self, "UPDATE counters SET value = value + 1 WHERE name = 'next-task-id'", error))
+    {
+      pulp_store_rollback (self);
+      db_error (error, "allocating a task id");
+      return 0;
+    }
+  id = (guint64) get_int (model, 0, 0);
+  if (!pulp_store_commit (self, error))
+    return 0;
+  return id;
+}
+
+gboolean
+pulp_store_save_task (PulpStore *self, const PulpStoreTask *task, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (
+      self,
+      "INSERT INTO tasks (id, kind, repository, state, stage, error_name, error, summary, created,"
+      " started, finished, uid) VALUES (##id::gint64, ##k::string, ##r::string, ##s::string,"
+      " ##g::string, ##en::string, ##e::string, ##m::string, ##c::gint64, ##b::gint64,"
+      " ##f::gint64, ##u::gint64) ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+      " stage = excluded.stage, error_name = excluded.error_name, error = excluded.error,"
+      " summary = excluded.summary, started = excluded.started, finished = excluded.finished",
+      error);
+  if (st == NULL)
+    return FALSE;
+  bind_int (st, 0, (gint64) task->id);
+  bind_string (st, 1, task->kind);
+  bind_string (st, 2, task->repository);
+  bind_string (st, 3, task->state);
+  bind_string (st, 4, task->stage);
+  bind_string (st, 5, task->error_name);
+  bind_string (st, 6, task->error);
+  bind_string (st, 7, task->summary);
+  bind_int (st, 8, (gint64) task->created);
+  bind_int (st, 9, (gint64) task->started);
+  bind_int (st, 10, (gint64) task->finished);
+  bind_int (st, 11, task->uid);
+  if (!run (self, st, error))
+    {
+      db_error (error, "saving a task");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_store_list_tasks:
+ *
+ * Returns: (transfer container) (element-type PulpStoreTask): all stored tasks, by id
+ */
+GPtrArray *
+pulp_store_list_tasks (PulpStore *self, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_store_task_free);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_INT64,  G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                    G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                    G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_INT64, G_TYPE_NONE };
+  Statement *st = prepare (self,
+                           "SELECT id, kind, repository, state, stage, error_name, error, summary,"
+                           " created, started, finished, uid FROM tasks ORDER BY id",
+                           error);
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    {
+      db_error (error, "listing tasks");
+      return NULL;
+    }
+  for (gint i = 0; i < gda_data_model_get_n_rows (model); i++)
+    {
+      PulpStoreTask *t = g_new0 (PulpStoreTask, 1);
+      t->id = (guint64) get_int (model, 0, i);
+      t->kind = g_strdup (get_string (model, 1, i));
+      t->repository = g_strdup (get_string (model, 2, i));
+      t->state = g_strdup (get_string (model, 3, i));
+      t->stage = g_strdup (get_string (model, 4, i));
+      t->error_name = g_strdup (get_string (model, 5, i));
+      t->error = g_strdup (get_string (model, 6, i));
+      t->summary = g_strdup (get_string (model, 7, i));
+      t->created = (guint64) get_int (model, 8, i);
+      t->started = (guint64) get_int (model, 9, i);
+      t->finished = (guint64) get_int (model, 10, i);
+      t->uid = (guint32) get_int (model, 11, i);
+      g_ptr_array_add (tasks, t);
+    }
+  return g_steal_pointer (&tasks);
+}
+
+/**
+ * pulp_store_interrupt_tasks:
+ * @message: the error text the interrupted tasks get
+ *
+ * Marks tasks that were queued or running when the daemon stopped as
+ * failed with `org.pulp.Error.Interrupted`.
+ */
+gboolean
+pulp_store_interrupt_tasks (PulpStore *self, const gchar *message, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "UPDATE tasks SET state = 'failed', error_name ="
+                           " 'org.pulp.Error.Interrupted', error = ##e::string, finished ="
+                           " ##f::gint64 WHERE state IN ('queued', 'running')",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, message);
+  bind_int (st, 1, g_get_real_time ());
+  if (!run (self, st, error))
+    {
+      db_error (error, "marking interrupted tasks");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pulp_store_prune_tasks (PulpStore *self, guint64 finished_before, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "DELETE FROM tasks WHERE finished > 0 AND finished < ##f::gint64",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_int (st, 0, (gint64) finished_before);
+  return run (self, st, error);
+}
+
+/**
+ * pulp_store_check_integrity:
+ *
+ * Runs SQLite's integrity check (a no-op on other databases).
+ */
+gboolean
+pulp_store_check_integrity (PulpStore *self, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  Statement *st;
+  const gchar *result;
+
+  if (!self->is_sqlite)
+    return TRUE;
+  st = prepare (self, "PRAGMA integrity_check", error);
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    return FALSE;
+  result = get_string (model, 0, 0);
+  if (g_strcmp0 (result, "ok") != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Database integrity check: %s", result);
+      return FALSE;
+    }
+  return TRUE;
+}
