@@ -92,7 +92,8 @@ pulp_variant_to_canonical_text (GVariant *dict)
       const gchar *name = g_ptr_array_index (keys, i);
       if (i > 0 && g_strcmp0 (name, g_ptr_array_index (keys, i - 1)) == 0)
         continue;
-      g_variant_builder_add (&b, "{sv}", name, g_variant_lookup_value (dict, name, NULL));
+      g_autoptr (GVariant) value = g_variant_lookup_value (dict, name, NULL);
+      g_variant_builder_add (&b, "{sv}", name, value);
     }
   g_autoptr (GVariant) sorted = g_variant_ref_sink (g_variant_builder_end (&b));
   return g_variant_print (sorted, TRUE);

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "Pulpd"
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdlib.h>
+
+#include "pulp-daemon.h"
+#include "pulp-engine.h"
+
+#define BUS_NAME "org.pulp.Manager"
+
+typedef struct
+{
+  GMainLoop *loop;
+  gboolean acquired;
+  gint status;
+} Context;
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Context *ctx = user_data;
+  g_info ("stopping on a signal");
+  g_main_loop_quit (ctx->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+name_acquired (GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+  Context *ctx = user_data;
+  ctx->acquired = TRUE;
+  g_info ("acquired the name %s", name);
+}
+
+static void
+name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+  Context *ctx = user_data;
+  if (!ctx->acquired)
+    {
+      g_printerr (_("Cannot own the bus name %s (is another pulpd running? try --replace)\n"), name);
+      ctx->status = EXIT_FAILURE;
+    }
+  else
+    g_info ("lost the name %s, stopping", name);
+  g_main_loop_quit (ctx->loop);
+}
+
+static void
+connection_closed (GDBusConnection *connection, gboolean remote, GError *error, gpointer user_data)
+{
+  Context *ctx = user_data;
+  g_info ("the bus connection closed, stopping");
+  g_main_loop_quit (ctx->loop);
+}
+
+static gchar *
+default_importer_dir (void)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *build_pulpd = g_build_filename (PULP_BUILD_ROOT, "src", "pulpd", "pulpd", NULL);
+
+  /* uninstalled: use the modules of the build tree */
+  if (exe != NULL && g_str_equal (exe, build_pulpd))
+    return g_strdup (PULP_BUILD_IMPORTER_DIR);
+  return g_strdup (PULP_IMPORTER_DIR);
+}
+
+int
+main (int argc, char **argv)
+{
+  gboolean opt_system = FALSE, opt_session = FALSE, opt_replace = FALSE, opt_verbose = FALSE;
+  g_autofree gchar *opt_address = NULL;
+  g_autofree gchar *opt_state_dir = NULL;
+  g_autofree gchar *opt_config = NULL;
+  g_autofree gchar *opt_importer_dir = NULL;
+  const GOptionEntry entries[] = {
+    { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, N_("Serve the system bus (default)"), NULL },
+    { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Serve the session bus"), NULL },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, N_("Serve the bus at this address"), N_("ADDR") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
+      N_("Database and content store (default " PULP_DEFAULT_STATE_DIR ")"), N_("DIR") },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config,
+      N_("Configuration file (default " PULP_DEFAULT_CONFIG ")"), N_("FILE") },
+    { "importer-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_importer_dir,
+      N_("Load importer modules from DIR"), N_("DIR") },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &opt_replace, N_("Replace a running pulpd"), NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, N_("Log debug messages"), NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) octx = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) config = g_key_file_new ();
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (PulpEngine) engine = NULL;
+  g_autoptr (PulpDaemon) daemon = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  Context ctx = { NULL, FALSE, EXIT_SUCCESS };
+  gboolean system_bus;
+  guint owner_id;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  octx = g_option_context_new (NULL);
+  g_option_context_set_summary (octx, _("The pulpd content repository service"));
+  g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (octx, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  if ((opt_system + opt_session + (opt_address != NULL)) > 1)
+    {
+      g_printerr (_("Give only one of --system, --session and --address\n"));
+      return 2;
+    }
+  if (opt_verbose)
+    g_log_set_debug_enabled (TRUE);
+  system_bus = !opt_session && opt_address == NULL;
+
+  if (!g_key_file_load_from_file (config, opt_config != NULL ? opt_config : PULP_DEFAULT_CONFIG,
+                                  G_KEY_FILE_NONE, &error))
+    {
+      /* the default file is optional; one that was named is not */
+      if (opt_config != NULL || !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          g_printerr (_("Cannot read the configuration: %s\n"), error->message);
+          return EXIT_FAILURE;
+        }
+      g_clear_error (&error);
+    }
+  if (opt_importer_dir == NULL)
+    opt_importer_dir = default_importer_dir ();
+
+  loop = g_main_loop_new (NULL, FALSE);
+  ctx.loop = loop;
+  engine = pulp_engine_new (opt_state_dir != NULL ? opt_state_dir : PULP_DEFAULT_STATE_DIR, config,
+                            opt_importer_dir, &error);
+  if (engine == NULL)
+    {
+      g_printerr (_("Cannot start: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+
+  if (opt_address != NULL)
+    connection = g_dbus_connection_new_for_address_sync (
+        opt_address,
+        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+        NULL, NULL, &error);
+  else
+    connection = g_bus_get_sync (opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (connection == NULL)
+    {
+      g_printerr (_("Cannot connect to the bus: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  g_signal_connect (connection, "closed", G_CALLBACK (connection_closed), &ctx);
+
+  daemon = pulp_daemon_new (engine, connection, system_bus);
+  owner_id = g_bus_own_name_on_connection (connection, BUS_NAME,
+                                           G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
+                                               | (opt_replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                           name_acquired, name_lost, &ctx, NULL);
+  g_unix_signal_add (SIGTERM, on_signal, &ctx);
+  g_unix_signal_add (SIGINT, on_signal, &ctx);
+
+  g_main_loop_run (loop);
+
+  g_bus_unown_name (owner_id);
+  return ctx.status;
+}
