@@ -484,11 +484,9 @@ download_units (FileSync *sync, GError **error)
       return FALSE;
     }
 
-  g_ptr_array_add (sync->failed_paths, NULL);
   pulp_sync_conduit_set_summary (sync->conduit, "failed-units",
                                  g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
-                                                     -1));
-  g_ptr_array_set_size (sync->failed_paths, sync->failed_paths->len - 1);
+                                                     (gssize) sync->failed_paths->len));
   g_info ("%s: %" G_GUINT64_FORMAT " of %u downloads failed and were skipped; first: %s",
           pulp_sync_conduit_get_repository_id (sync->conduit), sync->n_failed, n,
           sync->first_failure->message);
