@@ -91,11 +91,13 @@ def main():
     parser.add_argument("--size", type=parse_size, default=parse_size("4k"),
                         help="size of each file in bytes, k/M/G suffixes allowed (default 4k)")
     parser.add_argument("--subdirs", type=int, default=0,
-                        help="spread the files over this many subdirectories (default 0: all at the top)")
+                        help="spread the files over this many subdirectories "
+                             "(default 0: all at the top)")
     parser.add_argument("--odd-names", action="store_true",
-                        help="give half of the files (and subdirectories) names with spaces, commas, "
-                             "#, %%, ?, quotes and non-ASCII characters")
-    parser.add_argument("--seed", type=int, default=1, help="random seed for the content (default 1)")
+                        help="give half of the files (and subdirectories) names with spaces, "
+                             "commas, #, %%, ?, quotes and non-ASCII characters")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="random seed for the content (default 1)")
     parser.add_argument("--manifest", default="PULP_MANIFEST",
                         help="manifest file name (default PULP_MANIFEST)")
     args = parser.parse_args()

@@ -249,7 +249,7 @@ fetch_manifest (FileSync *sync, GError **error)
   downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
   if (downloader == NULL)
     return FALSE;
-  bytes = pulp_downloader_fetch_bytes (downloader, sync->feed, (gsize) max_size,
+  bytes = pulp_downloader_fetch_bytes (downloader, sync->feed, (gsize) MIN (max_size, G_MAXSIZE),
                                        sync->cancellable, error);
   if (bytes == NULL)
     {
@@ -353,13 +353,14 @@ record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *fa
 static gboolean
 download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to, GError **error)
 {
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads = NULL;
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) local_error = NULL;
   guint64 batch_bytes = 0;
   gboolean any_item_error = FALSE;
   gboolean ok;
 
+  downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   for (guint i = from; i < to; i++)
     {
       guint index = g_array_index (sync->new_entries, guint, i);
@@ -440,6 +441,7 @@ download_units (FileSync *sync, GError **error)
 {
   guint n = sync->new_entries->len;
   PulpDownloader *downloader;
+  GVariant *failed_units;
 
   sync->files_total = n;
   sync->bytes_total = 0;
@@ -484,9 +486,9 @@ download_units (FileSync *sync, GError **error)
       return FALSE;
     }
 
-  pulp_sync_conduit_set_summary (sync->conduit, "failed-units",
-                                 g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
-                                                     (gssize) sync->failed_paths->len));
+  failed_units = g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
+                                     (gssize) sync->failed_paths->len);
+  pulp_sync_conduit_set_summary (sync->conduit, "failed-units", failed_units);
   g_info ("%s: %" G_GUINT64_FORMAT " of %u downloads failed and were skipped; first: %s",
           pulp_sync_conduit_get_repository_id (sync->conduit), sync->n_failed, n,
           sync->first_failure->message);
