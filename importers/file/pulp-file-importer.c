@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpFile"
+
+#include <string.h>
+
+#include "pulp.h"
+#include "pulp-file-manifest.h"
+
+/* The type lives in a GIOModule, so nothing outside this file needs its
+ * declaration: the core finds it through the extension point. */
+#define PULP_TYPE_FILE_IMPORTER (pulp_file_importer_get_type ())
+G_DECLARE_FINAL_TYPE (PulpFileImporter, pulp_file_importer, PULP, FILE_IMPORTER, GObject)
+
+/**
+ * PulpFileImporter:
+ *
+ * The `file` importer: a tree of files described by a PULP_MANIFEST at the
+ * feed URL, one `relative/path,sha256,size` line per file.
+ *
+ * Its own configuration keys:
+ * - `max-manifest-size` (u): the largest PULP_MANIFEST accepted, in MiB
+ *   (1–4096, default 64); protects the daemon's memory from a feed that
+ *   serves something endless.
+ * - `skip-failed` (b): when some downloads fail, still commit a version with
+ *   the files that did arrive and list the others in the task summary
+ *   (`failed`, `failed-units`); by default (false) one failed file fails
+ *   the sync and nothing is committed.
+ */
+struct _PulpFileImporter
+{
+  GObject parent_instance;
+};
+
+#define FILE_UNIT_TYPE "file"
+#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
+
+/* Units are saved, and files fetched, this many at a time: memory stays
+ * bounded by the batch, not by the size of the repository. */
+#define BATCH_SIZE 1000
+/* How often the comparison loop reports progress and checks cancellation. */
+#define UNITS_CHECK_EVERY 256
+/* How many failed paths the summary lists. */
+#define MAX_FAILED_LISTED 100
+
+static void pulp_file_importer_iface_init (PulpImporterInterface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (PulpFileImporter,
+                                pulp_file_importer,
+                                G_TYPE_OBJECT,
+                                G_TYPE_FLAG_FINAL,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (PULP_TYPE_IMPORTER,
+                                                               pulp_file_importer_iface_init))
+
+static void
+pulp_file_importer_class_init (PulpFileImporterClass *klass)
+{
+}
+
+static void
+pulp_file_importer_class_finalize (PulpFileImporterClass *klass)
+{
+}
+
+static void
+pulp_file_importer_init (PulpFileImporter *self)
+{
+}
+
+static const gchar *
+pulp_file_importer_get_description (PulpImporter *importer)
+{
+  return "Trees of files listed in a PULP_MANIFEST (relative/path,sha256,size)";
+}
+
+static gboolean
+check_key_type (const gchar *key, GVariant *value, const GVariantType *type, GError **error)
+{
+  if (g_variant_is_of_type (value, type))
+    return TRUE;
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+               "Configuration key “%s” of the file importer must be of type “%s”, not “%s”", key,
+               (const gchar *) type, g_variant_get_type_string (value));
+  return FALSE;
+}
+
+static gboolean
+pulp_file_importer_validate_config (PulpImporter *importer, GVariant *config, GError **error)
+{
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+
+  if (!g_variant_is_of_type (config, G_VARIANT_TYPE_VARDICT))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The configuration must be of type “a{sv}”, not “%s”",
+                   g_variant_get_type_string (config));
+      return FALSE;
+    }
+
+  g_variant_iter_init (&iter, config);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+
+      if (g_str_equal (key, "max-manifest-size"))
+        {
+          guint32 mib;
+
+          if (!check_key_type (key, value, G_VARIANT_TYPE_UINT32, error))
+            return FALSE;
+          mib = g_variant_get_uint32 (value);
+          if (mib < 1 || mib > PULP_FILE_MANIFEST_LIMIT_MAX_MIB)
+            {
+              g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "Configuration key “max-manifest-size” is in MiB and must be between 1 "
+                           "and %u, not %u",
+                           PULP_FILE_MANIFEST_LIMIT_MAX_MIB, mib);
+              return FALSE;
+            }
+        }
+      else if (g_str_equal (key, "skip-failed"))
+        {
+          if (!check_key_type (key, value, G_VARIANT_TYPE_BOOLEAN, error))
+            return FALSE;
+        }
+      else
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Unknown configuration key “%s” for the file importer", key);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The unit key is the path *and* the digest: a file whose content changes
+ * upstream becomes a new unit, and the mirror policy drops the old one. */
+static PulpUnit *
+file_unit_new (const gchar *relative_path, const gchar *sha256, guint64 size)
+{
+  GVariantBuilder key;
+  GVariantBuilder metadata;
+  PulpUnit *unit;
+
+  g_variant_builder_init (&key, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&key, "{sv}", "relative-path", g_variant_new_string (relative_path));
+  g_variant_builder_add (&key, "{sv}", "sha256", g_variant_new_string (sha256));
+  unit = pulp_unit_new (FILE_UNIT_TYPE, g_variant_builder_end (&key));
+
+  g_variant_builder_init (&metadata, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&metadata, "{sv}", "size", g_variant_new_uint64 (size));
+  pulp_unit_set_metadata (unit, g_variant_builder_end (&metadata));
+  pulp_unit_set_relative_path (unit, relative_path);
+  pulp_unit_set_sha256 (unit, sha256);
+  pulp_unit_set_size (unit, size);
+  return unit;
+}
+
+static gboolean
+check_cancelled (GCancellable *cancellable, GError **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return TRUE;
+  g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, "The sync was cancelled");
+  return FALSE;
+}
+
+/* State of one sync_repo() call. */
+typedef struct
+{
+  PulpSyncConduit *conduit;
+  GCancellable *cancellable;
+  const gchar *feed;
+  PulpFileManifest *manifest;
+  GArray *new_entries; /* of guint: manifest indices whose unit is not in the repository */
+  gboolean skip_failed;
+
+  /* the downloads stage, over all batches */
+  guint64 files_base;
+  guint64 files_total;
+  guint64 bytes_base;
+  guint64 bytes_total;
+  gint64 started;
+
+  guint64 downloaded;
+  guint64 bytes;
+  guint64 n_failed;
+  GPtrArray *failed_paths;
+  GError *first_failure;
+} FileSync;
+
+static void
+file_sync_clear (FileSync *sync)
+{
+  g_clear_pointer (&sync->manifest, pulp_file_manifest_free);
+  g_clear_pointer (&sync->new_entries, g_array_unref);
+  g_clear_pointer (&sync->failed_paths, g_ptr_array_unref);
+  g_clear_error (&sync->first_failure);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FileSync, file_sync_clear)
+
+static GVariant *
+download_details (FileSync *sync, guint64 bytes_done)
+{
+  gdouble seconds = (gdouble) (g_get_monotonic_time () - sync->started) / G_USEC_PER_SEC;
+  guint64 rate = seconds > 0.001 ? (guint64) ((gdouble) bytes_done / seconds) : 0;
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "bytes-done", g_variant_new_uint64 (bytes_done));
+  g_variant_builder_add (&b, "{sv}", "bytes-total", g_variant_new_uint64 (sync->bytes_total));
+  g_variant_builder_add (&b, "{sv}", "rate", g_variant_new_uint64 (rate));
+  if (sync->n_failed > 0)
+    g_variant_builder_add (&b, "{sv}", "failed", g_variant_new_uint64 (sync->n_failed));
+  return g_variant_builder_end (&b);
+}
+
+/* Runs in the sync's thread, inside pulp_downloader_fetch_to_store(); the
+ * numbers are those of the current batch. */
+static void
+on_download_progress (guint64 files_done,
+                      guint64 files_total,
+                      guint64 bytes_done,
+                      guint64 bytes_total,
+                      gpointer user_data)
+{
+  FileSync *sync = user_data;
+  guint64 all_bytes = sync->bytes_base + bytes_done;
+
+  pulp_sync_conduit_set_progress (sync->conduit, "downloads", sync->files_base + files_done,
+                                  sync->files_total, download_details (sync, all_bytes));
+}
+
+static gboolean
+fetch_manifest (FileSync *sync, GError **error)
+{
+  guint32 max_mib = pulp_sync_conduit_get_config_uint (sync->conduit, "max-manifest-size",
+                                                       PULP_FILE_MANIFEST_DEFAULT_MAX_MIB);
+  guint64 max_size = (guint64) max_mib * MIB;
+  PulpDownloader *downloader;
+  g_autoptr (GBytes) bytes = NULL;
+  gconstpointer data;
+  gsize length;
+
+  pulp_sync_conduit_set_progress (sync->conduit, "metadata", 0, 1, NULL);
+
+  downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
+  if (downloader == NULL)
+    return FALSE;
+  bytes = pulp_downloader_fetch_bytes (downloader, sync->feed, (gsize) MIN (max_size, G_MAXSIZE),
+                                       sync->cancellable, error);
+  if (bytes == NULL)
+    {
+      pulp_error_convert (error);
+      if (!g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
+        g_prefix_error (error, "Cannot download %s: ", PULP_FILE_MANIFEST_NAME);
+      return FALSE;
+    }
+  data = g_bytes_get_data (bytes, &length);
+  pulp_sync_conduit_set_progress (sync->conduit, "metadata", 1, 1, NULL);
+
+  sync->manifest = pulp_file_manifest_parse (data, length, max_size, sync->cancellable, error);
+  if (sync->manifest == NULL)
+    {
+      pulp_error_convert (error);
+      if (g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
+        g_prefix_error (error, "The sync was cancelled: ");
+      else
+        g_prefix_error (error, "%s: ", sync->feed);
+      return FALSE;
+    }
+  g_debug ("%s lists %u files", sync->feed, pulp_file_manifest_get_n_entries (sync->manifest));
+  return TRUE;
+}
+
+static gboolean
+save_batch (FileSync *sync, GPtrArray *units, GError **error)
+{
+  if (units->len == 0)
+    return TRUE;
+  if (!pulp_sync_conduit_save_units (sync->conduit, units, error))
+    return FALSE;
+  g_ptr_array_set_size (units, 0);
+  return TRUE;
+}
+
+/* Sorts the manifest into units the repository already has (confirmed, so
+ * a mirror sync keeps them) and new ones. With on_demand the new ones are
+ * saved right here, without content; with immediate they are remembered
+ * for the downloads stage. */
+static gboolean
+compare_units (FileSync *sync, gboolean on_demand, gboolean force, GError **error)
+{
+  guint n = pulp_file_manifest_get_n_entries (sync->manifest);
+  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+
+  sync->new_entries = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < n; i++)
+    {
+      const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, i);
+      g_autoptr (PulpUnit) unit = NULL;
+      const gchar *id;
+
+      if (i % UNITS_CHECK_EVERY == 0)
+        {
+          if (!check_cancelled (sync->cancellable, error))
+            return FALSE;
+          pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
+        }
+
+      unit = file_unit_new (e->relative_path, e->sha256, e->size);
+      id = pulp_unit_get_id (unit);
+      /* `force` re-saves (and, with immediate, re-fetches whatever is
+       * missing from the store) even units the repository already has. */
+      if (!force && pulp_sync_conduit_has_unit (sync->conduit, id))
+        {
+          pulp_sync_conduit_keep_unit (sync->conduit, id);
+          continue;
+        }
+      if (on_demand)
+        {
+          g_ptr_array_add (batch, g_steal_pointer (&unit));
+          if (batch->len >= BATCH_SIZE && !save_batch (sync, batch, error))
+            return FALSE;
+        }
+      else
+        {
+          g_array_append_val (sync->new_entries, i);
+        }
+    }
+  if (!save_batch (sync, batch, error))
+    return FALSE;
+  pulp_sync_conduit_set_progress (sync->conduit, "units", n, n, NULL);
+  return TRUE;
+}
+
+static void
+record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *failure)
+{
+  sync->n_failed++;
+  if (sync->failed_paths->len < MAX_FAILED_LISTED)
+    g_ptr_array_add (sync->failed_paths, (gpointer) e->relative_path);
+  if (sync->first_failure == NULL)
+    sync->first_failure = g_error_copy (failure);
+  g_debug ("%s: %s", e->relative_path, failure->message);
+}
+
+/* Fetches one batch of new files and saves the units of those that arrived.
+ * Failures are counted, not fatal, so the sync tries every file: what did
+ * arrive stays in the content store for the next sync either way. */
+static gboolean
+download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to, GError **error)
+{
+  g_autoptr (GPtrArray) downloads = NULL;
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) local_error = NULL;
+  guint64 batch_bytes = 0;
+  gboolean any_item_error = FALSE;
+  gboolean ok;
+
+  downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  for (guint i = from; i < to; i++)
+    {
+      guint index = g_array_index (sync->new_entries, guint, i);
+      const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, index);
+      g_autofree gchar *url = pulp_file_build_url (sync->feed, e->relative_path, error);
+      PulpDownload *d;
+
+      if (url == NULL)
+        return FALSE;
+      d = pulp_download_new (url, "sha256", e->sha256, (gint64) e->size);
+      d->user_data = (gpointer) e;
+      g_ptr_array_add (downloads, d);
+      batch_bytes += e->size;
+    }
+
+  ok = pulp_downloader_fetch_to_store (downloader, downloads, on_download_progress, sync,
+                                       sync->cancellable, &local_error);
+  if (g_cancellable_is_cancelled (sync->cancellable)
+      || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || g_error_matches (local_error, PULP_ERROR, PULP_ERROR_CANCELLED))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, "The sync was cancelled");
+      return FALSE;
+    }
+
+  for (guint i = 0; i < downloads->len; i++)
+    any_item_error |= ((PulpDownload *) g_ptr_array_index (downloads, i))->error != NULL;
+  /* A failure the downloader does not pin on any file (it could not start
+   * at all) is not something skip-failed can skip. */
+  if (!ok && !any_item_error)
+    {
+      if (local_error == NULL)
+        g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED,
+                             "The downloader failed without a reason");
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      pulp_error_convert (error);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      PulpDownload *d = g_ptr_array_index (downloads, i);
+      const PulpFileManifestEntry *e = d->user_data;
+      PulpUnit *unit;
+
+      if (d->error != NULL)
+        {
+          record_failure (sync, e, d->error);
+          continue;
+        }
+      if (d->path == NULL || *d->path == '\0')
+        {
+          g_autoptr (GError) missing = g_error_new (PULP_ERROR, PULP_ERROR_FAILED,
+                                                    "%s: the downloader stored nothing", d->url);
+          record_failure (sync, e, missing);
+          continue;
+        }
+      unit = file_unit_new (e->relative_path, e->sha256, e->size);
+      pulp_unit_set_path (unit, d->path);
+      g_ptr_array_add (units, unit);
+      sync->downloaded++;
+      sync->bytes += e->size;
+    }
+
+  sync->files_base += to - from;
+  sync->bytes_base += batch_bytes;
+
+  /* Once a file failed without skip-failed the version is thrown away, so
+   * saving more would only cost time; downloading goes on all the same. */
+  if (sync->n_failed > 0 && !sync->skip_failed)
+    return TRUE;
+  return save_batch (sync, units, error);
+}
+
+static gboolean
+download_units (FileSync *sync, GError **error)
+{
+  guint n = sync->new_entries->len;
+  PulpDownloader *downloader;
+  GVariant *failed_units;
+
+  sync->files_total = n;
+  sync->bytes_total = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      guint index = g_array_index (sync->new_entries, guint, i);
+      sync->bytes_total += pulp_file_manifest_get_entry (sync->manifest, index)->size;
+    }
+  sync->started = g_get_monotonic_time ();
+  sync->failed_paths = g_ptr_array_new ();
+  pulp_sync_conduit_set_progress (sync->conduit, "downloads", 0, n, download_details (sync, 0));
+
+  downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
+  if (downloader == NULL)
+    return FALSE;
+
+  for (guint from = 0; from < n; from += BATCH_SIZE)
+    {
+      if (!check_cancelled (sync->cancellable, error))
+        return FALSE;
+      if (!download_batch (sync, downloader, from, MIN (n, from + BATCH_SIZE), error))
+        return FALSE;
+    }
+  pulp_sync_conduit_set_progress (sync->conduit, "downloads", n, n,
+                                  download_details (sync, sync->bytes_base));
+
+  pulp_sync_conduit_set_summary (sync->conduit, "failed", g_variant_new_uint64 (sync->n_failed));
+  if (sync->n_failed == 0)
+    return TRUE;
+
+  if (!sync->skip_failed)
+    {
+      /* The code of the first failure (Network, Checksum…) tells the user
+       * what kind of trouble it is. */
+      g_autoptr (GError) first = g_error_copy (sync->first_failure);
+
+      pulp_error_convert (&first);
+      g_set_error (error, PULP_ERROR, first->code,
+                   "%" G_GUINT64_FORMAT " of %u downloads failed: %s (set “skip-failed” to keep "
+                   "the files that arrived)",
+                   sync->n_failed, n, first->message);
+      return FALSE;
+    }
+
+  failed_units = g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
+                                     (gssize) sync->failed_paths->len);
+  pulp_sync_conduit_set_summary (sync->conduit, "failed-units", failed_units);
+  g_info ("%s: %" G_GUINT64_FORMAT " of %u downloads failed and were skipped; first: %s",
+          pulp_sync_conduit_get_repository_id (sync->conduit), sync->n_failed, n,
+          sync->first_failure->message);
+  return TRUE;
+}
+
+static gboolean
+read_policy (PulpSyncConduit *conduit,
+             const gchar *key,
+             const gchar *default_value,
+             const gchar *other_value,
+             gboolean *is_other,
+             GError **error)
+{
+  const gchar *value = pulp_sync_conduit_get_config_string (conduit, key, default_value);
+
+  if (value == NULL || *value == '\0')
+    value = default_value;
+  if (g_str_equal (value, default_value) || g_str_equal (value, other_value))
+    {
+      *is_other = g_str_equal (value, other_value);
+      return TRUE;
+    }
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+               "Unknown %s “%s” (expected “%s” or “%s”)", key, value, default_value, other_value);
+  return FALSE;
+}
+
+static gboolean
+pulp_file_importer_sync_repo (PulpImporter *importer,
+                              PulpSyncConduit *conduit,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  g_auto (FileSync) sync = { 0 };
+  gboolean on_demand = FALSE;
+  gboolean mirror = FALSE;
+  gboolean force;
+
+  sync.conduit = conduit;
+  sync.cancellable = cancellable;
+  sync.feed = pulp_sync_conduit_get_config_string (conduit, "feed", NULL);
+  sync.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
+  force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
+
+  if (sync.feed == NULL || *sync.feed == '\0')
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The repository has no feed: set “feed” to the URL of a %s",
+                   PULP_FILE_MANIFEST_NAME);
+      return FALSE;
+    }
+  if (!read_policy (conduit, "download-policy", "immediate", "on_demand", &on_demand, error)
+      || !read_policy (conduit, "sync-policy", "additive", "mirror", &mirror, error))
+    return FALSE;
+
+  if (!check_cancelled (cancellable, error) || !fetch_manifest (&sync, error))
+    return FALSE;
+  if (!check_cancelled (cancellable, error) || !compare_units (&sync, on_demand, force, error))
+    return FALSE;
+  if (!on_demand && !download_units (&sync, error))
+    return FALSE;
+
+  pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (sync.downloaded));
+  pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (sync.bytes));
+
+  if (!check_cancelled (cancellable, error))
+    return FALSE;
+  /* Only now that every listed file is confirmed or saved; the core keeps
+   * uploaded units unless `remove-uploaded` says otherwise. */
+  if (mirror && !pulp_sync_conduit_unassociate_unconfirmed (conduit, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+hash_file (const gchar *path, gchar **sha256, guint64 *size, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guchar *buffer = g_malloc (256 * 1024);
+  guint64 total = 0;
+
+  stream = g_file_read (file, NULL, error);
+  if (stream == NULL)
+    return FALSE;
+  for (;;)
+    {
+      gssize n = g_input_stream_read (G_INPUT_STREAM (stream), buffer, 256 * 1024, NULL, error);
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        break;
+      g_checksum_update (checksum, buffer, (gsize) n);
+      total += (guint64) n;
+    }
+  *sha256 = g_strdup (g_checksum_get_string (checksum));
+  *size = total;
+  return TRUE;
+}
+
+static PulpUnit *
+pulp_file_importer_import_upload (PulpImporter *importer,
+                                  const gchar *type,
+                                  const gchar *content_path,
+                                  GVariant *metadata,
+                                  GError **error)
+{
+  g_autofree gchar *sha256 = NULL;
+  const gchar *relative_path = NULL;
+  PulpUnit *unit;
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+  guint64 size = 0;
+
+  if (g_strcmp0 (type, FILE_UNIT_TYPE) != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The file importer only accepts uploads of type “file”, not “%s”",
+                   type != NULL ? type : "");
+      return NULL;
+    }
+  if (metadata == NULL || !g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "Upload metadata must be of type “a{sv}”");
+      return NULL;
+    }
+
+  g_variant_iter_init (&iter, metadata);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      if (!g_str_equal (key, "relative-path"))
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Unknown upload metadata key “%s” for type “file” (it takes only "
+                       "“relative-path”)",
+                       key);
+          return NULL;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Upload metadata “relative-path” must be of type “s”, not “%s”",
+                       g_variant_get_type_string (value));
+          return NULL;
+        }
+    }
+  /* The iteration above only checked; the string is borrowed from metadata. */
+  if (!g_variant_lookup (metadata, "relative-path", "&s", &relative_path))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "Uploads of type “file” need the metadata key “relative-path” (s): "
+                           "where the file goes in the repository");
+      return NULL;
+    }
+  if (!pulp_file_check_relative_path (relative_path, strlen (relative_path), error))
+    {
+      g_prefix_error (error, "Invalid upload metadata “relative-path”: ");
+      return NULL;
+    }
+
+  if (!hash_file (content_path, &sha256, &size, error))
+    {
+      pulp_error_convert (error);
+      g_prefix_error (error, "Cannot read the uploaded content %s: ", content_path);
+      return NULL;
+    }
+
+  unit = file_unit_new (relative_path, sha256, size);
+  pulp_unit_set_path (unit, content_path);
+  return unit;
+}
+
+static void
+pulp_file_importer_iface_init (PulpImporterInterface *iface)
+{
+  iface->get_description = pulp_file_importer_get_description;
+  iface->validate_config = pulp_file_importer_validate_config;
+  iface->sync_repo = pulp_file_importer_sync_repo;
+  iface->import_upload = pulp_file_importer_import_upload;
+}
+
+/**
+ * g_io_module_load:
+ * @module: this module
+ *
+ * Registers the importer type and implements the importer extension point
+ * as "file". GIO calls it again whenever it reloads the module; both calls
+ * are idempotent.
+ */
+G_MODULE_EXPORT void
+g_io_module_load (GIOModule *module)
+{
+  pulp_importer_ensure_extension_point ();
+  pulp_file_importer_register_type (G_TYPE_MODULE (module));
+  g_io_extension_point_implement (PULP_IMPORTER_EXTENSION_POINT_NAME, PULP_TYPE_FILE_IMPORTER,
+                                  FILE_UNIT_TYPE, 0);
+}
+
+/**
+ * g_io_module_unload:
+ * @module: this module
+ *
+ * Nothing to release: the type stays registered with the type system.
+ */
+G_MODULE_EXPORT void
+g_io_module_unload (GIOModule *module)
+{
+}
+
+/**
+ * g_io_module_query:
+ *
+ * Lets GIO's module cache know which extension point this module
+ * implements without loading it.
+ *
+ * Returns: (transfer full): the extension point names
+ */
+G_MODULE_EXPORT gchar **
+g_io_module_query (void)
+{
+  const gchar *const points[] = { PULP_IMPORTER_EXTENSION_POINT_NAME, NULL };
+  return g_strdupv ((gchar **) points);
+}
