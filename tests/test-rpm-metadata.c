@@ -15,6 +15,10 @@
 #define RPM_FIXTURES_DIR "/work/shared/fixtures/rpm-real"
 #endif
 
+#ifndef MAKE_RPM_REPO
+#define MAKE_RPM_REPO "tests/make-rpm-repo.sh"
+#endif
+
 typedef struct
 {
   gchar *dir;      /* the repository: fixtures + repodata/ */
@@ -744,6 +748,62 @@ test_repomd_errors (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "no complete primary"));
 }
 
+/* A repository of the kind the sync tests use: packages spread over
+ * sub-folders by tests/make-rpm-repo.sh, read back in full. */
+static gboolean
+count_unit (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  GHashTable *paths = user_data;
+  g_assert_true (g_str_has_prefix (pulp_unit_get_relative_path (unit), "Packages/"));
+  g_hash_table_add (paths, g_strdup (pulp_unit_get_relative_path (unit)));
+  return TRUE;
+}
+
+static gboolean
+stop_at_ten (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  guint *n = user_data;
+  if (++(*n) < 10)
+    return TRUE;
+  g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, "stopped by the test");
+  return FALSE;
+}
+
+static void
+test_generated_repo (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-rpm-gen-XXXXXX", NULL);
+  g_autofree gchar *repo = g_build_filename (dir, "repo", NULL);
+  g_autofree gchar *repomd_path = g_build_filename (repo, "repodata", "repomd.xml", NULL);
+  g_autoptr (GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (PulpRpmRepomd) repomd = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autofree gchar *download = NULL;
+  const gchar *script = g_getenv ("MAKE_RPM_REPO") ? g_getenv ("MAKE_RPM_REPO") : MAKE_RPM_REPO;
+  const gchar *argv[] = { "bash", script, "-n", "300", "-s", "7", repo, NULL };
+  guint n = 0;
+
+  run (argv);
+  repomd = pulp_rpm_repomd_parse (repomd_path, "repomd.xml", &error);
+  g_assert_no_error (error);
+  download = g_build_filename (repo, repomd->primary->location_href, NULL);
+  primary = pulp_rpm_prepare_metadata (download, repomd->primary, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pulp_rpm_primary_peek_count (primary), ==, 300);
+  g_assert_true (pulp_rpm_parse_primary (primary, "primary", count_unit, paths, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_hash_table_size (paths), ==, 300);
+  g_assert_true (g_hash_table_contains (paths, "Packages/06/tpkg-007-1.0-1.noarch.rpm"));
+
+  /* A callback error stops the parse and comes back as it was set. */
+  g_assert_false (pulp_rpm_parse_primary (primary, "primary", stop_at_ten, &n, NULL, &error));
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_CANCELLED);
+  g_assert_cmpstr (error->message, ==, "stopped by the test");
+  g_assert_cmpuint (n, ==, 10);
+  rm_rf (dir);
+}
+
 /* createrepo_c logs g_critical() for every malformed document before it
  * returns the error; the error is what the tests check. */
 static gboolean
@@ -784,5 +844,6 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/upload/fixtures", NULL, test_upload_fixtures);
   ADD ("/pulp/rpm/upload/not-rpm", NULL, test_upload_not_rpm);
   g_test_add_func ("/pulp/rpm/location/resolve", test_resolve_location);
+  g_test_add_func ("/pulp/rpm/metadata/generated", test_generated_repo);
   return g_test_run ();
 }
