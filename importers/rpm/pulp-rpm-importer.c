@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpRpm"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <gmodule.h>
+
+#include "pulp.h"
+#include "pulp-rpm-metadata.h"
+
+/* Units are saved (and, under the immediate policy, downloaded) this many
+ * at a time: the database likes batches, and memory stays bounded however
+ * many packages the repository holds. */
+#define BATCH_SIZE 1000
+
+/* How often, in packages, the scan reports progress. */
+#define PROGRESS_EVERY 64
+
+#define PULP_TYPE_RPM_IMPORTER (pulp_rpm_importer_get_type ())
+G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GObject)
+
+/**
+ * PulpRpmImporter:
+ *
+ * The `rpm` importer: syncs yum/dnf repositories (repodata/repomd.xml and
+ * primary metadata in gz, bz2, xz or zstd) and accepts uploaded packages.
+ *
+ * A sync reads primary twice, one package at a time, so memory does not
+ * grow with the repository: the first pass keeps the packages the
+ * repository already holds, checks every location, and counts what is new
+ * (so download progress has true totals); the second pass downloads and
+ * saves the new packages in batches. Under the on_demand policy the first
+ * pass saves the new packages directly and there is no second pass.
+ * Parsing is cheap next to downloading (about a second for 50,000
+ * packages).
+ *
+ * Importer configuration keys: `skip-failed` b (default false): when a
+ * package cannot be downloaded, save the others and report the count as
+ * `failed` in the summary instead of failing the sync.
+ */
+struct _PulpRpmImporter
+{
+  GObject parent_instance;
+};
+
+static void pulp_rpm_importer_iface_init (PulpImporterInterface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (PulpRpmImporter,
+                                pulp_rpm_importer,
+                                G_TYPE_OBJECT,
+                                0,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (PULP_TYPE_IMPORTER,
+                                                               pulp_rpm_importer_iface_init))
+
+typedef struct
+{
+  PulpSyncConduit *conduit;
+  PulpDownloader *downloader;
+  GCancellable *cancellable;
+  const gchar *feed;
+  gboolean on_demand;
+  gboolean skip_failed;
+
+  guint64 packages_total; /* declared in primary, 0 if unknown */
+  guint64 seen;
+  guint64 kept;
+  guint64 new_count; /* new packages to download (immediate) */
+  guint64 new_bytes;
+
+  GPtrArray *batch; /* PulpUnit */
+  GHashTable *batch_ids;
+
+  guint64 files_done; /* of earlier download batches */
+  guint64 bytes_done;
+  gint64 download_start;
+  guint64 downloaded;
+  guint64 downloaded_bytes;
+  guint64 saved;
+  guint64 failed;
+  GError *download_error; /* the first failure, unless skip-failed */
+} SyncState;
+
+static void
+sync_state_clear (SyncState *st)
+{
+  g_clear_pointer (&st->batch, g_ptr_array_unref);
+  g_clear_pointer (&st->batch_ids, g_hash_table_unref);
+  g_clear_object (&st->downloader);
+  g_clear_error (&st->download_error);
+}
+
+static guint64
+unit_metadata_u64 (PulpUnit *unit, const gchar *key)
+{
+  guint64 v = 0;
+  g_variant_lookup (pulp_unit_get_metadata (unit), key, "t", &v);
+  return v;
+}
+
+static gchar *
+unit_metadata_string (PulpUnit *unit, const gchar *key)
+{
+  gchar *s = NULL;
+  g_variant_lookup (pulp_unit_get_metadata (unit), key, "s", &s);
+  return s;
+}
+
+static gchar *
+unit_key_string (PulpUnit *unit, const gchar *key)
+{
+  gchar *s = NULL;
+  g_variant_lookup (pulp_unit_get_key (unit), key, "s", &s);
+  return s;
+}
+
+/* The URL of a package; also the last check of its xml:base, made in the
+ * first pass so a bad one stops the sync before anything is stored. */
+static gchar *
+unit_url (SyncState *st, PulpUnit *unit, GError **error)
+{
+  g_autofree gchar *base = unit_metadata_string (unit, "location-base");
+  gchar *url = pulp_rpm_resolve_location (st->feed, pulp_unit_get_relative_path (unit), base,
+                                          error);
+  if (url == NULL)
+    g_prefix_error (error, "package %s: ", pulp_unit_get_relative_path (unit));
+  return url;
+}
+
+static void
+batch_add (SyncState *st, PulpUnit *unit)
+{
+  /* The same package listed twice in primary is one unit. */
+  if (!g_hash_table_add (st->batch_ids, g_strdup (pulp_unit_get_id (unit))))
+    return;
+  g_ptr_array_add (st->batch, g_object_ref (unit));
+}
+
+static void
+batch_reset (SyncState *st)
+{
+  g_ptr_array_set_size (st->batch, 0);
+  g_hash_table_remove_all (st->batch_ids);
+}
+
+static gboolean
+save_batch (SyncState *st, GError **error)
+{
+  if (st->batch->len == 0)
+    return TRUE;
+  if (!pulp_sync_conduit_save_units (st->conduit, st->batch, error))
+    return FALSE;
+  st->saved += st->batch->len;
+  batch_reset (st);
+  return TRUE;
+}
+
+static void
+report_units (SyncState *st)
+{
+  pulp_sync_conduit_set_progress (st->conduit, "units", st->seen,
+                                  MAX (st->packages_total, st->seen), NULL);
+}
+
+/* First pass: one call per package of primary. */
+static gboolean
+scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  SyncState *st = user_data;
+  g_autofree gchar *url = NULL;
+
+  url = unit_url (st, unit, error);
+  if (url == NULL)
+    return FALSE;
+
+  st->seen++;
+  if (st->seen % PROGRESS_EVERY == 0)
+    report_units (st);
+
+  if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)))
+    {
+      pulp_sync_conduit_keep_unit (st->conduit, pulp_unit_get_id (unit));
+      st->kept++;
+      return TRUE;
+    }
+  if (st->on_demand)
+    {
+      batch_add (st, unit);
+      return st->batch->len < BATCH_SIZE || save_batch (st, error);
+    }
+  st->new_count++;
+  st->new_bytes += unit_metadata_u64 (unit, "size-package");
+  return TRUE;
+}
+
+static void
+download_progress (guint64 files_done,
+                   guint64 files_total,
+                   guint64 bytes_done,
+                   guint64 bytes_total,
+                   gpointer user_data)
+{
+  SyncState *st = user_data;
+  guint64 all_bytes = st->bytes_done + bytes_done;
+  gint64 elapsed = g_get_monotonic_time () - st->download_start;
+  guint64 rate = elapsed > 0 ? (guint64) (all_bytes * (gdouble) G_USEC_PER_SEC / elapsed) : 0;
+  GVariantBuilder details;
+
+  g_variant_builder_init (&details, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&details, "{sv}", "bytes-done", g_variant_new_uint64 (all_bytes));
+  g_variant_builder_add (&details, "{sv}", "bytes-total",
+                         g_variant_new_uint64 (MAX (st->new_bytes, all_bytes)));
+  g_variant_builder_add (&details, "{sv}", "rate", g_variant_new_uint64 (rate));
+  if (st->failed > 0)
+    g_variant_builder_add (&details, "{sv}", "failed", g_variant_new_uint64 (st->failed));
+  pulp_sync_conduit_set_progress (st->conduit, "downloads", st->files_done + files_done,
+                                  MAX (st->new_count, st->files_done + files_done),
+                                  g_variant_builder_end (&details));
+}
+
+/* Downloads the batch into the store, verified against each package's
+ * declared digest, and saves the units that arrived. A failed package does
+ * not stop the others: by default the sync fails at the end, after
+ * everything was tried (what arrived stays in the store for the next
+ * sync); with skip-failed it is counted and left out. */
+static gboolean
+download_batch (SyncState *st, GError **error)
+{
+  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) arrived = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) fetch_error = NULL;
+  gboolean any_failed = FALSE;
+  guint64 batch_bytes = 0;
+  gboolean ok;
+
+  if (st->batch->len == 0)
+    return TRUE;
+  for (guint i = 0; i < st->batch->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (st->batch, i);
+      g_autofree gchar *url = unit_url (st, unit, error);
+      g_autofree gchar *type = unit_key_string (unit, "checksum-type");
+      g_autofree gchar *checksum = unit_key_string (unit, "checksum");
+      guint64 size = unit_metadata_u64 (unit, "size-package");
+      PulpDownload *d;
+
+      if (url == NULL)
+        return FALSE;
+      d = pulp_download_new (url, type, checksum, size > 0 ? (gint64) size : -1);
+      d->user_data = unit;
+      g_ptr_array_add (downloads, d);
+      batch_bytes += size;
+    }
+
+  ok = pulp_downloader_fetch_to_store (st->downloader, downloads, download_progress, st,
+                                       st->cancellable, &fetch_error);
+  if (g_cancellable_is_cancelled (st->cancellable))
+    {
+      if (fetch_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&fetch_error));
+      else
+        g_cancellable_set_error_if_cancelled (st->cancellable, error);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      PulpDownload *d = g_ptr_array_index (downloads, i);
+      PulpUnit *unit = d->user_data;
+
+      if (d->error != NULL || d->sha256 == NULL)
+        {
+          any_failed = TRUE;
+          st->failed++;
+          g_info ("%s: %s", pulp_unit_get_relative_path (unit),
+                  d->error != NULL ? d->error->message : "not downloaded");
+          if (!st->skip_failed && st->download_error == NULL)
+            {
+              if (d->error != NULL)
+                {
+                  st->download_error = g_error_copy (d->error);
+                  pulp_error_convert (&st->download_error);
+                  g_prefix_error (&st->download_error, "package %s: ",
+                                  pulp_unit_get_relative_path (unit));
+                }
+              else
+                st->download_error = g_error_new (PULP_ERROR, PULP_ERROR_FAILED,
+                                                  "package %s: not downloaded",
+                                                  pulp_unit_get_relative_path (unit));
+            }
+          continue;
+        }
+      pulp_unit_set_sha256 (unit, d->sha256);
+      pulp_unit_set_path (unit, d->path);
+      st->downloaded++;
+      st->downloaded_bytes += pulp_unit_get_size (unit);
+      g_ptr_array_add (arrived, g_object_ref (unit));
+    }
+  /* A failure the downloader did not pin on a file (configuration, store). */
+  if (!ok && !any_failed)
+    {
+      if (fetch_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&fetch_error));
+      else
+        g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "downloading packages failed");
+      return FALSE;
+    }
+
+  st->files_done += downloads->len;
+  st->bytes_done += batch_bytes;
+  batch_reset (st);
+
+  /* Once the sync is bound to fail, its pending version is thrown away:
+   * saving more units would be wasted work. */
+  if (st->download_error != NULL || arrived->len == 0)
+    return TRUE;
+  if (!pulp_sync_conduit_save_units (st->conduit, arrived, error))
+    return FALSE;
+  st->saved += arrived->len;
+  return TRUE;
+}
+
+/* Second pass (immediate): one call per package of primary. */
+static gboolean
+fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  SyncState *st = user_data;
+
+  if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)))
+    return TRUE;
+  batch_add (st, unit);
+  return st->batch->len < BATCH_SIZE || download_batch (st, error);
+}
+
+/* Fetches a metadata file into the private temp dir. */
+static gchar *
+fetch_metadata (SyncState *st,
+                const gchar *tmpdir,
+                const gchar *href,
+                const gchar *base,
+                const gchar *name,
+                GError **error)
+{
+  g_autofree gchar *url = pulp_rpm_resolve_location (st->feed, href, base, error);
+  g_autofree gchar *dest = NULL;
+
+  if (url == NULL)
+    return NULL;
+  dest = g_build_filename (tmpdir, name, NULL);
+  if (!pulp_downloader_fetch_file (st->downloader, url, dest, st->cancellable, error))
+    {
+      pulp_error_convert (error);
+      g_prefix_error (error, "downloading %s: ", url);
+      return NULL;
+    }
+  return g_steal_pointer (&dest);
+}
+
+static gboolean
+sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
+{
+  g_autofree gchar *repomd_path = NULL;
+  g_autofree gchar *repomd_url = NULL;
+  g_autofree gchar *primary_name = NULL;
+  g_autofree gchar *primary_download = NULL;
+  g_autofree gchar *primary_path = NULL;
+  g_autofree gchar *href_base = NULL;
+  g_autoptr (PulpRpmRepomd) repomd = NULL;
+  PulpRpmMetadataFile *primary;
+
+  pulp_sync_conduit_set_progress (st->conduit, "metadata", 0, 2, NULL);
+  repomd_path = fetch_metadata (st, tmpdir, "repodata/repomd.xml", NULL, "repomd.xml", error);
+  if (repomd_path == NULL)
+    return FALSE;
+  repomd_url = pulp_rpm_resolve_location (st->feed, "repodata/repomd.xml", NULL, NULL);
+  repomd = pulp_rpm_repomd_parse (repomd_path, repomd_url, error);
+  if (repomd == NULL)
+    return FALSE;
+  /* Reported now so a later "unchanged metadata" shortcut can compare. */
+  pulp_sync_conduit_set_summary (st->conduit, "repomd-sha256",
+                                 g_variant_new_string (repomd->sha256));
+  pulp_sync_conduit_set_progress (st->conduit, "metadata", 1, 2, NULL);
+
+  primary = repomd->primary;
+  href_base = g_path_get_basename (primary->location_href);
+  primary_name = g_strconcat ("primary-", href_base, NULL);
+  primary_download = fetch_metadata (st, tmpdir, primary->location_href, primary->location_base,
+                                     primary_name, error);
+  if (primary_download == NULL)
+    return FALSE;
+  primary_path = pulp_rpm_prepare_metadata (primary_download, primary, st->cancellable, error);
+  if (primary_path == NULL)
+    return FALSE;
+  pulp_sync_conduit_set_progress (st->conduit, "metadata", 2, 2, NULL);
+
+  st->packages_total = pulp_rpm_primary_peek_count (primary_path);
+  report_units (st);
+  if (!pulp_rpm_parse_primary (primary_path, primary->location_href, scan_unit, st,
+                               st->cancellable, error))
+    return FALSE;
+  if (!save_batch (st, error))
+    return FALSE;
+  report_units (st);
+
+  if (!st->on_demand && st->new_count > 0)
+    {
+      st->download_start = g_get_monotonic_time ();
+      download_progress (0, 0, 0, 0, st);
+      if (!pulp_rpm_parse_primary (primary_path, primary->location_href, fetch_unit, st,
+                                   st->cancellable, error))
+        return FALSE;
+      if (!download_batch (st, error))
+        return FALSE;
+      download_progress (0, 0, 0, 0, st);
+    }
+  return TRUE;
+}
+
+/* The temp dir holds only files we wrote, no subfolders. */
+static void
+remove_tmpdir (const gchar *tmpdir)
+{
+  g_autoptr (GDir) dir = g_dir_open (tmpdir, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (tmpdir, name, NULL);
+      if (g_unlink (path) != 0)
+        g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
+    }
+  if (g_rmdir (tmpdir) != 0)
+    g_warning ("Cannot remove %s: %s", tmpdir, g_strerror (errno));
+}
+
+static gboolean
+pulp_rpm_importer_sync_repo (PulpImporter *importer,
+                             PulpSyncConduit *conduit,
+                             GCancellable *cancellable,
+                             GError **error)
+{
+  SyncState st = { 0 };
+  g_autofree gchar *tmpdir = NULL;
+  gboolean ok;
+
+  st.conduit = conduit;
+  st.cancellable = cancellable;
+  st.feed = pulp_sync_conduit_get_config_string (conduit, "feed", NULL);
+  if (st.feed == NULL || *st.feed == '\0')
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The rpm importer needs a feed: the URL of the folder holding repodata/");
+      return FALSE;
+    }
+  st.on_demand = g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "download-policy",
+                                                                 "immediate"),
+                            "on_demand")
+                 == 0;
+  st.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
+  st.downloader = pulp_sync_conduit_get_downloader (conduit, error);
+  if (st.downloader == NULL)
+    return FALSE;
+  st.batch = g_ptr_array_new_with_free_func (g_object_unref);
+  st.batch_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  /* Metadata stays out of the content store: it is only read once. */
+  tmpdir = g_dir_make_tmp ("pulp-rpm-XXXXXX", error);
+  if (tmpdir == NULL)
+    {
+      sync_state_clear (&st);
+      pulp_error_convert (error);
+      return FALSE;
+    }
+  ok = sync_in_dir (&st, tmpdir, error);
+  remove_tmpdir (tmpdir);
+
+  pulp_sync_conduit_set_summary (conduit, "packages", g_variant_new_uint64 (st.seen));
+  pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (st.downloaded));
+  pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (st.downloaded_bytes));
+  pulp_sync_conduit_set_summary (conduit, "failed", g_variant_new_uint64 (st.failed));
+
+  if (ok && st.download_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&st.download_error));
+      if (st.failed > 1)
+        g_prefix_error (error, "%" G_GUINT64_FORMAT " packages could not be downloaded; first: ",
+                        st.failed);
+      ok = FALSE;
+    }
+  if (ok
+      && g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "sync-policy", "additive"),
+                    "mirror")
+           == 0)
+    ok = pulp_sync_conduit_unassociate_unconfirmed (conduit, error);
+  sync_state_clear (&st);
+  return ok;
+}
+
+static gboolean
+pulp_rpm_importer_validate_config (PulpImporter *importer, GVariant *config, GError **error)
+{
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, config);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      if (g_strcmp0 (key, "skip-failed") != 0)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Unknown configuration key “%s” for the rpm importer", key);
+          g_variant_unref (value);
+          return FALSE;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Configuration key “%s” must be a boolean (b), not “%s”", key,
+                       g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The caller's metadata is not used: everything comes from the header. */
+static PulpUnit *
+pulp_rpm_importer_import_upload (PulpImporter *importer,
+                                 const gchar *type,
+                                 const gchar *content_path,
+                                 GVariant *metadata,
+                                 GError **error)
+{
+  PulpUnit *unit;
+
+  if (g_strcmp0 (type, PULP_RPM_UNIT_TYPE) != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The rpm importer accepts uploads of type “rpm”, not “%s”", type);
+      return NULL;
+    }
+  unit = pulp_rpm_unit_from_rpm_file (content_path, error);
+  if (unit == NULL)
+    return NULL;
+  pulp_unit_set_path (unit, content_path);
+  pulp_unit_set_uploaded (unit, TRUE);
+  return unit;
+}
+
+static const gchar *
+pulp_rpm_importer_get_description (PulpImporter *importer)
+{
+  return "yum/dnf repositories (repodata/repomd.xml) of RPM packages";
+}
+
+static void
+pulp_rpm_importer_iface_init (PulpImporterInterface *iface)
+{
+  iface->get_description = pulp_rpm_importer_get_description;
+  iface->validate_config = pulp_rpm_importer_validate_config;
+  iface->sync_repo = pulp_rpm_importer_sync_repo;
+  iface->import_upload = pulp_rpm_importer_import_upload;
+}
+
+static void
+pulp_rpm_importer_class_init (PulpRpmImporterClass *klass)
+{
+}
+
+static void
+pulp_rpm_importer_class_finalize (PulpRpmImporterClass *klass)
+{
+}
+
+static void
+pulp_rpm_importer_init (PulpRpmImporter *self)
+{
+}
+
+/* libcreaterepo_c pulls in librpm and libxml2, which must not be unloaded
+ * once used (they keep global state and exit handlers), so the module
+ * stays resident even when GIO would unload an unused module. */
+G_MODULE_EXPORT const gchar *
+g_module_check_init (GModule *module)
+{
+  g_module_make_resident (module);
+  return NULL;
+}
+
+/**
+ * g_io_module_load:
+ * @module: the #GIOModule of this importer
+ *
+ * Registers the `rpm` importer type on the "pulp-importer" extension point.
+ */
+G_MODULE_EXPORT void
+g_io_module_load (GIOModule *module)
+{
+  pulp_rpm_importer_register_type (G_TYPE_MODULE (module));
+  g_io_extension_point_implement (PULP_IMPORTER_EXTENSION_POINT_NAME, PULP_TYPE_RPM_IMPORTER,
+                                  "rpm", 0);
+}
+
+/**
+ * g_io_module_unload:
+ * @module: the #GIOModule of this importer
+ */
+G_MODULE_EXPORT void
+g_io_module_unload (GIOModule *module)
+{
+}

@@ -1,0 +1,996 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpRpm"
+
+#include <createrepo_c/createrepo_c.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#include "pulp-error.h"
+#include "pulp-rpm-metadata.h"
+
+/* Reading the metadata of a yum/dnf repository, with nothing of the sync
+ * conduit in it, so that every rule about upstream data is tested on real
+ * files. Upstream metadata is untrusted input: every file is verified
+ * against its declared digest before it is parsed, package locations are
+ * checked before anything is stored, and every string is made valid UTF-8
+ * before it reaches a GVariant. */
+
+#define READ_BUFFER_SIZE (64 * 1024)
+
+void
+pulp_rpm_metadata_file_free (PulpRpmMetadataFile *file)
+{
+  if (file == NULL)
+    return;
+  g_free (file->type);
+  g_free (file->location_href);
+  g_free (file->location_base);
+  g_free (file->checksum_type);
+  g_free (file->checksum);
+  g_free (file->open_checksum_type);
+  g_free (file->open_checksum);
+  g_free (file);
+}
+
+void
+pulp_rpm_repomd_free (PulpRpmRepomd *repomd)
+{
+  if (repomd == NULL)
+    return;
+  g_free (repomd->revision);
+  g_free (repomd->sha256);
+  pulp_rpm_metadata_file_free (repomd->primary);
+  g_free (repomd);
+}
+
+static const gchar *
+nonempty (const gchar *s)
+{
+  return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/**
+ * pulp_rpm_normalize_checksum_type:
+ * @checksum_type: (nullable): a digest type as yum metadata spells it
+ *
+ * Old createrepo wrote "sha" for SHA-1; everything else is lowercased.
+ *
+ * Returns: one of "md5", "sha1", "sha256", "sha384", "sha512", or %NULL when
+ * the type is not one pulpd can verify
+ */
+const gchar *
+pulp_rpm_normalize_checksum_type (const gchar *checksum_type)
+{
+  static const gchar *const known[] = { "md5", "sha1", "sha256", "sha384", "sha512" };
+
+  if (checksum_type == NULL)
+    return NULL;
+  if (g_ascii_strcasecmp (checksum_type, "sha") == 0)
+    return "sha1";
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    if (g_ascii_strcasecmp (checksum_type, known[i]) == 0)
+      return known[i];
+  return NULL;
+}
+
+static GChecksumType
+checksum_type_from_name (const gchar *name)
+{
+  if (g_strcmp0 (name, "md5") == 0)
+    return G_CHECKSUM_MD5;
+  if (g_strcmp0 (name, "sha1") == 0)
+    return G_CHECKSUM_SHA1;
+  if (g_strcmp0 (name, "sha384") == 0)
+    return G_CHECKSUM_SHA384;
+  if (g_strcmp0 (name, "sha512") == 0)
+    return G_CHECKSUM_SHA512;
+  return G_CHECKSUM_SHA256;
+}
+
+/* Streams @path through a digest; memory stays constant whatever the size. */
+static gchar *
+digest_file (const gchar *path,
+             GChecksumType type,
+             guint64 *size_out,
+             GCancellable *cancellable,
+             GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = NULL;
+  g_autoptr (GChecksum) sum = g_checksum_new (type);
+  g_autofree guchar *buf = g_malloc (READ_BUFFER_SIZE);
+  guint64 size = 0;
+
+  in = g_file_read (file, cancellable, error);
+  if (in == NULL)
+    return NULL;
+  for (;;)
+    {
+      gssize n = g_input_stream_read (G_INPUT_STREAM (in), buf, READ_BUFFER_SIZE, cancellable,
+                                      error);
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      g_checksum_update (sum, buf, n);
+      size += n;
+    }
+  if (size_out != NULL)
+    *size_out = size;
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/**
+ * pulp_rpm_verify_file:
+ * @path: the downloaded file
+ * @display_name: how errors name the file (its location in the repository)
+ * @checksum_type: the declared digest type ("sha" is SHA-1)
+ * @checksum: the declared digest, hex
+ * @size: the declared size, or a negative value when none is declared
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Checks a metadata file against its repomd.xml record before anything
+ * parses it, so tampered or truncated metadata never reaches the parser.
+ *
+ * Returns: %TRUE if size and digest match; else %PULP_ERROR_CHECKSUM
+ */
+gboolean
+pulp_rpm_verify_file (const gchar *path,
+                      const gchar *display_name,
+                      const gchar *checksum_type,
+                      const gchar *checksum,
+                      gint64 size,
+                      GCancellable *cancellable,
+                      GError **error)
+{
+  const gchar *type;
+  guint64 actual_size = 0;
+  g_autofree gchar *actual = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  type = pulp_rpm_normalize_checksum_type (checksum_type);
+  if (type == NULL || nonempty (checksum) == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s: unsupported or missing checksum type “%s”", display_name,
+                   checksum_type != NULL ? checksum_type : "");
+      return FALSE;
+    }
+  actual = digest_file (path, checksum_type_from_name (type), &actual_size, cancellable, error);
+  if (actual == NULL)
+    {
+      g_prefix_error (error, "%s: ", display_name);
+      return FALSE;
+    }
+  if (size >= 0 && actual_size != (guint64) size)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
+                   "%s: size %" G_GUINT64_FORMAT " does not match the declared size %" G_GINT64_FORMAT,
+                   display_name, actual_size, size);
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (actual, checksum) != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
+                   "%s: %s digest %s does not match the declared %s", display_name, type, actual,
+                   checksum);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_rpm_is_zstd_file:
+ * @path: a file
+ *
+ * Looks at the magic number rather than the name: the name in repomd.xml
+ * is upstream's to choose.
+ *
+ * Returns: %TRUE if @path starts with a zstd frame
+ */
+gboolean
+pulp_rpm_is_zstd_file (const gchar *path)
+{
+  static const guchar magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+  guchar head[4] = { 0 };
+  FILE *f = fopen (path, "rb");
+  gsize n;
+
+  if (f == NULL)
+    return FALSE;
+  n = fread (head, 1, sizeof head, f);
+  fclose (f);
+  return n == sizeof head && memcmp (head, magic, sizeof magic) == 0;
+}
+
+static void
+dstream_free (ZSTD_DStream *ds)
+{
+  ZSTD_freeDStream (ds);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZSTD_DStream, dstream_free)
+
+/**
+ * pulp_rpm_zstd_decompress:
+ * @src_path: a zstd-compressed file
+ * @dest_path: where the decompressed content goes
+ * @display_name: how errors name the file
+ * @max_size: stop with an error when the output grows beyond this many
+ *   bytes (a negative value means no limit)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Decompresses as a stream (createrepo_c 0.17 cannot read zstd), so memory
+ * stays constant whatever the size of the metadata. @max_size guards the
+ * temp disk against a small file that expands without end.
+ *
+ * Returns: %TRUE on success; %PULP_ERROR_INVALID_ARGUMENT for data that is
+ *   not complete zstd
+ */
+gboolean
+pulp_rpm_zstd_decompress (const gchar *src_path,
+                          const gchar *dest_path,
+                          const gchar *display_name,
+                          gint64 max_size,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  g_autoptr (GFile) src = g_file_new_for_path (src_path);
+  g_autoptr (GFile) dest = g_file_new_for_path (dest_path);
+  g_autoptr (GFileInputStream) in = NULL;
+  g_autoptr (GFileOutputStream) out = NULL;
+  g_autoptr (ZSTD_DStream) ds = ZSTD_createDStream ();
+  gsize in_size = ZSTD_DStreamInSize ();
+  gsize out_size = ZSTD_DStreamOutSize ();
+  g_autofree guchar *in_buf = g_malloc (in_size);
+  g_autofree guchar *out_buf = g_malloc (out_size);
+  guint64 written = 0;
+  gsize last = 1; /* what ZSTD_decompressStream last said; 0 at a frame end */
+  gboolean any_input = FALSE;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (ds == NULL || ZSTD_isError (ZSTD_initDStream (ds)))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "%s: cannot set up zstd", display_name);
+      return FALSE;
+    }
+  in = g_file_read (src, cancellable, error);
+  if (in == NULL)
+    return FALSE;
+  out = g_file_replace (dest, NULL, FALSE, G_FILE_CREATE_PRIVATE, cancellable, error);
+  if (out == NULL)
+    return FALSE;
+
+  for (;;)
+    {
+      ZSTD_inBuffer input;
+      gssize n = g_input_stream_read (G_INPUT_STREAM (in), in_buf, in_size, cancellable, error);
+
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        break;
+      any_input = TRUE;
+      input = (ZSTD_inBuffer) { in_buf, (gsize) n, 0 };
+      while (input.pos < input.size)
+        {
+          ZSTD_outBuffer output = { out_buf, out_size, 0 };
+
+          last = ZSTD_decompressStream (ds, &output, &input);
+          if (ZSTD_isError (last))
+            {
+              g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "%s is not valid zstd data: %s", display_name,
+                           ZSTD_getErrorName (last));
+              return FALSE;
+            }
+          written += output.pos;
+          if (max_size >= 0 && written > (guint64) max_size)
+            {
+              g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
+                           "%s decompresses to more than the declared %" G_GINT64_FORMAT " bytes",
+                           display_name, max_size);
+              return FALSE;
+            }
+          if (output.pos > 0
+              && !g_output_stream_write_all (G_OUTPUT_STREAM (out), out_buf, output.pos, NULL,
+                                             cancellable, error))
+            return FALSE;
+        }
+    }
+  /* A stream cut inside a frame leaves the decoder waiting for more. */
+  if (!any_input || last != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s is not valid zstd data: truncated", display_name);
+      return FALSE;
+    }
+  return g_output_stream_close (G_OUTPUT_STREAM (out), cancellable, error);
+}
+
+/**
+ * pulp_rpm_prepare_metadata:
+ * @path: a downloaded metadata file
+ * @file: its repomd.xml record
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Verifies @path against @file and, for zstd, decompresses it next to
+ * @path (and verifies the open size and digest when declared), so that the
+ * result can be given to createrepo_c, which detects gz, bz2, xz and zchunk
+ * itself.
+ *
+ * Returns: (transfer full): the path to parse, or %NULL
+ */
+gchar *
+pulp_rpm_prepare_metadata (const gchar *path,
+                           PulpRpmMetadataFile *file,
+                           GCancellable *cancellable,
+                           GError **error)
+{
+  g_autofree gchar *plain = NULL;
+
+  g_return_val_if_fail (path != NULL && file != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!pulp_rpm_verify_file (path, file->location_href, file->checksum_type, file->checksum,
+                             file->size, cancellable, error))
+    return NULL;
+  if (!pulp_rpm_is_zstd_file (path))
+    return g_strdup (path);
+
+  plain = g_strconcat (path, ".plain.xml", NULL);
+  if (!pulp_rpm_zstd_decompress (path, plain, file->location_href, file->open_size, cancellable,
+                                 error))
+    return NULL;
+  if (nonempty (file->open_checksum) != NULL)
+    {
+      g_autofree gchar *name = g_strdup_printf ("%s (decompressed)", file->location_href);
+      if (!pulp_rpm_verify_file (plain, name, file->open_checksum_type, file->open_checksum,
+                                 file->open_size, cancellable, error))
+        return NULL;
+    }
+  return g_steal_pointer (&plain);
+}
+
+/**
+ * pulp_rpm_check_location:
+ * @location_href: a location from the metadata
+ * @location_base: (nullable): its xml:base
+ * @what: what the location belongs to, for the error ("package foo-1-1.noarch")
+ * @error: return location for a #GError
+ *
+ * A location is a path inside the repository: it becomes the unit's
+ * relative path (where it is published later) and, joined to the feed, the
+ * URL it is fetched from. Absolute paths, `..` components and URLs would
+ * let upstream metadata reach outside the repository, so they are refused;
+ * content elsewhere must be declared with xml:base.
+ *
+ * Returns: %TRUE if the location is acceptable; else
+ *   %PULP_ERROR_INVALID_ARGUMENT naming @what
+ */
+gboolean
+pulp_rpm_check_location (const gchar *location_href,
+                         const gchar *location_base,
+                         const gchar *what,
+                         GError **error)
+{
+  g_auto (GStrv) parts = NULL;
+  const gchar *reason = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (nonempty (location_href) == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s has no location", what);
+      return FALSE;
+    }
+  if (!g_utf8_validate (location_href, -1, NULL))
+    reason = "is not valid UTF-8";
+  else if (location_href[0] == '/' || g_path_is_absolute (location_href))
+    reason = "is an absolute path";
+  else if (g_uri_peek_scheme (location_href) != NULL)
+    reason = "is a URL (use xml:base for content on other hosts)";
+  else
+    {
+      for (const gchar *p = location_href; *p != '\0' && reason == NULL; p++)
+        if ((guchar) *p < 0x20 || *p == 0x7f)
+          reason = "contains control characters";
+    }
+  if (reason == NULL)
+    {
+      parts = g_strsplit (location_href, "/", -1);
+      for (guint i = 0; parts[i] != NULL && reason == NULL; i++)
+        if (g_strcmp0 (parts[i], "..") == 0)
+          reason = "leaves the repository (“..”)";
+    }
+  if (reason == NULL && location_href[strlen (location_href) - 1] == '/')
+    reason = "names a folder";
+  if (reason != NULL)
+    {
+      g_autofree gchar *shown = g_utf8_make_valid (location_href, -1);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s: location “%s” %s", what,
+                   shown, reason);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_rpm_resolve_location:
+ * @feed: the repository base URL (the folder holding repodata/)
+ * @location_href: a location checked with pulp_rpm_check_location()
+ * @location_base: (nullable): its xml:base
+ * @error: return location for a #GError
+ *
+ * Locations are file paths, not URL references: they are percent-encoded
+ * before being joined, so `%`, `?` and `#` in a file name stay part of the
+ * name. An xml:base must be an absolute http(s) URL; a file: base is only
+ * allowed when the feed itself is a file: URL, so remote metadata cannot
+ * make the daemon read local files.
+ *
+ * Returns: (transfer full): the URL to fetch, or %NULL with
+ *   %PULP_ERROR_INVALID_ARGUMENT
+ */
+gchar *
+pulp_rpm_resolve_location (const gchar *feed,
+                           const gchar *location_href,
+                           const gchar *location_base,
+                           GError **error)
+{
+  const gchar *root = feed;
+  g_autofree gchar *root_dir = NULL;
+  g_autofree gchar *escaped = NULL;
+  g_autofree gchar *feed_scheme = NULL;
+  gchar *url;
+
+  g_return_val_if_fail (feed != NULL && location_href != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  feed_scheme = g_uri_parse_scheme (feed);
+  if (nonempty (location_base) != NULL)
+    {
+      g_autofree gchar *scheme = g_uri_parse_scheme (location_base);
+      gboolean ok = scheme != NULL
+                    && (g_ascii_strcasecmp (scheme, "http") == 0
+                        || g_ascii_strcasecmp (scheme, "https") == 0
+                        || (g_ascii_strcasecmp (scheme, "file") == 0
+                            && g_strcmp0 (feed_scheme, "file") == 0))
+                    && g_uri_is_valid (location_base, G_URI_FLAGS_NONE, NULL);
+      if (!ok)
+        {
+          g_autofree gchar *shown = g_utf8_make_valid (location_base, -1);
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "“%s”: xml:base “%s” is not an absolute http or https URL", location_href,
+                       shown);
+          return NULL;
+        }
+      root = location_base;
+    }
+  root_dir = g_str_has_suffix (root, "/") ? g_strdup (root) : g_strconcat (root, "/", NULL);
+  escaped = g_uri_escape_string (location_href, G_URI_RESERVED_CHARS_ALLOWED_IN_PATH, TRUE);
+  url = g_uri_resolve_relative (root_dir, escaped, G_URI_FLAGS_ENCODED, error);
+  if (url == NULL)
+    g_prefix_error (error, "“%s”: ", location_href);
+  return url;
+}
+
+typedef struct
+{
+  const gchar *path;
+  const gchar *display_name;
+  PulpRpmUnitFunc func;
+  gpointer user_data;
+  GCancellable *cancellable;
+  GError *error;
+  /* The package being filled in: ours (we allocated it in newpkg_cb), and
+   * createrepo_c does not free it when the document ends inside it. */
+  cr_Package *current;
+} ParseContext;
+
+/* createrepo_c reports structural problems as warnings and goes on; a
+ * document that is not the metadata it claims to be, or holds values that
+ * do not parse, must stop the sync instead of silently losing packages.
+ * Unknown tags are harmless (newer metadata adds some). */
+static int
+warning_cb (cr_XmlParserWarningType type, char *msg, void *data, GError **err)
+{
+  ParseContext *ctx = data;
+
+  if (type == CR_XML_WARNING_BADMDTYPE || type == CR_XML_WARNING_BADATTRVAL)
+    {
+      if (ctx->error == NULL)
+        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s is malformed: %s",
+                     ctx->display_name, msg);
+      return CR_CB_RET_ERR;
+    }
+  g_debug ("%s: %s", ctx->display_name, msg);
+  return CR_CB_RET_OK;
+}
+
+/* Turns a createrepo_c failure into ours; our own error (from a callback)
+ * wins because createrepo_c only says "interrupted". */
+static gboolean
+parse_failed (ParseContext *ctx, GError *cr_error, GError **error)
+{
+  if (ctx->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&ctx->error));
+      return FALSE;
+    }
+  if (cr_error == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "%s: parse failed", ctx->display_name);
+      return FALSE;
+    }
+  switch (cr_error->code)
+    {
+    case CRE_IO:
+    case CRE_NOFILE:
+    case CRE_MEMORY:
+    case CRE_STAT:
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "%s: %s", ctx->display_name,
+                   cr_error->message);
+      break;
+    default:
+      {
+        /* Bad XML, bad values, broken compression: upstream published it.
+         * createrepo_c names our temp file; the user knows the location. */
+        g_autoptr (GString) msg = g_string_new (cr_error->message);
+        if (ctx->path != NULL)
+          g_string_replace (msg, ctx->path, ctx->display_name, 0);
+        g_string_replace (msg, "\n", " ", 0);
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s is malformed: %s",
+                     ctx->display_name, g_strstrip (msg->str));
+      }
+      break;
+    }
+  return FALSE;
+}
+
+static PulpRpmMetadataFile *
+metadata_file_from_record (cr_RepomdRecord *rec)
+{
+  PulpRpmMetadataFile *file = g_new0 (PulpRpmMetadataFile, 1);
+
+  file->type = g_strdup (rec->type);
+  file->location_href = g_strdup (rec->location_href);
+  file->location_base = g_strdup (nonempty (rec->location_base));
+  file->checksum_type = g_strdup (rec->checksum_type);
+  file->checksum = g_strdup (rec->checksum);
+  file->size = rec->size > 0 ? rec->size : -1;
+  file->open_checksum_type = g_strdup (nonempty (rec->checksum_open_type));
+  file->open_checksum = g_strdup (nonempty (rec->checksum_open));
+  file->open_size = rec->size_open > 0 ? rec->size_open : -1;
+  return file;
+}
+
+/**
+ * pulp_rpm_repomd_parse:
+ * @path: a downloaded repomd.xml
+ * @display_name: how errors name it (its URL)
+ * @error: return location for a #GError
+ *
+ * Reads the primary record of repomd.xml and the SHA-256 of the file as a
+ * whole (reported in the sync summary; a later "unchanged metadata"
+ * shortcut compares it).
+ *
+ * Returns: (transfer full): the parsed record, or %NULL with
+ *   %PULP_ERROR_INVALID_ARGUMENT for a malformed file, one without primary
+ *   metadata, or a primary location that leaves the repository
+ */
+PulpRpmRepomd *
+pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **error)
+{
+  ParseContext ctx = { .path = path, .display_name = display_name };
+  g_autoptr (GError) cr_error = NULL;
+  g_autoptr (PulpRpmRepomd) result = g_new0 (PulpRpmRepomd, 1);
+  cr_Repomd *repomd;
+  cr_RepomdRecord *rec;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  result->sha256 = digest_file (path, G_CHECKSUM_SHA256, NULL, NULL, error);
+  if (result->sha256 == NULL)
+    return NULL;
+
+  repomd = cr_repomd_new ();
+  ok = cr_xml_parse_repomd (path, repomd, warning_cb, &ctx, &cr_error) == CRE_OK
+       && ctx.error == NULL;
+  if (!ok)
+    {
+      cr_repomd_free (repomd);
+      parse_failed (&ctx, cr_error, error);
+      return NULL;
+    }
+  rec = cr_repomd_get_record (repomd, "primary");
+  if (rec == NULL || nonempty (rec->location_href) == NULL || nonempty (rec->checksum) == NULL)
+    {
+      cr_repomd_free (repomd);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s has no complete primary metadata record", display_name);
+      return NULL;
+    }
+  result->primary = metadata_file_from_record (rec);
+  if (repomd->revision != NULL)
+    result->revision = g_utf8_make_valid (repomd->revision, -1);
+  cr_repomd_free (repomd);
+
+  if (!pulp_rpm_check_location (result->primary->location_href, result->primary->location_base,
+                                "primary metadata", error))
+    return NULL;
+  if (pulp_rpm_normalize_checksum_type (result->primary->checksum_type) == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s: unsupported checksum type “%s” for %s", display_name,
+                   result->primary->checksum_type != NULL ? result->primary->checksum_type : "",
+                   result->primary->location_href);
+      return NULL;
+    }
+  return g_steal_pointer (&result);
+}
+
+/* Package headers may carry ISO-8859 text (rpm never enforced an
+ * encoding). Bytes that are not UTF-8 are converted with createrepo_c's own
+ * ISO-8859-1 conversion, the one it applies when it writes primary.xml, so
+ * an uploaded package gets exactly the strings of the same package synced. */
+static GVariant *
+utf8_variant (const gchar *s)
+{
+  g_autofree gchar *converted = NULL;
+
+  if (s == NULL)
+    return g_variant_new_string ("");
+  if (g_utf8_validate (s, -1, NULL))
+    return g_variant_new_string (s);
+  converted = g_malloc0 (strlen (s) * 2 + 1);
+  cr_latin1_to_utf8 ((const unsigned char *) s, (unsigned char *) converted);
+  if (!g_utf8_validate (converted, -1, NULL))
+    return g_variant_new_take_string (g_utf8_make_valid (s, -1));
+  return g_variant_new_take_string (g_steal_pointer (&converted));
+}
+
+static void
+add_string (GVariantBuilder *b, const gchar *key, const gchar *value)
+{
+  g_variant_builder_add (b, "{sv}", key, utf8_variant (value));
+}
+
+static void
+add_u64 (GVariantBuilder *b, const gchar *key, gint64 value)
+{
+  g_variant_builder_add (b, "{sv}", key, g_variant_new_uint64 (value > 0 ? (guint64) value : 0));
+}
+
+static void
+add_dependencies (GVariantBuilder *b, const gchar *key, GSList *deps, gboolean always)
+{
+  GVariantBuilder list;
+
+  if (deps == NULL && !always)
+    return;
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("a(sssssb)"));
+  for (GSList *l = deps; l != NULL; l = l->next)
+    {
+      cr_Dependency *d = l->data;
+      g_variant_builder_add (&list, "(@s@s@s@s@sb)", utf8_variant (d->name),
+                             utf8_variant (d->flags), utf8_variant (d->epoch),
+                             utf8_variant (d->version), utf8_variant (d->release), d->pre != 0);
+    }
+  g_variant_builder_add (b, "{sv}", key, g_variant_builder_end (&list));
+}
+
+/* The one place that turns a cr_Package (from primary.xml or from an RPM
+ * header) into a unit, so both paths give the same key and metadata. The
+ * digest and location are passed separately because a header has neither. */
+static PulpUnit *
+unit_from_package (cr_Package *pkg,
+                   const gchar *display_name,
+                   const gchar *checksum_type,
+                   const gchar *checksum,
+                   const gchar *location_href,
+                   const gchar *location_base,
+                   GError **error)
+{
+  g_autofree gchar *what = NULL;
+  g_autofree gchar *checksum_lower = NULL;
+  const gchar *type;
+  const gchar *epoch = nonempty (pkg->epoch) != NULL ? pkg->epoch : "0";
+  GVariantBuilder key;
+  GVariantBuilder meta;
+  PulpUnit *unit;
+
+  {
+    g_autofree gchar *nevra = g_strdup_printf ("%s-%s:%s-%s.%s", pkg->name ? pkg->name : "?", epoch,
+                                               pkg->version ? pkg->version : "?",
+                                               pkg->release ? pkg->release : "?",
+                                               pkg->arch ? pkg->arch : "?");
+    g_autofree gchar *valid = g_utf8_make_valid (nevra, -1);
+    what = g_strdup_printf ("%s: package %s", display_name, valid);
+  }
+
+  if (nonempty (pkg->name) == NULL || nonempty (pkg->version) == NULL
+      || nonempty (pkg->release) == NULL || nonempty (pkg->arch) == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s lacks a name, version, release or architecture", what);
+      return NULL;
+    }
+  type = pulp_rpm_normalize_checksum_type (checksum_type);
+  if (type == NULL || nonempty (checksum) == NULL
+      || strspn (checksum, "0123456789abcdefABCDEF") != strlen (checksum))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "%s has no usable checksum (type “%s”)", what,
+                   checksum_type != NULL ? checksum_type : "");
+      return NULL;
+    }
+  if (!pulp_rpm_check_location (location_href, location_base, what, error))
+    return NULL;
+  checksum_lower = g_ascii_strdown (checksum, -1);
+
+  g_variant_builder_init (&key, G_VARIANT_TYPE_VARDICT);
+  add_string (&key, "name", pkg->name);
+  add_string (&key, "epoch", epoch);
+  add_string (&key, "version", pkg->version);
+  add_string (&key, "release", pkg->release);
+  add_string (&key, "arch", pkg->arch);
+  add_string (&key, "checksum-type", type);
+  add_string (&key, "checksum", checksum_lower);
+
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  add_string (&meta, "summary", pkg->summary);
+  add_string (&meta, "description", pkg->description);
+  add_string (&meta, "url", pkg->url);
+  add_string (&meta, "license", pkg->rpm_license);
+  add_string (&meta, "location-href", location_href);
+  if (nonempty (location_base) != NULL)
+    add_string (&meta, "location-base", location_base);
+  add_u64 (&meta, "size-package", pkg->size_package);
+  add_u64 (&meta, "size-installed", pkg->size_installed);
+  add_u64 (&meta, "size-archive", pkg->size_archive);
+  add_u64 (&meta, "time-build", pkg->time_build);
+  add_u64 (&meta, "time-file", pkg->time_file);
+  add_string (&meta, "sourcerpm", pkg->rpm_sourcerpm);
+  add_dependencies (&meta, "provides", pkg->provides, TRUE);
+  add_dependencies (&meta, "requires", pkg->requires, TRUE);
+  add_dependencies (&meta, "conflicts", pkg->conflicts, TRUE);
+  add_dependencies (&meta, "obsoletes", pkg->obsoletes, TRUE);
+  add_dependencies (&meta, "recommends", pkg->recommends, FALSE);
+  add_dependencies (&meta, "suggests", pkg->suggests, FALSE);
+  add_dependencies (&meta, "supplements", pkg->supplements, FALSE);
+  add_dependencies (&meta, "enhances", pkg->enhances, FALSE);
+
+  unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, g_variant_builder_end (&key));
+  pulp_unit_set_metadata (unit, g_variant_builder_end (&meta));
+  pulp_unit_set_relative_path (unit, location_href);
+  if (pkg->size_package > 0)
+    pulp_unit_set_size (unit, pkg->size_package);
+  /* The store names content by SHA-256: when upstream declares exactly
+   * that, the unit knows its content before any download (on_demand). */
+  if (g_strcmp0 (type, "sha256") == 0)
+    pulp_unit_set_sha256 (unit, checksum_lower);
+  return unit;
+}
+
+static int
+newpkg_cb (cr_Package **pkg,
+           const char *pkg_id,
+           const char *name,
+           const char *arch,
+           void *data,
+           GError **err)
+{
+  ParseContext *ctx = data;
+
+  g_clear_pointer (&ctx->current, cr_package_free);
+  ctx->current = cr_package_new ();
+  *pkg = ctx->current;
+  return CR_CB_RET_OK;
+}
+
+/* Called once per <package>: the package is turned into a unit, handed on
+ * and freed here, so memory does not grow with the size of the metadata. */
+static int
+pkg_cb (cr_Package *pkg, void *data, GError **err)
+{
+  ParseContext *ctx = data;
+  g_autoptr (PulpUnit) unit = NULL;
+
+  ctx->current = NULL;
+  if (g_cancellable_set_error_if_cancelled (ctx->cancellable, &ctx->error))
+    {
+      cr_package_free (pkg);
+      return CR_CB_RET_ERR;
+    }
+  unit = unit_from_package (pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
+                            pkg->location_href, pkg->location_base, &ctx->error);
+  cr_package_free (pkg);
+  if (unit == NULL)
+    return CR_CB_RET_ERR;
+  if (!ctx->func (unit, ctx->user_data, &ctx->error))
+    {
+      if (ctx->error == NULL)
+        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_FAILED, "%s: stopped",
+                     ctx->display_name);
+      return CR_CB_RET_ERR;
+    }
+  return CR_CB_RET_OK;
+}
+
+/**
+ * pulp_rpm_primary_peek_count:
+ * @path: a (possibly compressed, not zstd) primary.xml
+ *
+ * Reads the `packages` attribute of the root element from the first bytes
+ * of the file, for progress reporting.
+ *
+ * Returns: the declared package count, or 0 when unknown
+ */
+guint64
+pulp_rpm_primary_peek_count (const gchar *path)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree gchar *buf = g_malloc0 (8193);
+  const gchar *root;
+  const gchar *attr;
+  const gchar *end;
+  CR_FILE *f;
+  int n;
+
+  f = cr_open (path, CR_CW_MODE_READ, CR_CW_AUTO_DETECT_COMPRESSION, &local_error);
+  if (f == NULL)
+    return 0;
+  n = cr_read (f, buf, 8192, &local_error);
+  cr_close (f, NULL);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  root = strstr (buf, "<metadata");
+  if (root == NULL)
+    return 0;
+  end = strchr (root, '>');
+  attr = strstr (root, " packages=\"");
+  if (attr == NULL || end == NULL || attr > end)
+    return 0;
+  return g_ascii_strtoull (attr + strlen (" packages=\""), NULL, 10);
+}
+
+/**
+ * pulp_rpm_parse_primary:
+ * @path: a verified primary.xml (plain, gz, bz2, xz or zchunk)
+ * @display_name: how errors name the file (its location)
+ * @func: called with one unit per package, in document order
+ * @user_data: for @func
+ * @cancellable: (nullable): checked before each package
+ * @error: return location for a #GError
+ *
+ * Streams through primary.xml with createrepo_c's SAX parser: one package
+ * at a time, none kept. createrepo_c's SAX handlers declare no entity
+ * handling, so external entities are never fetched.
+ *
+ * Returns: %TRUE if every package was handed to @func;
+ *   %PULP_ERROR_INVALID_ARGUMENT naming @display_name for malformed XML or
+ *   a package with a bad location; or the error @func set
+ */
+gboolean
+pulp_rpm_parse_primary (const gchar *path,
+                        const gchar *display_name,
+                        PulpRpmUnitFunc func,
+                        gpointer user_data,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  ParseContext ctx = {
+    .path = path,
+    .display_name = display_name,
+    .func = func,
+    .user_data = user_data,
+    .cancellable = cancellable,
+  };
+  g_autoptr (GError) cr_error = NULL;
+  int rc;
+
+  g_return_val_if_fail (path != NULL && func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx, FALSE,
+                             &cr_error);
+  g_clear_pointer (&ctx.current, cr_package_free);
+  if (rc != CRE_OK || ctx.error != NULL)
+    return parse_failed (&ctx, cr_error, error);
+  return TRUE;
+}
+
+/**
+ * pulp_rpm_unit_from_rpm_file:
+ * @path: a file that should be an RPM package
+ * @error: return location for a #GError
+ *
+ * Builds the unit of an uploaded package from its header. The digest in
+ * the key is the file's SHA-256, as createrepo_c writes by default, so a
+ * package uploaded and the same package synced from a sha256 repository are
+ * one unit. The relative path follows the Fedora layout,
+ * `Packages/<first letter of the name, lowercased>/<name>-<version>-<release>.<arch>.rpm`,
+ * from the header rather than the uploaded file's name (which the store
+ * does not keep).
+ *
+ * Returns: (transfer full): the unit, or %NULL with
+ *   %PULP_ERROR_INVALID_ARGUMENT "not a valid RPM package: …"
+ */
+PulpUnit *
+pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
+{
+  g_autoptr (GError) cr_error = NULL;
+  g_autofree gchar *sha256 = NULL;
+  g_autofree gchar *href = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *display = NULL;
+  guint64 size = 0;
+  struct stat st;
+  cr_Package *pkg;
+  PulpUnit *unit;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  sha256 = digest_file (path, G_CHECKSUM_SHA256, &size, NULL, error);
+  if (sha256 == NULL)
+    return NULL;
+  pkg = cr_package_from_rpm_base (path, 0, CR_HDRR_NONE, &cr_error);
+  if (pkg == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "not a valid RPM package: %s",
+                   cr_error != NULL ? cr_error->message : "unreadable header");
+      return NULL;
+    }
+  if (nonempty (pkg->name) == NULL || nonempty (pkg->version) == NULL
+      || nonempty (pkg->release) == NULL || nonempty (pkg->arch) == NULL
+      || strchr (pkg->name, '/') != NULL || strchr (pkg->version, '/') != NULL
+      || strchr (pkg->release, '/') != NULL || strchr (pkg->arch, '/') != NULL)
+    {
+      cr_package_free (pkg);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "not a valid RPM package: its name, version, release or architecture is "
+                   "missing or contains “/”");
+      return NULL;
+    }
+  pkg->size_package = size;
+  if (g_stat (path, &st) == 0)
+    pkg->time_file = st.st_mtime;
+
+  {
+    g_autofree gchar *name = g_utf8_make_valid (pkg->name, -1);
+    gunichar c = g_unichar_tolower (g_utf8_get_char (name));
+    gchar out[8] = { 0 };
+    g_unichar_to_utf8 (c, out);
+    first = g_strdup (out);
+  }
+  href = g_strdup_printf ("Packages/%s/%s-%s-%s.%s.rpm", first, pkg->name, pkg->version,
+                          pkg->release, pkg->arch);
+  {
+    /* Header strings may be ISO-8859: the path must be UTF-8 like the rest. */
+    g_autoptr (GVariant) v = g_variant_ref_sink (utf8_variant (href));
+    g_free (href);
+    href = g_variant_dup_string (v, NULL);
+  }
+  display = g_path_get_basename (href);
+  unit = unit_from_package (pkg, display, "sha256", sha256, href, NULL, error);
+  cr_package_free (pkg);
+  if (unit == NULL)
+    {
+      g_prefix_error (error, "not a valid RPM package: ");
+      return NULL;
+    }
+  pulp_unit_set_sha256 (unit, sha256);
+  pulp_unit_set_size (unit, size);
+  return unit;
+}
