@@ -305,6 +305,15 @@ migrate (PulpStore *self, GError **error)
   return TRUE;
 }
 
+/* PRAGMAs that answer with a row must run as a SELECT for libgda. */
+static gboolean
+pragma_select (PulpStore *self, const gchar *sql, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  Statement *st = prepare (self, sql, error);
+  return st != NULL && (model = query (self, st, NULL, error)) != NULL;
+}
+
 /**
  * pulp_store_new:
  * @provider: a libgda provider name ("SQLite", "PostgreSQL")
@@ -333,9 +342,9 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
   /* WAL: readers (ListUnits) do not wait for a sync's writes; NORMAL
    * synchronisation keeps the database consistent across crashes. */
   if (self->is_sqlite
-      && (!exec (self, "PRAGMA journal_mode=WAL", error)
-          || !exec (self, "PRAGMA synchronous=NORMAL", error)
-          || !exec (self, "PRAGMA busy_timeout=10000", error)))
+      && (!pragma_select (self, "PRAGMA journal_mode=WAL", error)
+          || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
+          || !pragma_select (self, "PRAGMA busy_timeout=10000", error)))
     {
       db_error (error, "setting up SQLite");
       return NULL;

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "PulpTestImporter"
+
+#include <pulp.h>
+
+/*
+ * The "test" importer, built only for the tests: its feed is a file:// URL
+ * of a small description, one command a line:
+ *
+ *   units N PREFIX VALUE   N units named PREFIX0…, metadata value VALUE
+ *   unit NAME VALUE        one unit
+ *   remove NAME            unassociate a unit explicitly
+ *   fail-after N           fail once N units were handled
+ *   block-after N PATH     once N units were handled, report the stage
+ *                          "blocked" and wait until PATH exists (or the
+ *                          sync is cancelled)
+ *
+ * It drives every conduit call: it reads the current units, keeps the
+ * unchanged ones, saves the others in batches, removes what it is told and,
+ * with sync-policy=mirror, everything it did not confirm.
+ */
+
+#define PULP_TYPE_TEST_IMPORTER (pulp_test_importer_get_type ())
+G_DECLARE_FINAL_TYPE (PulpTestImporter, pulp_test_importer, PULP, TEST_IMPORTER, GObject)
+
+struct _PulpTestImporter
+{
+  GObject parent_instance;
+};
+
+static void pulp_test_importer_iface_init (PulpImporterInterface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (PulpTestImporter, pulp_test_importer, G_TYPE_OBJECT, G_TYPE_FLAG_FINAL,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (PULP_TYPE_IMPORTER,
+                                                               pulp_test_importer_iface_init))
+
+typedef struct
+{
+  PulpSyncConduit *conduit;
+  GHashTable *existing; /* id → metadata text */
+  GPtrArray *batch;
+  guint64 handled;
+  guint64 fail_after;
+  guint64 block_after;
+  gchar *block_path;
+} Run;
+
+static gboolean
+remember_unit (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  GHashTable *existing = user_data;
+  g_hash_table_insert (existing, g_strdup (pulp_unit_get_id (unit)),
+                       pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit)));
+  return TRUE;
+}
+
+static gboolean
+flush (Run *run, GError **error)
+{
+  if (run->batch->len == 0)
+    return TRUE;
+  if (!pulp_sync_conduit_save_units (run->conduit, run->batch, error))
+    return FALSE;
+  g_ptr_array_set_size (run->batch, 0);
+  return TRUE;
+}
+
+static gboolean
+handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (PulpUnit) unit = NULL;
+  g_autofree gchar *metadata = NULL;
+  GVariantDict key, meta;
+  const gchar *known;
+
+  g_variant_dict_init (&key, NULL);
+  g_variant_dict_insert (&key, "name", "s", name);
+  unit = pulp_unit_new ("test", g_variant_dict_end (&key));
+  g_variant_dict_init (&meta, NULL);
+  g_variant_dict_insert (&meta, "value", "s", value);
+  pulp_unit_set_metadata (unit, g_variant_dict_end (&meta));
+  pulp_unit_set_relative_path (unit, name);
+
+  metadata = pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit));
+  known = g_hash_table_lookup (run->existing, pulp_unit_get_id (unit));
+  if (known != NULL && g_str_equal (known, metadata))
+    pulp_sync_conduit_keep_unit (run->conduit, pulp_unit_get_id (unit));
+  else
+    g_ptr_array_add (run->batch, g_steal_pointer (&unit));
+  if (run->batch->len >= 1000 && !flush (run, error))
+    return FALSE;
+
+  run->handled++;
+  pulp_sync_conduit_set_progress (run->conduit, "units", run->handled, 0, NULL);
+  if (run->fail_after > 0 && run->handled >= run->fail_after)
+    {
+      if (!flush (run, error))
+        return FALSE;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "test importer: failing as told after %" G_GUINT64_FORMAT " units",
+                   run->handled);
+      return FALSE;
+    }
+  if (run->block_path != NULL && run->handled == run->block_after)
+    {
+      if (!flush (run, error))
+        return FALSE;
+      pulp_sync_conduit_set_progress (run->conduit, "blocked", run->handled, 0, NULL);
+      /* waits for a file the test creates; an importer may poll, a test may not */
+      while (!g_file_test (run->block_path, G_FILE_TEST_EXISTS))
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return FALSE;
+          g_usleep (10 * 1000);
+        }
+    }
+  return g_cancellable_set_error_if_cancelled (cancellable, error) == FALSE;
+}
+
+static gboolean
+pulp_test_importer_sync_repo (PulpImporter *importer,
+                              PulpSyncConduit *conduit,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  const gchar *feed = pulp_sync_conduit_get_config_string (conduit, "feed", "");
+  g_autoptr (GFile) file = g_file_new_for_uri (feed);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GHashTable) existing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+  Run run = { conduit, existing, batch, 0, 0, 0, NULL };
+  g_autofree gchar *block_path = NULL;
+
+  pulp_sync_conduit_set_progress (conduit, "metadata", 0, 1, NULL);
+  if (!g_file_load_contents (file, cancellable, &text, NULL, NULL, error))
+    return FALSE;
+  pulp_sync_conduit_set_progress (conduit, "metadata", 1, 1, NULL);
+  if (!pulp_sync_conduit_foreach_unit (conduit, "test", remember_unit, existing, error))
+    return FALSE;
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) w = g_strsplit (g_strstrip (lines[i]), " ", 4);
+      guint n = g_strv_length (w);
+
+      if (n == 0 || *w[0] == '\0' || *w[0] == '#')
+        continue;
+      if (g_str_equal (w[0], "fail-after") && n == 2)
+        run.fail_after = g_ascii_strtoull (w[1], NULL, 10);
+      else if (g_str_equal (w[0], "block-after") && n == 3)
+        {
+          run.block_after = g_ascii_strtoull (w[1], NULL, 10);
+          g_free (block_path);
+          run.block_path = block_path = g_strdup (w[2]);
+        }
+      else if (g_str_equal (w[0], "unit") && n == 3)
+        {
+          if (!handle_unit (&run, w[1], w[2], cancellable, error))
+            return FALSE;
+        }
+      else if (g_str_equal (w[0], "units") && n == 4)
+        {
+          guint64 count = g_ascii_strtoull (w[1], NULL, 10);
+          for (guint64 j = 0; j < count; j++)
+            {
+              g_autofree gchar *name = g_strdup_printf ("%s%" G_GUINT64_FORMAT, w[2], j);
+              if (!handle_unit (&run, name, w[3], cancellable, error))
+                return FALSE;
+            }
+        }
+      else if (g_str_equal (w[0], "remove") && n == 2)
+        {
+          g_autoptr (GVariant) key = g_variant_ref_sink (g_variant_new_parsed ("{'name': <%s>}", w[1]));
+          g_autoptr (PulpUnit) unit = pulp_unit_new ("test", key);
+          const gchar *ids[] = { pulp_unit_get_id (unit), NULL };
+          if (!flush (&run, error) || !pulp_sync_conduit_unassociate_units (conduit, ids, error))
+            return FALSE;
+        }
+      else
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s: line %u is not understood",
+                       feed, i + 1);
+          return FALSE;
+        }
+    }
+  if (!flush (&run, error))
+    return FALSE;
+  if (g_str_equal (pulp_sync_conduit_get_config_string (conduit, "sync-policy", "additive"), "mirror")
+      && !pulp_sync_conduit_unassociate_unconfirmed (conduit, error))
+    return FALSE;
+  pulp_sync_conduit_set_summary (conduit, "described", g_variant_new_uint64 (run.handled));
+  return TRUE;
+}
+
+static const gchar *
+pulp_test_importer_get_description (PulpImporter *importer)
+{
+  return "Test units from a local description (for the test suite)";
+}
+
+static void
+pulp_test_importer_iface_init (PulpImporterInterface *iface)
+{
+  iface->get_description = pulp_test_importer_get_description;
+  iface->sync_repo = pulp_test_importer_sync_repo;
+}
+
+static void
+pulp_test_importer_class_init (PulpTestImporterClass *klass)
+{
+}
+
+static void
+pulp_test_importer_class_finalize (PulpTestImporterClass *klass)
+{
+}
+
+static void
+pulp_test_importer_init (PulpTestImporter *self)
+{
+}
+
+G_MODULE_EXPORT void
+g_io_module_load (GIOModule *module)
+{
+  pulp_test_importer_register_type (G_TYPE_MODULE (module));
+  g_io_extension_point_implement (PULP_IMPORTER_EXTENSION_POINT_NAME, pulp_test_importer_get_type (),
+                                  "test", 0);
+}
+
+G_MODULE_EXPORT void
+g_io_module_unload (GIOModule *module)
+{
+}
