@@ -122,6 +122,8 @@ credentials_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (PolkitSubject) subject = NULL;
   g_autofree gchar *owner = NULL;
   PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+  PolkitAuthority *polkit;
+  const gchar *action_id;
   guint32 pid = 0;
 
   if (reply == NULL)
@@ -166,8 +168,10 @@ credentials_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_dbus_message_get_flags (g_dbus_method_invocation_get_message (check->invocation))
       & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
     flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
-  polkit_authority_check_authorization (check->self->polkit, subject, check->action_id, NULL, flags,
-                                        NULL, polkit_done, g_steal_pointer (&check));
+  polkit = check->self->polkit;
+  action_id = check->action_id;
+  polkit_authority_check_authorization (polkit, subject, action_id, NULL, flags, NULL, polkit_done,
+                                        g_steal_pointer (&check));
 }
 
 /**

@@ -1,0 +1,157 @@
+#!/bin/bash
+# End-to-end tests of pulpd on a private system bus with a real polkitd
+# (run under tests/pulp-test-bus): the contract as busctl sees it, argument
+# checks, polkit, persistence, queueing, cancellation, and kill -9 in the
+# middle of a sync. Usage: test-daemon.sh PULPD TEST_IMPORTER_DIR
+set -u
+PULPD=$1
+IMPORTERS=$2
+WORK=$(mktemp -d)
+STATE=$WORK/state
+PID=
+pass=0
+fail=0
+trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+
+ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
+check() { # check DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
+}
+contains() { # contains DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
+}
+
+M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
+call() { busctl --system call "$@" 2>&1; }
+mgr() { call $M "$@"; }
+repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
+prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
+task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+start() {
+  "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 200); do
+    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
+}
+wait_for_stage() { # task stage: waits (bounded) until the task reports STAGE
+  for _ in $(seq 400); do
+    [ "$(prop "$1" org.pulp.Task Stage)" = "s \"$2\"" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+start
+contains "ListImporters lists the test importer" '"test"' "$(mgr ListImporters)"
+contains "Version property" 's "' "$(prop /org/pulp/Manager org.pulp.Manager Version)"
+contains "introspection shows CreateRepository" "CreateRepository" "$(busctl --system introspect org.pulp.Manager /org/pulp/Manager)"
+
+# --- argument checks: each error is specific and stores nothing
+for bad in "" "../x" "a b" ".a" "$(printf 'x%.0s' $(seq 65))"; do
+  contains "id «$bad» is rejected" "org.pulp.Error.InvalidArgument" "$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/Manager --method org.pulp.Manager.CreateRepository "$bad" test '@a{sv} {}' 2>&1)"
+done
+contains "unknown importer: NotFound" "No importer “nope” is loaded" "$(mgr CreateRepository ssa{sv} r1 nope 0)"
+contains "wrong variant type" "must have type “s”, not “u”" "$(mgr CreateRepository ssa{sv} r1 test 1 feed u 3)"
+contains "unknown importer key" "Unknown configuration key “colour”" "$(mgr CreateRepository ssa{sv} r1 test 1 colour s red)"
+contains "malformed feed URL" "“feed” must be a URL with one of the schemes" "$(mgr CreateRepository ssa{sv} r1 test 1 feed s ftp://x/y)"
+contains "bad sync-policy" "“sync-policy” must be one of" "$(mgr CreateRepository ssa{sv} r1 test 1 sync-policy s sometimes)"
+check "nothing was stored" "ao 0" "$(mgr ListRepositories)"
+busctl --system call $M CreateRepository ssa{sv} r1 test 0 >/dev/null 2>&1 || true
+err=$(busctl --system call $M CreateRepository ssa{sv} r1 test 0 2>&1)
+contains "duplicate id: Exists" "exists already" "$err"
+contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --system --json=short call $M GetRepository s nope 2>&1; dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.GetRepository string:nope 2>&1)"
+
+# --- a sync
+printf 'units 500 u v1\n' >"$WORK/desc"
+repo r1 Configure a{sv} 2 feed s "file://$WORK/desc" password s secret >/dev/null
+check "secrets are not returned" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o secret)"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+check "Sync returns a task" "/org/pulp/tasks/" "${t%[0-9]*}"
+check "sync completes" 's "completed"' "$(task_wait "$t")"
+check "LatestVersion after first sync" "t 1" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+check "UnitCount after first sync" "t 500" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
+contains "Summary counts added" '"added" t 500' "$(prop "$t" org.pulp.Task Summary)"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2); task_wait "$t" >/dev/null
+check "no-op resync makes no version" "t 1" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+contains "no-op summary" '"added" t 0' "$(prop "$t" org.pulp.Task Summary)"
+printf 'units 499 u v1\nunit extra v1\n' >"$WORK/desc"
+t=$(repo r1 Sync a{sv} 1 sync-policy s mirror | cut -d'"' -f2); task_wait "$t" >/dev/null
+check "mirror sync: new version" "t 2" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+contains "mirror sync removed one, added one" '"removed" t 1' "$(prop "$t" org.pulp.Task Summary)"
+check "ListVersions" "a(ttt) 2" "$(repo r1 ListVersions | cut -d' ' -f1-2)"
+contains "ListUnits of version 1 still has u499" '"u499"' "$(repo r1 ListUnits a{sv} 2 version t 1 limit t 10000)"
+contains "limit above 10000 rejected" "at most 10000" "$(repo r1 ListUnits a{sv} 1 limit t 10001)"
+contains "unknown version: NotFound" "has no version 9" "$(repo r1 ListUnits a{sv} 1 version t 9)"
+contains "unknown sync option" "Unknown sync option “speed”" "$(repo r1 Sync a{sv} 1 speed s fast)"
+
+# --- a failing sync leaves the repository as it was
+printf 'fail-after 250\nunits 300 new v2\n' >"$WORK/desc"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+check "failing sync ends failed" 's "failed"' "$(task_wait "$t")"
+contains "its Error says why" "failing as told after 250 units" "$(prop "$t" org.pulp.Task Error)"
+check "failed sync: version unchanged" "t 2" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+check "failed sync: units unchanged" "t 500" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
+
+# --- polkit: nobody may not change anything
+contains "nobody cannot create" "Not authorized to perform “org.pulp.manage-repositories”" "$(as_nobody busctl --system call $M CreateRepository ssa{sv} evil test 0 2>&1)"
+contains "nobody cannot sync" "Not authorized to perform “org.pulp.sync”" "$(as_nobody busctl --system call org.pulp.Manager /org/pulp/repositories/r1 org.pulp.Repository Sync a{sv} 0 2>&1)"
+contains "nobody cannot delete" "PermissionDenied" "$(as_nobody dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.DeleteRepository string:r1 2>&1)"
+contains "nobody cannot configure" "Not authorized" "$(as_nobody busctl --system call org.pulp.Manager /org/pulp/repositories/r1 org.pulp.Repository Configure a{sv} 1 description s x 2>&1)"
+contains "nobody may read" "t 500" "$(as_nobody busctl --system get-property org.pulp.Manager /org/pulp/repositories/r1 org.pulp.Repository UnitCount 2>&1)"
+check "state unchanged after denials" "ao 1 \"/org/pulp/repositories/r1\"" "$(mgr ListRepositories)"
+
+# --- queueing and cancellation
+printf 'block-after 5 %s\nunits 10 q v3\n' "$WORK/go" >"$WORK/desc"
+t1=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+t2=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+wait_for_stage "$t1" blocked && ok "first sync runs" || not_ok "first sync never blocked"
+check "second sync on the same repository queues" 's "queued"' "$(prop "$t2" org.pulp.Task State)"
+check "ActiveTask is the running one" "o \"$t1\"" "$(prop /org/pulp/repositories/r1 org.pulp.Repository ActiveTask)"
+contains "DeleteRepository is Busy meanwhile" "has a task queued or running" "$(mgr DeleteRepository s r1)"
+call org.pulp.Manager "$t1" org.pulp.Task Cancel >/dev/null
+check "cancelled sync ends cancelled" 's "cancelled"' "$(task_wait "$t1")"
+check "cancelled: version unchanged" "t 2" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+touch "$WORK/go"
+check "queued sync then runs and completes" 's "completed"' "$(task_wait "$t2")"
+s2=$(prop "$t2" org.pulp.Task Started | cut -d' ' -f2); f1=$(prop "$t1" org.pulp.Task Finished | cut -d' ' -f2)
+[ "$s2" -ge "$f1" ] && ok "second started after first finished" || not_ok "second started $s2 before first finished $f1"
+check "version 3 after the queued sync" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+
+# --- kill -9 mid-sync at three stages, restart: nothing lost
+rm -f "$WORK/go"
+for at in 1 1500 2999; do
+  printf 'block-after %s %s\nunits 3000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
+  before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)
+  t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+  wait_for_stage "$t" blocked || not_ok "sync did not reach unit $at"
+  kill -9 $PID; wait $PID 2>/dev/null
+  start
+  check "after kill -9 at unit $at: version kept" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+  check "after kill -9 at unit $at: units kept" "$before" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
+  check "after kill -9 at unit $at: task failed" 's "failed"' "$(prop "$t" org.pulp.Task State)"
+  contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
+  check "after kill -9: database integrity" "ok" "$(sqlite3 "$STATE/pulp.db" 'PRAGMA integrity_check')"
+done
+check "pending rows were discarded" "0" "$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
+touch "$WORK/go"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+check "next sync completes" 's "completed"' "$(task_wait "$t")"
+check "task ids are never reused" "1" "$(( ${t##*/} > ${t2##*/} ))"
+
+# --- restart: everything is back; delete
+kill $PID; wait $PID 2>/dev/null
+start
+check "repositories persist across restarts" "ao 1 \"/org/pulp/repositories/r1\"" "$(mgr ListRepositories)"
+check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
+contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
