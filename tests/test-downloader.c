@@ -19,6 +19,7 @@ typedef enum
   ROUTE_REDIRECT, /* 302 to `target` */
   ROUTE_AUTH,     /* body only with basic auth user:secret */
   ROUTE_PAUSE,    /* never answers, but keeps the message (for cancellation) */
+  ROUTE_HUGE,     /* announces 1 GiB (or, with `status` 1, no length), sends the body, stalls */
 } RouteKind;
 
 typedef struct
@@ -144,6 +145,21 @@ server_handler (SoupServer *server,
     case ROUTE_REDIRECT:
       soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND, route->target);
       break;
+    case ROUTE_HUGE:
+      {
+        g_autoptr (GIOStream) stream = soup_server_message_steal_connection (msg);
+        GOutputStream *out = g_io_stream_get_output_stream (stream);
+        const gchar *head = route->status == 1
+                                ? "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                                : "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n";
+        gsize len;
+        const gchar *data = g_bytes_get_data (route->body, &len);
+
+        g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+        g_output_stream_write_all (out, data, len, NULL, NULL, NULL);
+        g_ptr_array_add (s->held, g_steal_pointer (&stream));
+        break;
+      }
     case ROUTE_TRUNCATE:
     case ROUTE_RESET:
     case ROUTE_STALL:
@@ -681,6 +697,41 @@ test_wrong_size (Fixture *f, gconstpointer data)
   assert_tmp_empty (f);
 }
 
+/* A body that is larger than declared is abandoned at once, not read to
+ * its end or to a timeout. */
+static void
+test_abort_oversized (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = downloader_new (f, "{'max-retries': <@u 0>}");
+  g_autofree gchar *announced = test_server_url (f->server, "/announced");
+  g_autofree gchar *unannounced = test_server_url (f->server, "/unannounced");
+  g_autoptr (PulpDownload) dl = pulp_download_new (announced, NULL, NULL, 100);
+  g_autoptr (PulpDownload) dl2 = pulp_download_new (unannounced, NULL, NULL, 100);
+  g_autofree gchar *body = body_for (4);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  test_server_add (f->server, "/announced", ROUTE_HUGE, body);
+  test_server_add (f->server, "/unannounced", ROUTE_HUGE, body)->status = 1;
+  error = fetch_one (downloader, dl);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM);
+  g_assert_nonnull (strstr (dl->error->message, "/announced: expected 100 bytes"));
+  g_clear_error (&error);
+  error = fetch_one (downloader, dl2);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM);
+  g_assert_nonnull (strstr (dl2->error->message, "/unannounced: expected 100 bytes"));
+  g_clear_error (&error);
+  bytes = pulp_downloader_fetch_bytes (downloader, announced, 1000, NULL, &error);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_clear_error (&error);
+  bytes = pulp_downloader_fetch_bytes (downloader, unannounced, 1000, NULL, &error);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "limit of 1000 bytes"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  assert_tmp_empty (f);
+}
+
 static void
 test_other_checksums (Fixture *f, gconstpointer data)
 {
@@ -777,6 +828,28 @@ test_basic_auth (Fixture *f, gconstpointer data)
   error = fetch_one (right, dl);
   g_assert_no_error (error);
   assert_stored (f, dl, "private content\n");
+}
+
+/* A redirect to another server does not take the feed's credentials along. */
+static void
+test_basic_auth_redirect (Fixture *f, gconstpointer data)
+{
+  TestServer *other = test_server_new (NULL, NULL);
+  g_autoptr (PulpDownloader) downloader
+      = downloader_new (f, "{'username': <'user'>, 'password': <'secret'>}");
+  g_autofree gchar *target = test_server_url (other, "/private");
+  g_autoptr (PulpDownload) dl = add_file (f, "/elsewhere", "private content\n");
+  Route *route = g_hash_table_lookup (f->server->routes, "/elsewhere");
+  g_autoptr (GError) error = NULL;
+
+  route->kind = ROUTE_REDIRECT;
+  route->target = g_strdup (target);
+  test_server_add (other, "/private", ROUTE_AUTH, "private content\n");
+  error = fetch_one (downloader, dl);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_NETWORK);
+  g_assert_nonnull (strstr (dl->error->message, "HTTP 401"));
+  g_assert_cmpuint (test_server_hits (other, "/private"), ==, 1);
+  test_server_free (other);
 }
 
 static void
@@ -1218,10 +1291,12 @@ main (int argc, char **argv)
   ADD ("/pulp/downloader/reset", test_reset);
   ADD ("/pulp/downloader/wrong-digest", test_wrong_digest);
   ADD ("/pulp/downloader/wrong-size", test_wrong_size);
+  ADD ("/pulp/downloader/abort-oversized", test_abort_oversized);
   ADD ("/pulp/downloader/other-checksums", test_other_checksums);
   ADD ("/pulp/downloader/stall", test_stall);
   ADD ("/pulp/downloader/redirect", test_redirect);
   ADD ("/pulp/downloader/basic-auth", test_basic_auth);
+  ADD ("/pulp/downloader/basic-auth-redirect", test_basic_auth_redirect);
   ADD ("/pulp/downloader/one-of-many-fails", test_one_of_many_fails);
   ADD ("/pulp/downloader/many-fail", test_many_fail);
   ADD ("/pulp/downloader/cancel", test_cancel);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#define G_LOG_DOMAIN "PulpDownloader"
+#define G_LOG_DOMAIN "Pulp"
 
 #include "config.h"
 
@@ -661,19 +661,27 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCerti
 static gboolean
 on_authenticate (SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer data)
 {
-  PulpDownloader *self = data;
-  const gchar *username = self->username;
-  const gchar *password = self->password;
+  Transfer *t = data;
+  PulpDownloader *self = t->batch->self;
+  GUri *target = soup_message_get_uri (msg);
 
+  /* Rejected credentials are not tried again: the 401/407 becomes the error. */
+  if (retrying)
+    return FALSE;
   if (soup_auth_is_for_proxy (auth))
     {
-      username = self->proxy_username;
-      password = self->proxy_password;
+      if (self->proxy_username == NULL)
+        return FALSE;
+      soup_auth_authenticate (auth, self->proxy_username, self->proxy_password);
+      return TRUE;
     }
-  /* Rejected credentials are not tried again: the 401/407 becomes the error. */
-  if (retrying || username == NULL)
+  /* The repository's credentials are for the feed's server only, not for
+   * wherever a redirect leads. */
+  if (self->username == NULL
+      || g_ascii_strcasecmp (g_uri_get_host (target), g_uri_get_host (t->uri)) != 0
+      || g_uri_get_port (target) != g_uri_get_port (t->uri))
     return FALSE;
-  soup_auth_authenticate (auth, username, password != NULL ? password : "");
+  soup_auth_authenticate (auth, self->username, self->password != NULL ? self->password : "");
   return TRUE;
 }
 
@@ -695,7 +703,7 @@ http_start (Transfer *t)
     soup_message_headers_replace (soup_message_get_request_headers (t->msg),
                                   "Proxy-Authorization", self->proxy_authorization);
   if (self->username != NULL || self->proxy_username != NULL)
-    g_signal_connect (t->msg, "authenticate", G_CALLBACK (on_authenticate), self);
+    g_signal_connect (t->msg, "authenticate", G_CALLBACK (on_authenticate), t);
   soup_session_send_async (self->session, t->msg, G_PRIORITY_DEFAULT, t->cancellable, on_sent, t);
 }
 
@@ -1297,6 +1305,11 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
   g_return_val_if_fail (url != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      pulp_error_convert (error);
+      return NULL;
+    }
   dl = pulp_download_new (url, NULL, NULL, -1);
   g_ptr_array_add (downloads, dl);
   b = batch_new (self, SINK_BYTES, downloads);
@@ -1341,6 +1354,11 @@ pulp_downloader_fetch_file (PulpDownloader *self,
   g_return_val_if_fail (dest_path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      pulp_error_convert (error);
+      return FALSE;
+    }
   dl = pulp_download_new (url, NULL, NULL, -1);
   g_ptr_array_add (downloads, dl);
   b = batch_new (self, SINK_FILE, downloads);
@@ -1409,10 +1427,14 @@ pulp_downloader_fetch_to_store (PulpDownloader *self,
       return TRUE;
     }
 
-  b = batch_new (self, SINK_STORE, downloads);
-  batch_run (b, progress, user_data, bytes_total, cancellable);
-  cancelled = b->cancelled;
-  batch_unref (b);
+  cancelled = g_cancellable_is_cancelled (cancellable);
+  if (!cancelled)
+    {
+      b = batch_new (self, SINK_STORE, downloads);
+      batch_run (b, progress, user_data, bytes_total, cancellable);
+      cancelled = b->cancelled;
+      batch_unref (b);
+    }
 
   for (guint i = 0; i < downloads->len; i++)
     {
