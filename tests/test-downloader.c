@@ -46,6 +46,7 @@ typedef struct
   gboolean ready;
   GHashTable *routes; /* path → Route */
   GHashTable *hits;   /* path → count */
+  GHashTable *ports;  /* client ports seen: one per connection */
   GPtrArray *held;    /* stolen connections kept open */
 } TestServer;
 
@@ -101,6 +102,9 @@ server_handler (SoupServer *server,
     }
 
   g_mutex_lock (&s->lock);
+  g_hash_table_add (s->ports,
+                    GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (
+                        soup_server_message_get_remote_address (msg)))));
   n = GPOINTER_TO_UINT (g_hash_table_lookup (s->hits, path)) + 1;
   g_hash_table_insert (s->hits, g_strdup (path), GUINT_TO_POINTER (n));
   route = g_hash_table_lookup (s->routes, path);
@@ -263,6 +267,7 @@ test_server_new (GTlsCertificate *certificate, GTlsDatabase *client_ca)
   s->client_ca = client_ca != NULL ? g_object_ref (client_ca) : NULL;
   s->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, route_free);
   s->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->ports = g_hash_table_new (NULL, NULL);
   s->held = g_ptr_array_new_with_free_func (close_stream);
   s->context = g_main_context_new ();
   s->loop = g_main_loop_new (s->context, FALSE);
@@ -283,6 +288,7 @@ test_server_free (TestServer *s)
   g_main_context_unref (s->context);
   g_hash_table_unref (s->routes);
   g_hash_table_unref (s->hits);
+  g_hash_table_unref (s->ports);
   g_ptr_array_unref (s->held);
   g_clear_object (&s->certificate);
   g_clear_object (&s->client_ca);
@@ -503,6 +509,8 @@ test_many (Fixture *f, gconstpointer data)
   g_assert_cmpuint (progress.bytes_done, ==, 200 * 4096);
   g_assert_cmpuint (progress.bytes_total, ==, 200 * 4096);
   g_assert_cmpuint (test_server_hits (f->server, "/files/f7.bin"), ==, 1);
+  /* Connections are reused: at most download-concurrency of them. */
+  g_assert_cmpuint (g_hash_table_size (f->server->ports), <=, 10);
   assert_tmp_empty (f);
 }
 
@@ -1106,8 +1114,9 @@ make_certificates (void)
   g_autofree gchar *ca = NULL;
   g_autofree gchar *server = NULL;
   g_autofree gchar *client = NULL;
+  g_autofree gchar *openssl = g_find_program_in_path ("openssl");
 
-  if (g_find_program_in_path ("openssl") == NULL)
+  if (openssl == NULL)
     return FALSE;
   tls_dir = g_dir_make_tmp ("pulp-test-tls-XXXXXX", NULL);
   ca = g_strdup_printf ("req -x509 %s -keyout ca.key -out ca.pem -subj /CN=PulpTestCA "
