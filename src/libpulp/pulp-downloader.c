@@ -1,0 +1,1472 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "Pulp"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pulp-downloader.h"
+#include "pulp-error.h"
+
+/* One reusable read buffer per transfer slot: large enough that a small file
+ * arrives in one read, small enough that 100 slots stay cheap. */
+#define BUFFER_SIZE (64 * 1024)
+#define MAX_CONCURRENCY 100
+#define DEFAULT_CONCURRENCY 10
+#define DEFAULT_MAX_RETRIES 3
+#define DEFAULT_RETRY_BASE_MS 200
+#define DEFAULT_TIMEOUT_S 30
+#define MAX_RETRY_DELAY_MS (30 * 1000)
+#define PROGRESS_INTERVAL_US (50 * 1000)
+#define ERRORS_IN_SUMMARY 3
+/* How many chunks a file:// reader handles before it lets other transfers run. */
+#define FILE_CHUNKS_PER_ROUND 16
+
+/**
+ * PulpDownloader:
+ *
+ * Fetches http, https and file URLs into the content store, verifying size
+ * and digest while streaming.
+ *
+ * All network I/O happens in one dedicated thread that owns a
+ * #GMainContext and one #SoupSession and uses libsoup's async API, the way
+ * libsoup recommends: transfers run concurrently there without a thread per
+ * transfer, and connections are reused. The public functions block; they
+ * are called from sync worker threads, hand a batch to the downloader
+ * thread and wait on a condition variable until it is done, calling the
+ * progress function in their own thread meanwhile.
+ */
+struct _PulpDownloader
+{
+  GObject parent_instance;
+
+  PulpContentStore *store;
+  guint concurrency;
+  guint max_retries;
+  guint retry_base_ms;
+  guint timeout_s;
+  gboolean tls_verify;
+  GTlsDatabase *tls_database;
+  GTlsCertificate *client_cert;
+  GProxyResolver *proxy_resolver;
+  gchar *proxy_username;
+  gchar *proxy_password;
+  gchar *proxy_authorization; /* "Basic …" for plain http requests through the proxy */
+  gchar *username;
+  gchar *password;
+
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  SoupSession *session; /* created, used and destroyed in the thread only */
+};
+
+G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
+
+typedef enum
+{
+  SINK_STORE,
+  SINK_FILE,
+  SINK_BYTES,
+} SinkKind;
+
+typedef struct _Batch Batch;
+
+/* A transfer slot: at most `concurrency` exist per batch and are reused for
+ * one download after another, so memory does not grow with the number of
+ * files. Everything here is touched only in the downloader thread. At most
+ * one async operation is in flight per slot at any time. */
+typedef struct
+{
+  Batch *batch;
+  PulpDownload *download; /* NULL while the slot is free */
+  gchar *display_url;     /* the URL without its password, for messages */
+  GUri *uri;
+  gboolean is_file;
+  guint attempt;
+  GChecksum *sha256;
+  GChecksum *other;
+  GCancellable *cancellable; /* this attempt's */
+  SoupMessage *msg;
+  GInputStream *in;
+  GSource *source; /* retry timer, or file:// reader */
+  gint fd;
+  gchar *tmp_path;
+  guint64 received;
+  GError *error; /* what the attempt failed with, while the stream closes */
+  gboolean retryable;
+  guint retry_after_ms;
+  guchar *buffer;
+} Transfer;
+
+struct _Batch
+{
+  gint ref_count;
+  PulpDownloader *self;
+  SinkKind sink;
+  GPtrArray *downloads;
+  const gchar *dest_path;
+  gsize max_size;
+  GByteArray *bytes;
+
+  /* downloader thread only */
+  Transfer *slots;
+  guint n_slots;
+  guint next;
+  guint active;
+  gboolean pumping;
+  gboolean cancelled;
+  gboolean done;
+
+  /* shared with the calling thread, under mutex */
+  GMutex mutex;
+  GCond cond;
+  gboolean finished;
+  guint64 files_done;
+  guint64 bytes_done;
+};
+
+static void attempt_start (Transfer *t);
+static void batch_pump (Batch *b);
+
+/**
+ * pulp_download_new:
+ * @url: what to fetch
+ * @checksum_type: (nullable): "sha256", "sha1", "sha512", "md5"…, or %NULL
+ * @checksum: (nullable): the declared digest in hex
+ * @size: the declared size, or -1
+ *
+ * Returns: (transfer full): a new #PulpDownload
+ */
+PulpDownload *
+pulp_download_new (const gchar *url, const gchar *checksum_type, const gchar *checksum, gint64 size)
+{
+  PulpDownload *download;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  download = g_new0 (PulpDownload, 1);
+  download->url = g_strdup (url);
+  download->checksum_type = g_strdup (checksum_type);
+  download->checksum = g_strdup (checksum);
+  download->size = size;
+  return download;
+}
+
+/**
+ * pulp_download_free:
+ *
+ * Frees a #PulpDownload (not its user_data).
+ */
+void
+pulp_download_free (PulpDownload *download)
+{
+  if (download == NULL)
+    return;
+  g_free (download->url);
+  g_free (download->checksum_type);
+  g_free (download->checksum);
+  g_free (download->sha256);
+  g_free (download->path);
+  g_clear_error (&download->error);
+  g_free (download);
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+static Batch *
+batch_new (PulpDownloader *self, SinkKind sink, GPtrArray *downloads)
+{
+  Batch *b = g_new0 (Batch, 1);
+
+  b->ref_count = 1;
+  b->self = self;
+  b->sink = sink;
+  b->downloads = g_ptr_array_ref (downloads);
+  b->n_slots = MAX (1, MIN (self->concurrency, downloads->len));
+  b->slots = g_new0 (Transfer, b->n_slots);
+  for (guint i = 0; i < b->n_slots; i++)
+    {
+      b->slots[i].batch = b;
+      b->slots[i].fd = -1;
+    }
+  g_mutex_init (&b->mutex);
+  g_cond_init (&b->cond);
+  return b;
+}
+
+static Batch *
+batch_ref (Batch *b)
+{
+  g_atomic_int_inc (&b->ref_count);
+  return b;
+}
+
+static void
+batch_unref (gpointer data)
+{
+  Batch *b = data;
+
+  if (!g_atomic_int_dec_and_test (&b->ref_count))
+    return;
+  for (guint i = 0; i < b->n_slots; i++)
+    {
+      g_clear_pointer (&b->slots[i].sha256, g_checksum_free);
+      g_free (b->slots[i].buffer);
+    }
+  g_free (b->slots);
+  g_ptr_array_unref (b->downloads);
+  if (b->bytes != NULL)
+    g_byte_array_unref (b->bytes);
+  g_mutex_clear (&b->mutex);
+  g_cond_clear (&b->cond);
+  g_free (b);
+}
+
+static void
+batch_add_progress (Batch *b, guint64 files, gint64 bytes)
+{
+  g_mutex_lock (&b->mutex);
+  b->files_done += files;
+  b->bytes_done += (guint64) bytes;
+  g_mutex_unlock (&b->mutex);
+}
+
+static gboolean
+release_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+batch_finish (Batch *b)
+{
+  GSource *source;
+
+  b->done = TRUE;
+  /* The caller may free the batch as soon as it sees `finished`: keep it
+   * alive until the current dispatch has unwound. */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, release_cb, batch_ref (b), batch_unref);
+  g_source_attach (source, b->self->context);
+  g_source_unref (source);
+
+  g_mutex_lock (&b->mutex);
+  b->finished = TRUE;
+  g_cond_broadcast (&b->cond);
+  g_mutex_unlock (&b->mutex);
+}
+
+/* ---- one transfer ----------------------------------------------------- */
+
+static const gchar *
+transfer_url (Transfer *t)
+{
+  return t->display_url != NULL ? t->display_url : t->download->url;
+}
+
+static void
+transfer_clear_source (Transfer *t)
+{
+  if (t->source == NULL)
+    return;
+  g_source_destroy (t->source);
+  g_clear_pointer (&t->source, g_source_unref);
+}
+
+static void
+transfer_done (Transfer *t, GError *error)
+{
+  Batch *b = t->batch;
+  PulpDownload *dl = t->download;
+
+  if (error != NULL)
+    {
+      g_debug ("%s", error->message);
+      g_clear_error (&dl->error);
+      dl->error = error;
+    }
+  t->download = NULL;
+  g_clear_pointer (&t->display_url, g_free);
+  g_clear_pointer (&t->uri, g_uri_unref);
+  g_clear_pointer (&t->other, g_checksum_free);
+  b->active--;
+  batch_add_progress (b, 1, 0);
+  batch_pump (b);
+}
+
+static void
+sink_discard (Transfer *t)
+{
+  Batch *b = t->batch;
+
+  if (t->fd >= 0)
+    {
+      close (t->fd);
+      t->fd = -1;
+    }
+  if (t->tmp_path != NULL)
+    {
+      g_unlink (t->tmp_path);
+      g_clear_pointer (&t->tmp_path, g_free);
+    }
+  if (b->sink == SINK_BYTES)
+    g_byte_array_set_size (b->bytes, 0);
+}
+
+static gboolean
+retry_cb (gpointer data)
+{
+  Transfer *t = data;
+
+  transfer_clear_source (t);
+  attempt_start (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the current attempt with @error (taken): either schedules another
+ * attempt after a backoff or ends the transfer. Must only be called when no
+ * async operation of this transfer is in flight. */
+static void
+attempt_failed (Transfer *t, GError *error, gboolean retryable)
+{
+  Batch *b = t->batch;
+  PulpDownloader *self = b->self;
+
+  if (t->in != NULL)
+    {
+      /* Abort rather than read the rest of a body we do not want. */
+      g_cancellable_cancel (t->cancellable);
+      g_clear_object (&t->in);
+    }
+  g_clear_object (&t->msg);
+  g_clear_object (&t->cancellable);
+  transfer_clear_source (t);
+  g_clear_error (&t->error);
+  sink_discard (t);
+  batch_add_progress (b, 0, -(gint64) t->received);
+  t->received = 0;
+
+  if (b->cancelled)
+    {
+      g_clear_error (&error);
+      error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", transfer_url (t));
+    }
+  else if (retryable && !t->is_file && t->attempt < self->max_retries)
+    {
+      guint delay = MIN ((guint64) self->retry_base_ms << t->attempt, MAX_RETRY_DELAY_MS);
+
+      /* Jitter, so that many transfers failing together do not come back
+       * together. */
+      delay = delay * 3 / 4 + g_random_int_range (0, (gint32) (delay / 2 + 1));
+      delay = MAX (delay, MIN (t->retry_after_ms, MAX_RETRY_DELAY_MS));
+      g_debug ("%s; retrying in %u ms", error->message, delay);
+      g_error_free (error);
+      t->attempt++;
+      t->source = g_timeout_source_new (delay);
+      g_source_set_callback (t->source, retry_cb, t, NULL);
+      g_source_attach (t->source, self->context);
+      return;
+    }
+  else if (t->attempt > 0)
+    {
+      gchar *message = g_strdup_printf ("%s (%u attempts)", error->message, t->attempt + 1);
+      g_free (error->message);
+      error->message = message;
+    }
+  if (b->sink == SINK_FILE)
+    g_unlink (b->dest_path);
+  transfer_done (t, error);
+}
+
+static void G_GNUC_PRINTF (4, 5)
+attempt_fail (Transfer *t, gint code, gboolean retryable, const gchar *format, ...)
+{
+  g_autofree gchar *reason = NULL;
+  va_list args;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  attempt_failed (t, g_error_new (PULP_ERROR, code, "%s: %s", transfer_url (t), reason), retryable);
+}
+
+static gboolean
+error_is_transient (const GError *error)
+{
+  if (error->domain == G_TLS_ERROR)
+    return FALSE;
+  if (error->domain == G_RESOLVER_ERROR)
+    return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE;
+  if (error->domain == SOUP_SESSION_ERROR)
+    return error->code == SOUP_SESSION_ERROR_PARSING || error->code == SOUP_SESSION_ERROR_ENCODING;
+  if (error->domain == G_IO_ERROR)
+    return !(error->code == G_IO_ERROR_CANCELLED || error->code == G_IO_ERROR_NOT_SUPPORTED
+             || error->code == G_IO_ERROR_INVALID_ARGUMENT || error->code == G_IO_ERROR_NOT_FOUND
+             || error->code == G_IO_ERROR_PERMISSION_DENIED);
+  return FALSE;
+}
+
+/* A transport (GIO, TLS, libsoup) error of the current attempt. */
+static void
+attempt_failed_with (Transfer *t, const GError *error)
+{
+  gint code = PULP_ERROR_NETWORK;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    code = PULP_ERROR_CANCELLED;
+  attempt_fail (t, code, !t->is_file && error_is_transient (error), "%s", error->message);
+}
+
+static gboolean
+write_all (gint fd, const guchar *data, gsize len)
+{
+  while (len > 0)
+    {
+      gssize n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Takes @n bytes just read into the buffer; FALSE (and the attempt ended)
+ * on failure. */
+static gboolean
+consume (Transfer *t, gsize n)
+{
+  Batch *b = t->batch;
+  PulpDownload *dl = t->download;
+
+  t->received += n;
+  if (b->sink == SINK_STORE && dl->size >= 0 && t->received > (guint64) dl->size)
+    {
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
+                    "expected %" G_GINT64_FORMAT " bytes, got more than that", dl->size);
+      return FALSE;
+    }
+  if (b->sink == SINK_BYTES && t->received > b->max_size)
+    {
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE, "larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                    b->max_size);
+      return FALSE;
+    }
+  if (t->sha256 != NULL)
+    g_checksum_update (t->sha256, t->buffer, n);
+  if (t->other != NULL)
+    g_checksum_update (t->other, t->buffer, n);
+  if (b->sink == SINK_BYTES)
+    g_byte_array_append (b->bytes, t->buffer, (guint) n);
+  else if (!write_all (t->fd, t->buffer, n))
+    {
+      int saved = errno;
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s",
+                    t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
+      return FALSE;
+    }
+  batch_add_progress (b, 0, (gint64) n);
+  return TRUE;
+}
+
+/* The body is complete: verify it and put it in place. */
+static void
+attempt_succeeded (Transfer *t)
+{
+  Batch *b = t->batch;
+  PulpDownload *dl = t->download;
+  g_autoptr (GError) error = NULL;
+  const gchar *sha256;
+
+  g_clear_object (&t->msg);
+  g_clear_object (&t->cancellable);
+
+  if (dl->size >= 0 && t->received != (guint64) dl->size)
+    {
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
+                    "expected %" G_GINT64_FORMAT " bytes, got %" G_GUINT64_FORMAT, dl->size,
+                    t->received);
+      return;
+    }
+  if (t->sha256 != NULL && dl->checksum != NULL && dl->checksum_type != NULL && t->other == NULL
+      && g_ascii_strcasecmp (dl->checksum, g_checksum_get_string (t->sha256)) != 0)
+    {
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected sha256 %s, got %s", dl->checksum,
+                    g_checksum_get_string (t->sha256));
+      return;
+    }
+  if (t->other != NULL && g_ascii_strcasecmp (dl->checksum, g_checksum_get_string (t->other)) != 0)
+    {
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected %s %s, got %s", dl->checksum_type,
+                    dl->checksum, g_checksum_get_string (t->other));
+      return;
+    }
+
+  if (t->fd >= 0)
+    {
+      gint fd = t->fd;
+      t->fd = -1;
+      if (close (fd) != 0)
+        {
+          int saved = errno;
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s",
+                        t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
+          return;
+        }
+    }
+  if (b->sink == SINK_STORE)
+    {
+      g_autofree gchar *tmp_path = g_steal_pointer (&t->tmp_path);
+
+      sha256 = g_checksum_get_string (t->sha256);
+      if (!pulp_content_store_commit_temp (b->self->store, tmp_path, sha256, &error))
+        {
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
+          return;
+        }
+      g_free (dl->sha256);
+      g_free (dl->path);
+      dl->sha256 = g_strdup (sha256);
+      dl->path = pulp_content_store_get_path (b->self->store, sha256);
+    }
+  transfer_done (t, NULL);
+}
+
+static void
+on_closed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Transfer *t = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_input_stream_close_finish (G_INPUT_STREAM (source), result, &error))
+    {
+      if (t->error == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          t->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled",
+                                  transfer_url (t));
+          t->retryable = FALSE;
+        }
+      else
+        g_debug ("%s: closing: %s", transfer_url (t), error->message);
+    }
+  g_clear_object (&t->in);
+  if (t->error != NULL)
+    attempt_failed (t, g_steal_pointer (&t->error), t->retryable);
+  else
+    attempt_succeeded (t);
+}
+
+/* Ends the body stream the polite way (so the connection can be reused),
+ * then finishes the attempt with t->error, if set. */
+static void
+close_stream (Transfer *t)
+{
+  g_input_stream_close_async (t->in, G_PRIORITY_DEFAULT, t->cancellable, on_closed, t);
+}
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Transfer *t = data;
+  g_autoptr (GError) error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (n < 0)
+    {
+      attempt_failed_with (t, error);
+      return;
+    }
+  if (n == 0)
+    {
+      close_stream (t);
+      return;
+    }
+  if (!consume (t, (gsize) n))
+    return;
+  g_input_stream_read_async (t->in, t->buffer, BUFFER_SIZE, G_PRIORITY_DEFAULT, t->cancellable,
+                             on_read, t);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Transfer *t = data;
+  Batch *b = t->batch;
+  PulpDownload *dl = t->download;
+  g_autoptr (GError) error = NULL;
+  SoupMessageHeaders *headers;
+  SoupStatus status;
+  goffset length = -1;
+
+  t->in = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (t->in == NULL)
+    {
+      attempt_failed_with (t, error);
+      return;
+    }
+
+  status = soup_message_get_status (t->msg);
+  headers = soup_message_get_response_headers (t->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      const gchar *retry_after = soup_message_headers_get_one (headers, "Retry-After");
+
+      t->error = g_error_new (PULP_ERROR, PULP_ERROR_NETWORK, "%s: HTTP %u %s", transfer_url (t),
+                              status, soup_message_get_reason_phrase (t->msg));
+      t->retryable = status == 429 || status >= 500;
+      t->retry_after_ms = 0;
+      if (retry_after != NULL && g_ascii_isdigit (*retry_after))
+        t->retry_after_ms = (guint) MIN (g_ascii_strtoull (retry_after, NULL, 10), 3600) * 1000;
+      close_stream (t);
+      return;
+    }
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    length = soup_message_headers_get_content_length (headers);
+  if (b->sink == SINK_STORE && dl->size >= 0 && length >= 0 && length != dl->size)
+    {
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
+                    "expected %" G_GINT64_FORMAT " bytes, the server announced %" G_GINT64_FORMAT,
+                    dl->size, (gint64) length);
+      return;
+    }
+  if (b->sink == SINK_BYTES && length >= 0 && (guint64) length > b->max_size)
+    {
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE,
+                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                    (gint64) length, b->max_size);
+      return;
+    }
+  g_input_stream_read_async (t->in, t->buffer, BUFFER_SIZE, G_PRIORITY_DEFAULT, t->cancellable,
+                             on_read, t);
+}
+
+static gboolean
+on_accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCertificateFlags errors,
+                       gpointer data)
+{
+  /* Only connected when the configuration says tls-verify=false. */
+  return TRUE;
+}
+
+static gboolean
+on_authenticate (SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer data)
+{
+  Transfer *t = data;
+  PulpDownloader *self = t->batch->self;
+  GUri *target = soup_message_get_uri (msg);
+
+  /* Rejected credentials are not tried again: the 401/407 becomes the error. */
+  if (retrying)
+    return FALSE;
+  if (soup_auth_is_for_proxy (auth))
+    {
+      if (self->proxy_username == NULL)
+        return FALSE;
+      soup_auth_authenticate (auth, self->proxy_username, self->proxy_password);
+      return TRUE;
+    }
+  /* The repository's credentials are for the feed's server only, not for
+   * wherever a redirect leads. */
+  if (self->username == NULL
+      || g_ascii_strcasecmp (g_uri_get_host (target), g_uri_get_host (t->uri)) != 0
+      || g_uri_get_port (target) != g_uri_get_port (t->uri))
+    return FALSE;
+  soup_auth_authenticate (auth, self->username, self->password != NULL ? self->password : "");
+  return TRUE;
+}
+
+static void
+http_start (Transfer *t)
+{
+  PulpDownloader *self = t->batch->self;
+
+  t->msg = soup_message_new_from_uri (SOUP_METHOD_GET, t->uri);
+  if (self->client_cert != NULL)
+    soup_message_set_tls_client_certificate (t->msg, self->client_cert);
+  if (!self->tls_verify)
+    g_signal_connect (t->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), NULL);
+  /* libsoup 3.2 sends the request to the wrong URI when it restarts it after
+   * a 407, so plain http requests carry the proxy credentials from the
+   * start. https goes through a CONNECT tunnel that GIO authenticates from
+   * the proxy URL itself; the header must not travel inside the tunnel. */
+  if (self->proxy_authorization != NULL && g_strcmp0 (g_uri_get_scheme (t->uri), "http") == 0)
+    soup_message_headers_replace (soup_message_get_request_headers (t->msg),
+                                  "Proxy-Authorization", self->proxy_authorization);
+  if (self->username != NULL || self->proxy_username != NULL)
+    g_signal_connect (t->msg, "authenticate", G_CALLBACK (on_authenticate), t);
+  soup_session_send_async (self->session, t->msg, G_PRIORITY_DEFAULT, t->cancellable, on_sent, t);
+}
+
+/* Local files are read synchronously but in rounds from an idle source, so
+ * a large one neither blocks other transfers nor cancellation. */
+static gboolean
+file_read_cb (gpointer data)
+{
+  Transfer *t = data;
+
+  for (guint i = 0; i < FILE_CHUNKS_PER_ROUND; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_input_stream_read (t->in, t->buffer, BUFFER_SIZE, NULL, &error);
+
+      if (n < 0)
+        {
+          transfer_clear_source (t);
+          attempt_failed_with (t, error);
+          return G_SOURCE_REMOVE;
+        }
+      if (n == 0)
+        {
+          transfer_clear_source (t);
+          g_input_stream_close (t->in, NULL, NULL);
+          g_clear_object (&t->in);
+          attempt_succeeded (t);
+          return G_SOURCE_REMOVE;
+        }
+      if (!consume (t, (gsize) n))
+        return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+file_start (Transfer *t)
+{
+  g_autoptr (GFile) file = g_file_new_for_uri (t->download->url);
+  g_autoptr (GError) error = NULL;
+  GFileInputStream *in;
+
+  in = g_file_read (file, t->cancellable, &error);
+  if (in == NULL)
+    {
+      attempt_failed_with (t, error);
+      return;
+    }
+  t->in = G_INPUT_STREAM (in);
+  t->source = g_idle_source_new ();
+  g_source_set_callback (t->source, file_read_cb, t, NULL);
+  g_source_attach (t->source, t->batch->self->context);
+}
+
+static void
+attempt_start (Transfer *t)
+{
+  Batch *b = t->batch;
+  g_autoptr (GError) error = NULL;
+
+  t->received = 0;
+  t->retry_after_ms = 0;
+  if (t->sha256 != NULL)
+    g_checksum_reset (t->sha256);
+  if (t->other != NULL)
+    g_checksum_reset (t->other);
+
+  if (b->sink == SINK_STORE)
+    {
+      t->fd = pulp_content_store_open_temp (b->self->store, &t->tmp_path, &error);
+      if (t->fd < 0)
+        {
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
+          return;
+        }
+    }
+  else if (b->sink == SINK_FILE)
+    {
+      t->fd = g_open (b->dest_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (t->fd < 0)
+        {
+          int saved = errno;
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s", b->dest_path,
+                        g_strerror (saved));
+          return;
+        }
+    }
+  else
+    g_byte_array_set_size (b->bytes, 0);
+
+  t->cancellable = g_cancellable_new ();
+  if (t->is_file)
+    file_start (t);
+  else
+    http_start (t);
+}
+
+static gboolean
+parse_checksum_type (const gchar *name, GChecksumType *type)
+{
+  /* "sha" is how yum metadata spells SHA-1. */
+  if (g_ascii_strcasecmp (name, "sha256") == 0)
+    *type = G_CHECKSUM_SHA256;
+  else if (g_ascii_strcasecmp (name, "sha1") == 0 || g_ascii_strcasecmp (name, "sha") == 0)
+    *type = G_CHECKSUM_SHA1;
+  else if (g_ascii_strcasecmp (name, "sha512") == 0)
+    *type = G_CHECKSUM_SHA512;
+  else if (g_ascii_strcasecmp (name, "sha384") == 0)
+    *type = G_CHECKSUM_SHA384;
+  else if (g_ascii_strcasecmp (name, "md5") == 0)
+    *type = G_CHECKSUM_MD5;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static void
+transfer_begin (Transfer *t, PulpDownload *dl)
+{
+  Batch *b = t->batch;
+  g_autoptr (GError) error = NULL;
+  const gchar *scheme;
+
+  t->download = dl;
+  t->attempt = 0;
+  if (t->buffer == NULL)
+    t->buffer = g_malloc (BUFFER_SIZE);
+
+  t->uri = g_uri_parse (dl->url, SOUP_HTTP_URI_FLAGS, &error);
+  if (t->uri == NULL)
+    {
+      transfer_done (t, g_error_new (PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s: %s", dl->url,
+                                     error->message));
+      return;
+    }
+  if (g_uri_get_password (t->uri) != NULL)
+    t->display_url = g_uri_to_string_partial (t->uri, G_URI_HIDE_PASSWORD);
+  scheme = g_uri_get_scheme (t->uri);
+  t->is_file = g_strcmp0 (scheme, "file") == 0;
+  if (!t->is_file && g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
+    {
+      transfer_done (t, g_error_new (PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                                     "%s: unsupported URL scheme %s", transfer_url (t), scheme));
+      return;
+    }
+
+  if (b->sink == SINK_STORE)
+    {
+      GChecksumType type = G_CHECKSUM_SHA256;
+
+      if (t->sha256 == NULL)
+        t->sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+      if (dl->checksum != NULL && dl->checksum_type != NULL
+          && !parse_checksum_type (dl->checksum_type, &type))
+        {
+          transfer_done (t, g_error_new (PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                                         "%s: unsupported checksum type %s", transfer_url (t),
+                                         dl->checksum_type));
+          return;
+        }
+      if (dl->checksum != NULL && dl->checksum_type != NULL && type != G_CHECKSUM_SHA256)
+        t->other = g_checksum_new (type);
+      else if (dl->checksum != NULL && dl->checksum_type != NULL)
+        {
+          g_autofree gchar *sha256 = g_ascii_strdown (dl->checksum, -1);
+
+          /* Content we already have is never fetched again. */
+          if (pulp_content_store_has (b->self->store, sha256))
+            {
+              g_free (dl->path);
+              dl->path = pulp_content_store_get_path (b->self->store, sha256);
+              g_free (dl->sha256);
+              dl->sha256 = g_steal_pointer (&sha256);
+              batch_add_progress (b, 0, MAX (dl->size, 0));
+              transfer_done (t, NULL);
+              return;
+            }
+        }
+    }
+  attempt_start (t);
+}
+
+/* Starts transfers while slots are free. Re-entrant calls (a transfer that
+ * ends at once) return early and the outer loop carries on, so 10,000 stored
+ * files do not recurse 10,000 deep. */
+static void
+batch_pump (Batch *b)
+{
+  if (b->pumping || b->done)
+    return;
+  b->pumping = TRUE;
+  while (!b->cancelled && b->active < b->n_slots && b->next < b->downloads->len)
+    {
+      Transfer *t = NULL;
+
+      for (guint i = 0; i < b->n_slots && t == NULL; i++)
+        if (b->slots[i].download == NULL)
+          t = &b->slots[i];
+      g_assert (t != NULL);
+      b->active++;
+      transfer_begin (t, g_ptr_array_index (b->downloads, b->next++));
+    }
+  b->pumping = FALSE;
+  if (b->active == 0 && (b->cancelled || b->next >= b->downloads->len))
+    batch_finish (b);
+}
+
+static gboolean
+batch_start_cb (gpointer data)
+{
+  batch_pump (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+batch_cancel_cb (gpointer data)
+{
+  Batch *b = data;
+
+  if (b->done || b->cancelled)
+    return G_SOURCE_REMOVE;
+  b->cancelled = TRUE;
+  b->pumping = TRUE;
+  for (guint i = 0; i < b->n_slots; i++)
+    {
+      Transfer *t = &b->slots[i];
+
+      if (t->download == NULL)
+        continue;
+      if (t->source != NULL)
+        {
+          /* Waiting for a retry, or a file:// reader between rounds. */
+          transfer_clear_source (t);
+          attempt_failed (t, g_error_new_literal (PULP_ERROR, PULP_ERROR_CANCELLED, "cancelled"),
+                          FALSE);
+        }
+      else if (t->cancellable != NULL)
+        {
+          /* The pending operation ends with G_IO_ERROR_CANCELLED, maybe at
+           * once from inside this call. */
+          g_autoptr (GCancellable) cancellable = g_object_ref (t->cancellable);
+          g_cancellable_cancel (cancellable);
+        }
+    }
+  b->pumping = FALSE;
+  batch_pump (b);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *cancellable, gpointer data)
+{
+  Batch *b = data;
+
+  /* Any thread: the batch belongs to the downloader thread. */
+  g_main_context_invoke_full (b->self->context, G_PRIORITY_HIGH, batch_cancel_cb, batch_ref (b),
+                              batch_unref);
+}
+
+/* Runs @b in the downloader thread and waits for it in the calling thread,
+ * calling @progress every PROGRESS_INTERVAL_US when something changed, and
+ * once at the end. */
+static void
+batch_run (Batch *b,
+           PulpDownloadProgressFunc progress,
+           gpointer user_data,
+           guint64 bytes_total,
+           GCancellable *cancellable)
+{
+  PulpDownloader *self = b->self;
+  guint64 files_total = b->downloads->len;
+  guint64 files_seen = G_MAXUINT64;
+  guint64 bytes_seen = G_MAXUINT64;
+  guint64 files_done;
+  guint64 bytes_done;
+  gulong handler = 0;
+
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, batch_start_cb, batch_ref (b),
+                              batch_unref);
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled), batch_ref (b),
+                                     batch_unref);
+
+  g_mutex_lock (&b->mutex);
+  while (!b->finished)
+    {
+      gint64 deadline;
+
+      if (progress == NULL)
+        {
+          g_cond_wait (&b->cond, &b->mutex);
+          continue;
+        }
+      deadline = g_get_monotonic_time () + PROGRESS_INTERVAL_US;
+      while (!b->finished && g_cond_wait_until (&b->cond, &b->mutex, deadline))
+        ;
+      if (b->finished)
+        break;
+      files_done = b->files_done;
+      bytes_done = b->bytes_done;
+      if (files_done != files_seen || bytes_done != bytes_seen)
+        {
+          files_seen = files_done;
+          bytes_seen = bytes_done;
+          g_mutex_unlock (&b->mutex);
+          progress (files_done, files_total, bytes_done, bytes_total, user_data);
+          g_mutex_lock (&b->mutex);
+        }
+    }
+  files_done = b->files_done;
+  bytes_done = b->bytes_done;
+  g_mutex_unlock (&b->mutex);
+
+  if (cancellable != NULL)
+    g_cancellable_disconnect (cancellable, handler);
+  if (progress != NULL)
+    progress (files_done, files_total, bytes_done, bytes_total, user_data);
+}
+
+/* ---- the object -------------------------------------------------------- */
+
+static gpointer
+downloader_thread (gpointer data)
+{
+  PulpDownloader *self = data;
+  guint max_conns = MAX (self->concurrency * 2, 10);
+
+  g_main_context_push_thread_default (self->context);
+
+  /* Configured completely before its first request. */
+  self->session = soup_session_new_with_options ("max-conns", max_conns, "max-conns-per-host",
+                                                 self->concurrency, "timeout", self->timeout_s,
+                                                 "user-agent", "pulpd/" PACKAGE_VERSION, NULL);
+  if (self->proxy_resolver != NULL)
+    soup_session_set_proxy_resolver (self->session, self->proxy_resolver);
+  if (self->tls_database != NULL)
+    soup_session_set_tls_database (self->session, self->tls_database);
+  /* We store exactly the bytes upstream publishes: a .gz file served with
+   * Content-Encoding: gzip must not be decompressed on the way. */
+  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
+
+  g_main_loop_run (self->loop);
+
+  soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+static void
+pulp_downloader_finalize (GObject *object)
+{
+  PulpDownloader *self = PULP_DOWNLOADER (object);
+
+  if (self->thread != NULL)
+    {
+      g_main_loop_quit (self->loop);
+      g_thread_join (self->thread);
+    }
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_object (&self->store);
+  g_clear_object (&self->tls_database);
+  g_clear_object (&self->client_cert);
+  g_clear_object (&self->proxy_resolver);
+  g_free (self->proxy_username);
+  g_free (self->proxy_password);
+  g_free (self->proxy_authorization);
+  g_free (self->username);
+  g_free (self->password);
+  G_OBJECT_CLASS (pulp_downloader_parent_class)->finalize (object);
+}
+
+static void
+pulp_downloader_class_init (PulpDownloaderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pulp_downloader_finalize;
+}
+
+static void
+pulp_downloader_init (PulpDownloader *self)
+{
+  self->concurrency = DEFAULT_CONCURRENCY;
+  self->max_retries = DEFAULT_MAX_RETRIES;
+  self->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+  self->timeout_s = DEFAULT_TIMEOUT_S;
+  self->tls_verify = TRUE;
+}
+
+/* The value of @key if present; an error if it has another type. */
+static gboolean
+lookup (GVariant *config, const gchar *key, const GVariantType *type, GVariant **value,
+        GError **error)
+{
+  *value = config != NULL ? g_variant_lookup_value (config, key, NULL) : NULL;
+  if (*value != NULL && !g_variant_is_of_type (*value, type))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "Configuration key %s must be of type %.*s", key,
+                   (int) g_variant_type_get_string_length (type), g_variant_type_peek_string (type));
+      g_clear_pointer (value, g_variant_unref);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+lookup_string (GVariant *config, const gchar *key, gchar **out, GError **error)
+{
+  g_autoptr (GVariant) value = NULL;
+
+  if (!lookup (config, key, G_VARIANT_TYPE_STRING, &value, error))
+    return FALSE;
+  if (value != NULL && *g_variant_get_string (value, NULL) != '\0')
+    *out = g_variant_dup_string (value, NULL);
+  return TRUE;
+}
+
+static guint
+env_uint (const gchar *name, guint fallback)
+{
+  const gchar *value = g_getenv (name);
+  guint64 n;
+
+  if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT, &n, NULL))
+    return fallback;
+  return (guint) n;
+}
+
+static gboolean
+configure_proxy (PulpDownloader *self, const gchar *proxy, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (proxy, G_URI_FLAGS_HAS_PASSWORD, NULL);
+  g_autofree gchar *credentials = NULL;
+  g_autofree gchar *encoded = NULL;
+
+  /* Never echo the setting: it may hold a password. */
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "The proxy setting is not a valid URL");
+      return FALSE;
+    }
+  if (g_uri_get_user (uri) != NULL)
+    {
+      self->proxy_username = g_uri_unescape_string (g_uri_get_user (uri), NULL);
+      self->proxy_password = g_uri_get_password (uri) != NULL
+                                 ? g_uri_unescape_string (g_uri_get_password (uri), NULL)
+                                 : g_strdup ("");
+      credentials = g_strdup_printf ("%s:%s", self->proxy_username, self->proxy_password);
+      encoded = g_base64_encode ((const guchar *) credentials, strlen (credentials));
+      self->proxy_authorization = g_strdup_printf ("Basic %s", encoded);
+      explicit_bzero (credentials, strlen (credentials));
+    }
+  self->proxy_resolver = g_simple_proxy_resolver_new (proxy, NULL);
+  return TRUE;
+}
+
+/**
+ * pulp_downloader_new:
+ * @store: where downloads go
+ * @config: (nullable): an `a{sv}` with the download keys of a repository's
+ *   configuration (`download-concurrency`, `max-retries`, `tls-verify`,
+ *   `ca-cert`, `client-cert`, `client-key`, `proxy`, `username`,
+ *   `password`); other keys are ignored
+ *
+ * Creates a downloader and its network thread. The environment variables
+ * `PULP_RETRY_BASE_MS` (first retry delay, default 200) and
+ * `PULP_DOWNLOAD_TIMEOUT_S` (connect and read timeout, default 30) exist for
+ * tests.
+ *
+ * Returns: (transfer full): a new #PulpDownloader, or %NULL with
+ * %PULP_ERROR_INVALID_ARGUMENT if a value is unusable
+ */
+PulpDownloader *
+pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
+{
+  g_autoptr (PulpDownloader) self = NULL;
+  g_autoptr (GVariant) value = NULL;
+  g_autofree gchar *ca_cert = NULL;
+  g_autofree gchar *client_cert = NULL;
+  g_autofree gchar *client_key = NULL;
+  g_autofree gchar *proxy = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (store), NULL);
+  g_return_val_if_fail (config == NULL || g_variant_is_of_type (config, G_VARIANT_TYPE_VARDICT),
+                        NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (PULP_TYPE_DOWNLOADER, NULL);
+  self->store = g_object_ref (store);
+  self->retry_base_ms = env_uint ("PULP_RETRY_BASE_MS", DEFAULT_RETRY_BASE_MS);
+  self->timeout_s = env_uint ("PULP_DOWNLOAD_TIMEOUT_S", DEFAULT_TIMEOUT_S);
+
+  if (!lookup (config, "download-concurrency", G_VARIANT_TYPE_UINT32, &value, error))
+    return NULL;
+  if (value != NULL)
+    {
+      guint n = g_variant_get_uint32 (value);
+      if (n == 0 || n > MAX_CONCURRENCY)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "download-concurrency must be between 1 and %u, not %u", MAX_CONCURRENCY, n);
+          return NULL;
+        }
+      self->concurrency = n;
+    }
+  g_clear_pointer (&value, g_variant_unref);
+  if (!lookup (config, "max-retries", G_VARIANT_TYPE_UINT32, &value, error))
+    return NULL;
+  if (value != NULL)
+    self->max_retries = MIN (g_variant_get_uint32 (value), 20);
+  g_clear_pointer (&value, g_variant_unref);
+  if (!lookup (config, "tls-verify", G_VARIANT_TYPE_BOOLEAN, &value, error))
+    return NULL;
+  if (value != NULL)
+    self->tls_verify = g_variant_get_boolean (value);
+  g_clear_pointer (&value, g_variant_unref);
+
+  if (!lookup_string (config, "ca-cert", &ca_cert, error)
+      || !lookup_string (config, "client-cert", &client_cert, error)
+      || !lookup_string (config, "client-key", &client_key, error)
+      || !lookup_string (config, "proxy", &proxy, error)
+      || !lookup_string (config, "username", &self->username, error)
+      || !lookup_string (config, "password", &self->password, error))
+    return NULL;
+
+  if (ca_cert != NULL)
+    {
+      self->tls_database = g_tls_file_database_new (ca_cert, &local_error);
+      if (self->tls_database == NULL)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Cannot use the CA certificate file %s: %s", ca_cert, local_error->message);
+          return NULL;
+        }
+    }
+  if (client_cert != NULL)
+    {
+      if (client_key != NULL)
+        self->client_cert = g_tls_certificate_new_from_files (client_cert, client_key, &local_error);
+      else
+        self->client_cert = g_tls_certificate_new_from_file (client_cert, &local_error);
+      if (self->client_cert == NULL)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       "Cannot use the client certificate %s%s%s: %s", client_cert,
+                       client_key != NULL ? " with the key " : "",
+                       client_key != NULL ? client_key : "", local_error->message);
+          return NULL;
+        }
+    }
+  else if (client_key != NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "client-key %s is set without client-cert", client_key);
+      return NULL;
+    }
+  if (proxy != NULL && !configure_proxy (self, proxy, error))
+    return NULL;
+
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  self->thread = g_thread_try_new ("pulp-download", downloader_thread, self, error);
+  if (self->thread == NULL)
+    {
+      pulp_error_convert (error);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * pulp_downloader_fetch_bytes:
+ * @url: what to fetch
+ * @max_size: the largest body accepted
+ *
+ * Fetches a (small) document into memory, retrying transient failures.
+ * Blocks; call it from a worker thread.
+ *
+ * Returns: (transfer full): the body, or %NULL
+ */
+GBytes *
+pulp_downloader_fetch_bytes (PulpDownloader *self,
+                             const gchar *url,
+                             gsize max_size,
+                             GCancellable *cancellable,
+                             GError **error)
+{
+  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  PulpDownload *dl;
+  Batch *b;
+  GBytes *bytes = NULL;
+
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), NULL);
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      pulp_error_convert (error);
+      return NULL;
+    }
+  dl = pulp_download_new (url, NULL, NULL, -1);
+  g_ptr_array_add (downloads, dl);
+  b = batch_new (self, SINK_BYTES, downloads);
+  b->max_size = max_size;
+  b->bytes = g_byte_array_new ();
+  batch_run (b, NULL, NULL, 0, cancellable);
+
+  if (dl->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&dl->error));
+  else if (b->cancelled)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", url);
+  else
+    bytes = g_byte_array_free_to_bytes (g_steal_pointer (&b->bytes));
+  batch_unref (b);
+  return bytes;
+}
+
+/**
+ * pulp_downloader_fetch_file:
+ * @url: what to fetch
+ * @dest_path: where to write it (replaced)
+ *
+ * Streams a (large) document to a file, retrying transient failures; on
+ * failure @dest_path is removed. Blocks; call it from a worker thread.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_downloader_fetch_file (PulpDownloader *self,
+                            const gchar *url,
+                            const gchar *dest_path,
+                            GCancellable *cancellable,
+                            GError **error)
+{
+  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  PulpDownload *dl;
+  Batch *b;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
+  g_return_val_if_fail (url != NULL, FALSE);
+  g_return_val_if_fail (dest_path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      pulp_error_convert (error);
+      return FALSE;
+    }
+  dl = pulp_download_new (url, NULL, NULL, -1);
+  g_ptr_array_add (downloads, dl);
+  b = batch_new (self, SINK_FILE, downloads);
+  b->dest_path = dest_path;
+  batch_run (b, NULL, NULL, 0, cancellable);
+
+  if (dl->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&dl->error));
+  else if (b->cancelled)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", url);
+  else
+    ok = TRUE;
+  batch_unref (b);
+  return ok;
+}
+
+/**
+ * pulp_downloader_fetch_to_store:
+ * @downloads: (element-type PulpDownload): what to fetch
+ * @progress: (nullable): called in this thread, at most every 50 ms and
+ *   once at the end
+ *
+ * Fetches every download into the content store, `download-concurrency` at
+ * a time, verifying declared sizes and digests. Content whose declared
+ * sha256 is already stored is not fetched. A failed download does not stop
+ * the others: each #PulpDownload gets its @sha256 and @path, or its @error.
+ * Stored files stay even when others fail or the call is cancelled. Blocks;
+ * call it from a worker thread.
+ *
+ * Returns: %TRUE if every download succeeded; otherwise %FALSE with an error
+ * that has the code of the first failed download and names the first few
+ */
+gboolean
+pulp_downloader_fetch_to_store (PulpDownloader *self,
+                                GPtrArray *downloads,
+                                PulpDownloadProgressFunc progress,
+                                gpointer user_data,
+                                GCancellable *cancellable,
+                                GError **error)
+{
+  g_autoptr (GString) summary = NULL;
+  guint64 bytes_total = 0;
+  const GError *first = NULL;
+  guint failed = 0;
+  gboolean cancelled;
+  Batch *b;
+
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
+  g_return_val_if_fail (downloads != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      PulpDownload *dl = g_ptr_array_index (downloads, i);
+
+      g_return_val_if_fail (dl != NULL && dl->url != NULL, FALSE);
+      g_clear_pointer (&dl->sha256, g_free);
+      g_clear_pointer (&dl->path, g_free);
+      g_clear_error (&dl->error);
+      bytes_total += (guint64) MAX (dl->size, 0);
+    }
+  if (downloads->len == 0)
+    {
+      if (progress != NULL)
+        progress (0, 0, 0, 0, user_data);
+      return TRUE;
+    }
+
+  cancelled = g_cancellable_is_cancelled (cancellable);
+  if (!cancelled)
+    {
+      b = batch_new (self, SINK_STORE, downloads);
+      batch_run (b, progress, user_data, bytes_total, cancellable);
+      cancelled = b->cancelled;
+      batch_unref (b);
+    }
+
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      PulpDownload *dl = g_ptr_array_index (downloads, i);
+
+      if (dl->error == NULL && dl->path == NULL)
+        dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", dl->url);
+      if (dl->error == NULL)
+        continue;
+      failed++;
+      if (first == NULL)
+        first = dl->error;
+      if (failed <= ERRORS_IN_SUMMARY)
+        {
+          if (summary == NULL)
+            summary = g_string_new (NULL);
+          else
+            g_string_append (summary, "; ");
+          g_string_append (summary, dl->error->message);
+        }
+    }
+  if (failed == 0)
+    return TRUE;
+  if (cancelled)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED,
+                   "Downloads cancelled, %u of %u not done", failed, downloads->len);
+      return FALSE;
+    }
+  if (failed > ERRORS_IN_SUMMARY)
+    g_string_append (summary, "; …");
+  g_set_error (error, PULP_ERROR, first->code, "%u of %u downloads failed: %s", failed,
+               downloads->len, summary->str);
+  return FALSE;
+}
