@@ -98,6 +98,7 @@ typedef struct
   gint fd;
   gchar *tmp_path;
   guint64 received;
+  gint64 length; /* Content-Length, or -1 */
   GError *error; /* what the attempt failed with, while the stream closes */
   gboolean retryable;
   guint retry_after_ms;
@@ -587,7 +588,17 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (n == 0)
     {
-      close_stream (t);
+      /* With the whole announced body read, libsoup has nothing left to do
+       * on this connection and the close cannot block; skipping a main
+       * loop round per file is measurably faster for many small files. */
+      if (t->length >= 0 && t->received == (guint64) t->length)
+        {
+          g_input_stream_close (t->in, NULL, NULL);
+          g_clear_object (&t->in);
+          attempt_succeeded (t);
+        }
+      else
+        close_stream (t);
       return;
     }
   if (!consume (t, (gsize) n))
@@ -632,6 +643,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
     length = soup_message_headers_get_content_length (headers);
+  t->length = length;
   if (b->sink == SINK_STORE && dl->size >= 0 && length >= 0 && length != dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
@@ -765,6 +777,7 @@ attempt_start (Transfer *t)
   g_autoptr (GError) error = NULL;
 
   t->received = 0;
+  t->length = -1;
   t->retry_after_ms = 0;
   if (t->sha256 != NULL)
     g_checksum_reset (t->sha256);
