@@ -487,7 +487,8 @@ static void
 test_many (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };
@@ -550,7 +551,8 @@ static void
 test_already_stored (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };
 
@@ -896,7 +898,8 @@ static void
 test_one_of_many_fails (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *bad_url = test_server_url (f->server, "/gone");
 
@@ -934,7 +937,8 @@ static void
 test_many_fail (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
 
   for (guint i = 0; i < 10; i++)
@@ -957,7 +961,8 @@ static void
 test_cancel (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, "{'download-concurrency': <@u 4>}");
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };

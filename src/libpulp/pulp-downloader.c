@@ -457,8 +457,8 @@ consume (Transfer *t, gsize n)
     }
   if (b->sink == SINK_BYTES && t->received > b->max_size)
     {
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE, "larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                    b->max_size);
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE,
+                    "larger than the limit of %" G_GSIZE_FORMAT " bytes", b->max_size);
       return FALSE;
     }
   if (t->sha256 != NULL)
@@ -654,7 +654,8 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   if (b->sink == SINK_BYTES && length >= 0 && (guint64) length > b->max_size)
     {
       attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT
+                    " bytes",
                     (gint64) length, b->max_size);
       return;
     }
@@ -1118,7 +1119,8 @@ lookup (GVariant *config, const gchar *key, const GVariantType *type, GVariant *
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "Configuration key %s must be of type %.*s", key,
-                   (int) g_variant_type_get_string_length (type), g_variant_type_peek_string (type));
+                   (int) g_variant_type_get_string_length (type),
+                   g_variant_type_peek_string (type));
       g_clear_pointer (value, g_variant_unref);
       return FALSE;
     }
@@ -1260,7 +1262,8 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
   if (client_cert != NULL)
     {
       if (client_key != NULL)
-        self->client_cert = g_tls_certificate_new_from_files (client_cert, client_key, &local_error);
+        self->client_cert
+            = g_tls_certificate_new_from_files (client_cert, client_key, &local_error);
       else
         self->client_cert = g_tls_certificate_new_from_file (client_cert, &local_error);
       if (self->client_cert == NULL)
@@ -1309,7 +1312,8 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
                              GCancellable *cancellable,
                              GError **error)
 {
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   PulpDownload *dl;
   Batch *b;
   GBytes *bytes = NULL;
@@ -1357,7 +1361,8 @@ pulp_downloader_fetch_file (PulpDownloader *self,
                             GCancellable *cancellable,
                             GError **error)
 {
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   PulpDownload *dl;
   Batch *b;
   gboolean ok = FALSE;
