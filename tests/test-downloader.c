@@ -487,7 +487,8 @@ static void
 test_many (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GPtrArray) bodies = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };
@@ -514,11 +515,44 @@ test_many (Fixture *f, gconstpointer data)
   assert_tmp_empty (f);
 }
 
+/* Bodies of many reads, over http and from a file, with a digest other than
+ * sha256 declared. */
+static void
+test_large (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
+  g_autofree gchar *src = g_build_filename (f->dir, "large.bin", NULL);
+  g_autofree gchar *file_url = g_filename_to_uri (src, NULL, NULL);
+  g_autofree gchar *http_url = test_server_url (f->server, "/large.bin");
+  GString *body = g_string_new (NULL);
+  g_autofree gchar *sha512 = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; body->len < 3 * 1024 * 1024 + 17; i++)
+    g_string_append_printf (body, "%u,", i * 2654435761u);
+  sha512 = g_compute_checksum_for_string (G_CHECKSUM_SHA512, body->str, (gssize) body->len);
+  g_file_set_contents (src, body->str, (gssize) body->len, &error);
+  g_assert_no_error (error);
+  test_server_add (f->server, "/large.bin", ROUTE_BODY, body->str);
+
+  for (const gchar **url = (const gchar *[]){ http_url, file_url, NULL }; *url != NULL; url++)
+    {
+      g_autoptr (PulpDownload) dl = pulp_download_new (*url, "sha512", sha512, (gint64) body->len);
+
+      error = fetch_one (downloader, dl);
+      g_assert_no_error (error);
+      assert_stored (f, dl, body->str);
+      g_assert_true (pulp_content_store_remove (f->store, dl->sha256, NULL, NULL));
+    }
+  g_string_free (body, TRUE);
+}
+
 static void
 test_already_stored (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };
 
@@ -864,7 +898,8 @@ static void
 test_one_of_many_fails (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *bad_url = test_server_url (f->server, "/gone");
 
@@ -902,7 +937,8 @@ static void
 test_many_fail (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GError) error = NULL;
 
   for (guint i = 0; i < 10; i++)
@@ -925,7 +961,8 @@ static void
 test_cancel (Fixture *f, gconstpointer data)
 {
   g_autoptr (PulpDownloader) downloader = downloader_new (f, "{'download-concurrency': <@u 4>}");
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autoptr (GError) error = NULL;
   Progress progress = { 0 };
@@ -1290,6 +1327,7 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/pulp/downloader/many", test_many);
+  ADD ("/pulp/downloader/large", test_large);
   ADD ("/pulp/downloader/already-stored", test_already_stored);
   ADD ("/pulp/downloader/not-found", test_not_found);
   ADD ("/pulp/downloader/retry/server-error", test_server_error_retried);

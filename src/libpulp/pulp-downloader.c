@@ -98,6 +98,7 @@ typedef struct
   gint fd;
   gchar *tmp_path;
   guint64 received;
+  gint64 length; /* Content-Length, or -1 */
   GError *error; /* what the attempt failed with, while the stream closes */
   gboolean retryable;
   guint retry_after_ms;
@@ -456,8 +457,8 @@ consume (Transfer *t, gsize n)
     }
   if (b->sink == SINK_BYTES && t->received > b->max_size)
     {
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE, "larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                    b->max_size);
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE,
+                    "larger than the limit of %" G_GSIZE_FORMAT " bytes", b->max_size);
       return FALSE;
     }
   if (t->sha256 != NULL)
@@ -587,7 +588,17 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (n == 0)
     {
-      close_stream (t);
+      /* With the whole announced body read, libsoup has nothing left to do
+       * on this connection and the close cannot block; skipping a main
+       * loop round per file is measurably faster for many small files. */
+      if (t->length >= 0 && t->received == (guint64) t->length)
+        {
+          g_input_stream_close (t->in, NULL, NULL);
+          g_clear_object (&t->in);
+          attempt_succeeded (t);
+        }
+      else
+        close_stream (t);
       return;
     }
   if (!consume (t, (gsize) n))
@@ -632,6 +643,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
     length = soup_message_headers_get_content_length (headers);
+  t->length = length;
   if (b->sink == SINK_STORE && dl->size >= 0 && length >= 0 && length != dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
@@ -642,7 +654,8 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   if (b->sink == SINK_BYTES && length >= 0 && (guint64) length > b->max_size)
     {
       attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT
+                    " bytes",
                     (gint64) length, b->max_size);
       return;
     }
@@ -765,6 +778,7 @@ attempt_start (Transfer *t)
   g_autoptr (GError) error = NULL;
 
   t->received = 0;
+  t->length = -1;
   t->retry_after_ms = 0;
   if (t->sha256 != NULL)
     g_checksum_reset (t->sha256);
@@ -1105,7 +1119,8 @@ lookup (GVariant *config, const gchar *key, const GVariantType *type, GVariant *
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "Configuration key %s must be of type %.*s", key,
-                   (int) g_variant_type_get_string_length (type), g_variant_type_peek_string (type));
+                   (int) g_variant_type_get_string_length (type),
+                   g_variant_type_peek_string (type));
       g_clear_pointer (value, g_variant_unref);
       return FALSE;
     }
@@ -1247,7 +1262,8 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
   if (client_cert != NULL)
     {
       if (client_key != NULL)
-        self->client_cert = g_tls_certificate_new_from_files (client_cert, client_key, &local_error);
+        self->client_cert
+            = g_tls_certificate_new_from_files (client_cert, client_key, &local_error);
       else
         self->client_cert = g_tls_certificate_new_from_file (client_cert, &local_error);
       if (self->client_cert == NULL)
@@ -1296,7 +1312,8 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
                              GCancellable *cancellable,
                              GError **error)
 {
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   PulpDownload *dl;
   Batch *b;
   GBytes *bytes = NULL;
@@ -1344,7 +1361,8 @@ pulp_downloader_fetch_file (PulpDownloader *self,
                             GCancellable *cancellable,
                             GError **error)
 {
-  g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_autoptr (GPtrArray) downloads
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   PulpDownload *dl;
   Batch *b;
   gboolean ok = FALSE;
