@@ -12,12 +12,14 @@
  *
  * libgda walks a list of every statement run inside a transaction before
  * each new one, so transactions are kept to a few hundred statements and
- * rows are written with multi-row INSERTs of up to %BATCH_ROWS rows.
+ * rows are written with multi-row INSERTs of about %BATCH_PARAMS parameters
+ * each: libgda's cost of binding grows with the square of the parameters
+ * of one statement, its cost of executing with the number of statements.
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit.
  */
 
-#define BATCH_ROWS 250
+#define BATCH_PARAMS 512
 
 /* libgda 5 has no autoptr declarations of its own */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GdaSqlParser, g_object_unref)
@@ -344,7 +346,8 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
   if (self->is_sqlite
       && (!pragma_select (self, "PRAGMA journal_mode=WAL", error)
           || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
-          || !pragma_select (self, "PRAGMA busy_timeout=10000", error)))
+          || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
+          || !pragma_select (self, "PRAGMA cache_size=-32768", error)))
     {
       db_error (error, "setting up SQLite");
       return NULL;
@@ -592,9 +595,11 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
 
-  for (guint start = 0; start < units->len; start += BATCH_ROWS)
+  const guint batch = BATCH_PARAMS / 7;
+
+  for (guint start = 0; start < units->len; start += batch)
     {
-      guint rows = MIN (BATCH_ROWS, units->len - start);
+      guint rows = MIN (batch, units->len - start);
       g_autofree gchar *sql = values_sql (
           "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) VALUES ",
           "(##i%u::string, ##t%u::string, ##k%u::string, ##m%u::string, ##p%u::string,"
@@ -610,7 +615,7 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
       for (guint r = 0; r < rows; r++)
         {
           PulpUnit *unit = g_ptr_array_index (units, start + r);
-          g_autofree gchar *metadata = pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit));
+          g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
           guint h = r * 7;
           bind_string (st, h, pulp_unit_get_id (unit));
           bind_string (st, h + 1, pulp_unit_get_type_id (unit));
@@ -645,9 +650,11 @@ pulp_store_add_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
 
-  for (guint start = 0; start < units->len; start += BATCH_ROWS)
+  const guint batch = BATCH_PARAMS / 4;
+
+  for (guint start = 0; start < units->len; start += batch)
     {
-      guint rows = MIN (BATCH_ROWS, units->len - start);
+      guint rows = MIN (batch, units->len - start);
       g_autofree gchar *sql = values_sql (
           "INSERT INTO repository_content (repository, unit, version_added, uploaded) VALUES ",
           "(##r%u::string, ##u%u::string, ##v%u::gint64, ##f%u::gint64)", rows, "");
@@ -688,9 +695,9 @@ pulp_store_remove_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
 
-  for (guint start = 0; start < unit_ids->len; start += BATCH_ROWS)
+  for (guint start = 0; start < unit_ids->len; start += BATCH_PARAMS)
     {
-      guint rows = MIN (BATCH_ROWS, unit_ids->len - start);
+      guint rows = MIN (BATCH_PARAMS, unit_ids->len - start);
       g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
       g_autofree gchar *del = g_strconcat (
           "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
@@ -874,11 +881,11 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GdaDataModel) model = NULL;
-  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                    G_TYPE_STRING, G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_NONE };
+  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                    G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_STRING, G_TYPE_NONE };
   Statement *st = prepare (self,
                            "SELECT u.type, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size,"
-                           " c.uploaded FROM repository_content c JOIN units u ON u.id = c.unit"
+                           " c.uploaded, c.unit FROM repository_content c JOIN units u ON u.id = c.unit"
                            " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
                            " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
                            " AND (##t::string = '' OR u.type = ##t2::string)"
@@ -903,16 +910,10 @@ pulp_store_list_units (PulpStore *self,
     }
   for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
     {
-      g_autoptr (GVariant) key = pulp_variant_from_text (get_string (model, 1, i), error);
-      g_autoptr (GVariant) metadata = pulp_variant_from_text (get_string (model, 2, i), error);
-      PulpUnit *unit;
+      g_autoptr (GVariant) metadata = pulp_variant_decode (get_string (model, 2, i), NULL);
+      PulpUnit *unit = pulp_unit_new_stored (get_string (model, 0, i), get_string (model, 7, i),
+                                             get_string (model, 1, i));
 
-      if (key == NULL || metadata == NULL)
-        {
-          g_prefix_error (error, "Stored unit is damaged: ");
-          return NULL;
-        }
-      unit = pulp_unit_new (get_string (model, 0, i), key);
       pulp_unit_set_metadata (unit, metadata);
       pulp_unit_set_relative_path (unit, get_string (model, 3, i));
       pulp_unit_set_sha256 (unit, get_string (model, 4, i));

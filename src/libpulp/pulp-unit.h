@@ -30,6 +30,9 @@ void pulp_unit_set_uploaded (PulpUnit *self, gboolean uploaded);
 gchar *pulp_unit_compute_id (const gchar *type, const gchar *key_text);
 gchar *pulp_variant_to_canonical_text (GVariant *dict);
 GVariant *pulp_variant_from_text (const gchar *text, GError **error);
+gchar *pulp_variant_encode (GVariant *dict, gboolean canonical);
+GVariant *pulp_variant_decode (const gchar *text, GError **error);
+PulpUnit *pulp_unit_new_stored (const gchar *type, const gchar *id, const gchar *key_text);
 GVariant *pulp_unit_to_variant (PulpUnit *self);
 
 G_END_DECLS

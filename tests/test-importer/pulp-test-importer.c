@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "PulpTestImporter"
 
 #include <pulp.h>
+#include <string.h>
 
 /*
  * The "test" importer, built only for the tests: its feed is a file:// URL
@@ -37,7 +38,7 @@ G_DEFINE_DYNAMIC_TYPE_EXTENDED (PulpTestImporter, pulp_test_importer, G_TYPE_OBJ
 typedef struct
 {
   PulpSyncConduit *conduit;
-  GHashTable *existing; /* id → metadata text */
+  GHashTable *existing; /* id → metadata */
   GPtrArray *batch;
   guint64 handled;
   guint64 fail_after;
@@ -50,8 +51,15 @@ remember_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   GHashTable *existing = user_data;
   g_hash_table_insert (existing, g_strdup (pulp_unit_get_id (unit)),
-                       pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit)));
+                       g_variant_ref (pulp_unit_get_metadata (unit)));
   return TRUE;
+}
+
+static gboolean
+same_bytes (GVariant *a, GVariant *b)
+{
+  gsize size = g_variant_get_size (a);
+  return size == g_variant_get_size (b) && memcmp (g_variant_get_data (a), g_variant_get_data (b), size) == 0;
 }
 
 static gboolean
@@ -69,21 +77,14 @@ static gboolean
 handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *cancellable, GError **error)
 {
   g_autoptr (PulpUnit) unit = NULL;
-  g_autofree gchar *metadata = NULL;
-  GVariantDict key, meta;
-  const gchar *known;
+  GVariant *known;
 
-  g_variant_dict_init (&key, NULL);
-  g_variant_dict_insert (&key, "name", "s", name);
-  unit = pulp_unit_new ("test", g_variant_dict_end (&key));
-  g_variant_dict_init (&meta, NULL);
-  g_variant_dict_insert (&meta, "value", "s", value);
-  pulp_unit_set_metadata (unit, g_variant_dict_end (&meta));
+  unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
+  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'value': <%s>}", value));
   pulp_unit_set_relative_path (unit, name);
 
-  metadata = pulp_variant_to_canonical_text (pulp_unit_get_metadata (unit));
   known = g_hash_table_lookup (run->existing, pulp_unit_get_id (unit));
-  if (known != NULL && g_str_equal (known, metadata))
+  if (known != NULL && same_bytes (known, pulp_unit_get_metadata (unit)))
     pulp_sync_conduit_keep_unit (run->conduit, pulp_unit_get_id (unit));
   else
     g_ptr_array_add (run->batch, g_steal_pointer (&unit));
@@ -126,7 +127,8 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
   g_autoptr (GFile) file = g_file_new_for_uri (feed);
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (GHashTable) existing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) existing
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
   Run run = { conduit, existing, batch, 0, 0, 0, NULL };
   g_autofree gchar *block_path = NULL;

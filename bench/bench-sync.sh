@@ -1,0 +1,46 @@
+#!/bin/bash
+# Conduit throughput with the test importer (issue: sync engine): 100,000
+# units added in one sync, a no-op resync, then 1% changed (mirror: 1,000
+# removed, 1,000 added). Prints wall time of each sync (task Started to
+# Finished, and as the client saw it) and the peak RSS of pulpd.
+# Usage: bench/bench-sync.sh [BUILD_DIR] [UNITS]
+set -eu
+BUILD=${1:-build}
+N=${2:-100000}
+WORK=$(mktemp -d)
+trap 'kill $PULPD_PID $BUS_PID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+echo "work: $WORK"
+dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr" 4>"$WORK/pid"
+BUS_PID=$(cat "$WORK/pid")
+A=$(cat "$WORK/addr")
+${PULPD_WRAP:-} "$BUILD/src/pulpd/pulpd" --address "$A" --state-dir "$WORK/state" \
+  --importer-dir "$BUILD/tests/test-importer" >"$WORK/log" 2>&1 &
+PULPD_PID=$!
+B="busctl --address=$A"
+for _ in $(seq 100); do $B status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+$B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} bench test 2 \
+  feed s "file://$WORK/desc" sync-policy s mirror >/dev/null
+
+keep=$((N - N / 100))
+run() {
+  local name=$1 t s0 s1 started finished
+  s0=$(date +%s.%N)
+  t=$($B call org.pulp.Manager /org/pulp/repositories/bench org.pulp.Repository Sync a{sv} 0 | cut -d'"' -f2)
+  state=$($B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait | cut -d'"' -f2)
+  s1=$(date +%s.%N)
+  started=$($B get-property org.pulp.Manager "$t" org.pulp.Task Started | cut -d' ' -f2)
+  finished=$($B get-property org.pulp.Manager "$t" org.pulp.Task Finished | cut -d' ' -f2)
+  summary=$($B get-property org.pulp.Manager "$t" org.pulp.Task Summary)
+  printf '| %-22s | %-9s | %7.2f s | %7.2f s | %s |\n' "$name" "$state" \
+    "$(echo "($finished - $started) / 1000000" | bc -l)" "$(echo "$s1 - $s0" | bc -l)" \
+    "$(echo "$summary" | grep -o '"added" t [0-9]*\|"removed" t [0-9]*' | tr '\n' ' ')"
+}
+echo "units: $N"
+echo "| sync                   | state     | task      | client    | changes |"
+echo "|---|---|---|---|---|"
+printf 'units %s u v1\nunits %s c v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
+run "first sync"
+run "no-op resync"
+printf 'units %s u v1\nunits %s d v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
+run "1% changed (mirror)"
+echo "peak RSS of pulpd: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' /proc/$PULPD_PID/status)"
