@@ -835,17 +835,19 @@ sync_job_free (SyncJob *job)
   g_free (job);
 }
 
-static guint64
-latest_version (PulpStore *store, const gchar *id, GError **error)
+static PulpStoreRepository *
+find_repository_row (PulpStore *store, const gchar *id, GError **error)
 {
   g_autoptr (GPtrArray) rows = pulp_store_list_repositories (store, error);
   for (guint i = 0; rows != NULL && i < rows->len; i++)
     {
       PulpStoreRepository *row = g_ptr_array_index (rows, i);
       if (g_str_equal (row->id, id))
-        return row->latest_version;
+        return g_ptr_array_steal_index (rows, i);
     }
-  return 0;
+  if (rows != NULL)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No repository “%s”"), id);
+  return NULL;
 }
 
 static GVariant *
@@ -855,10 +857,10 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
   g_autoptr (PulpSyncConduit) conduit = NULL;
   g_autoptr (GError) local = NULL;
   GVariant *summary = NULL;
-  guint64 base = latest_version (job->store, job->repo_id, &local);
+  g_autoptr (PulpStoreRepository) row = find_repository_row (job->store, job->repo_id, &local);
 
-  if (local == NULL)
-    conduit = pulp_sync_conduit_new (job->store, job->content, task, job->repo_id, base,
+  if (row != NULL)
+    conduit = pulp_sync_conduit_new (job->store, job->content, task, row,
                                      g_variant_ref (job->config), &local);
   if (conduit != NULL && pulp_importer_sync_repo (job->importer, conduit, cancellable, &local)
       && !g_cancellable_set_error_if_cancelled (cancellable, &local))

@@ -82,6 +82,7 @@ pulp_store_init (PulpStore *self)
 void
 pulp_store_repository_free (PulpStoreRepository *repo)
 {
+  g_free (repo->importer_state);
   g_free (repo->id);
   g_free (repo->importer);
   g_free (repo->config);
@@ -243,6 +244,11 @@ static const gchar *const migrations[] = {
   " finished INTEGER NOT NULL, uid INTEGER NOT NULL);"
   "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
   "INSERT INTO counters (name, value) VALUES ('next-task-id', 1);",
+  /* 2: what an importer keeps between syncs (e.g. the digest of the last
+   * repomd.xml), valid only while the repository is at the version that
+   * sync left */
+  "ALTER TABLE repositories ADD COLUMN importer_state TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE repositories ADD COLUMN importer_state_version INTEGER NOT NULL DEFAULT -1;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
@@ -425,12 +431,13 @@ pulp_store_list_repositories (PulpStore *self, GError **error)
   g_autoptr (GPtrArray) repos = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_store_repository_free);
   Statement *st;
   GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64, G_TYPE_INT64,
-                    G_TYPE_INT64, G_TYPE_NONE };
+                    G_TYPE_INT64,  G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
 
   st = prepare (self,
                 "SELECT r.id, r.importer, r.config, r.latest_version, r.last_sync,"
                 " COALESCE((SELECT v.unit_count FROM versions v WHERE v.repository = r.id"
-                " AND v.number = r.latest_version), 0) FROM repositories r ORDER BY r.id",
+                " AND v.number = r.latest_version), 0), r.importer_state,"
+                " r.importer_state_version FROM repositories r ORDER BY r.id",
                 error);
   if (st == NULL || (model = query (self, st, types, error)) == NULL)
     {
@@ -446,6 +453,8 @@ pulp_store_list_repositories (PulpStore *self, GError **error)
       repo->latest_version = (guint64) get_int (model, 3, i);
       repo->last_sync = (guint64) get_int (model, 4, i);
       repo->unit_count = (guint64) get_int (model, 5, i);
+      repo->importer_state = g_strdup (get_string (model, 6, i));
+      repo->importer_state_version = get_int (model, 7, i);
       g_ptr_array_add (repos, repo);
     }
   return g_steal_pointer (&repos);
@@ -806,6 +815,38 @@ pulp_store_add_version (PulpStore *self,
   if (!run (self, st, error) || !run (self, up, error))
     {
       db_error (error, "recording the version");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pulp_store_set_importer_state:
+ * @state: encoded importer state
+ * @version: the repository version it belongs to
+ *
+ * Runs inside the caller's transaction if there is one.
+ */
+gboolean
+pulp_store_set_importer_state (PulpStore *self,
+                               const gchar *repo,
+                               const gchar *state,
+                               guint64 version,
+                               GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  Statement *st = prepare (self,
+                           "UPDATE repositories SET importer_state = ##s::string,"
+                           " importer_state_version = ##v::gint64 WHERE id = ##r::string",
+                           error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, state);
+  bind_int (st, 1, (gint64) version);
+  bind_string (st, 2, repo);
+  if (!run (self, st, error))
+    {
+      db_error (error, "saving the importer state");
       return FALSE;
     }
   return TRUE;

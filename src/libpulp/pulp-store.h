@@ -19,6 +19,8 @@ typedef struct
   guint64 latest_version;
   guint64 unit_count;
   guint64 last_sync;
+  gchar *importer_state;
+  gint64 importer_state_version;
 } PulpStoreRepository;
 
 void pulp_store_repository_free (PulpStoreRepository *repo);
@@ -44,7 +46,7 @@ typedef struct
 void pulp_store_task_free (PulpStoreTask *task);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpStoreTask, pulp_store_task_free)
 
-#define PULP_STORE_SCHEMA_VERSION 1
+#define PULP_STORE_SCHEMA_VERSION 2
 
 PulpStore *pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error);
 guint pulp_store_get_schema_version (PulpStore *self);
@@ -87,6 +89,11 @@ gboolean pulp_store_add_version (PulpStore *self,
                                  guint64 unit_count,
                                  guint64 created,
                                  GError **error);
+gboolean pulp_store_set_importer_state (PulpStore *self,
+                                        const gchar *repo,
+                                        const gchar *state,
+                                        guint64 version,
+                                        GError **error);
 gboolean pulp_store_set_last_sync (PulpStore *self,
                                    const gchar *repo,
                                    guint64 when,

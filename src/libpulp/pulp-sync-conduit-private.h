@@ -11,8 +11,7 @@ G_BEGIN_DECLS
 PulpSyncConduit *pulp_sync_conduit_new (PulpStore *store,
                                         PulpContentStore *content,
                                         PulpTask *task,
-                                        const gchar *repo_id,
-                                        guint64 latest_version,
+                                        const PulpStoreRepository *repo,
                                         GVariant *config,
                                         GError **error);
 GVariant *pulp_sync_conduit_commit (PulpSyncConduit *self, GError **error);

@@ -37,6 +37,8 @@ struct _PulpSyncConduit
   GHashTable *removed;   /* ids of the base version removed in the pending version */
   guint64 kept_uploaded;
   GVariantDict summary;
+  GVariant *importer_state;     /* what the last sync left, if still valid */
+  GVariant *new_importer_state; /* what this sync leaves */
 };
 
 G_DEFINE_TYPE (PulpSyncConduit, pulp_sync_conduit, G_TYPE_OBJECT)
@@ -57,6 +59,8 @@ pulp_sync_conduit_finalize (GObject *object)
   g_hash_table_unref (self->added);
   g_hash_table_unref (self->removed);
   g_variant_dict_clear (&self->summary);
+  g_clear_pointer (&self->importer_state, g_variant_unref);
+  g_clear_pointer (&self->new_importer_state, g_variant_unref);
   G_OBJECT_CLASS (pulp_sync_conduit_parent_class)->finalize (object);
 }
 
@@ -77,19 +81,21 @@ pulp_sync_conduit_init (PulpSyncConduit *self)
 
 /**
  * pulp_sync_conduit_new: (skip)
+ * @repo: the repository as stored when the sync starts
  * @config: the repository configuration with the sync's overrides applied
  *
- * Returns: (transfer full): a conduit for one sync of @repo_id, or %NULL
+ * Returns: (transfer full): a conduit for one sync of @repo, or %NULL
  */
 PulpSyncConduit *
 pulp_sync_conduit_new (PulpStore *store,
                        PulpContentStore *content,
                        PulpTask *task,
-                       const gchar *repo_id,
-                       guint64 latest_version,
+                       const PulpStoreRepository *repo,
                        GVariant *config,
                        GError **error)
 {
+  const gchar *repo_id = repo->id;
+  guint64 latest_version = repo->latest_version;
   g_autoptr (PulpSyncConduit) self = g_object_new (PULP_TYPE_SYNC_CONDUIT, NULL);
 
   self->store = g_object_ref (store);
@@ -99,6 +105,10 @@ pulp_sync_conduit_new (PulpStore *store,
   self->base_version = latest_version;
   self->config = g_variant_ref_sink (config);
   g_variant_lookup (config, "remove-uploaded", "b", &self->remove_uploaded);
+  /* state left by a sync is only trusted while nothing changed the
+   * repository since (a rollback or an upload makes a new version) */
+  if (repo->importer_state_version == (gint64) latest_version && *repo->importer_state != '\0')
+    self->importer_state = pulp_variant_decode (repo->importer_state, NULL);
   self->current = pulp_store_load_content (store, repo_id, latest_version, error);
   if (self->current == NULL)
     return NULL;
@@ -506,6 +516,39 @@ pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVariant
 }
 
 /**
+ * pulp_sync_conduit_get_importer_state:
+ *
+ * What the importer stored with pulp_sync_conduit_set_importer_state() in
+ * the last successful sync, provided the repository is still at the
+ * version that sync left (no upload, removal or rollback since). An
+ * importer uses it for shortcuts such as skipping unchanged metadata.
+ *
+ * Returns: (transfer none) (nullable): an `a{sv}`, or %NULL
+ */
+GVariant *
+pulp_sync_conduit_get_importer_state (PulpSyncConduit *self)
+{
+  g_return_val_if_fail (PULP_IS_SYNC_CONDUIT (self), NULL);
+  return self->importer_state;
+}
+
+/**
+ * pulp_sync_conduit_set_importer_state:
+ * @state: (transfer floating): an `a{sv}`
+ *
+ * Keeps @state for the next sync; it is stored with the commit of this
+ * sync, and dropped if the sync fails.
+ */
+void
+pulp_sync_conduit_set_importer_state (PulpSyncConduit *self, GVariant *state)
+{
+  g_return_if_fail (PULP_IS_SYNC_CONDUIT (self));
+  g_return_if_fail (g_variant_is_of_type (state, G_VARIANT_TYPE_VARDICT));
+  g_clear_pointer (&self->new_importer_state, g_variant_unref);
+  self->new_importer_state = g_variant_ref_sink (state);
+}
+
+/**
  * pulp_sync_conduit_commit: (skip)
  *
  * Makes the pending version the repository's latest, in one transaction,
@@ -522,24 +565,32 @@ pulp_sync_conduit_commit (PulpSyncConduit *self, GError **error)
   guint64 count = pulp_sync_conduit_get_unit_count (self);
   guint64 version = self->base_version;
 
-  if (added > 0 || removed > 0)
+  g_autofree gchar *state = self->new_importer_state != NULL
+                                ? pulp_variant_encode (self->new_importer_state, FALSE)
+                                : g_strdup ("");
+  gboolean changed = added > 0 || removed > 0;
+
+  if (changed)
     {
       pulp_task_report_progress (self->task, "committing", 0, 1, NULL);
       if (!pulp_content_store_sync (self->content, error))
         return NULL;
       version = self->base_version + 1;
-      if (!pulp_store_begin (self->store, error))
-        return NULL;
-      if (!pulp_store_add_version (self->store, self->repo_id, version, count,
-                                   (guint64) g_get_real_time (), error))
-        {
-          pulp_store_rollback (self->store);
-          return NULL;
-        }
-      if (!pulp_store_commit (self->store, error))
-        return NULL;
-      pulp_task_report_progress (self->task, "committing", 1, 1, NULL);
     }
+  if (!pulp_store_begin (self->store, error))
+    return NULL;
+  if ((changed
+       && !pulp_store_add_version (self->store, self->repo_id, version, count,
+                                   (guint64) g_get_real_time (), error))
+      || !pulp_store_set_importer_state (self->store, self->repo_id, state, version, error))
+    {
+      pulp_store_rollback (self->store);
+      return NULL;
+    }
+  if (!pulp_store_commit (self->store, error))
+    return NULL;
+  if (changed)
+    pulp_task_report_progress (self->task, "committing", 1, 1, NULL);
   g_variant_dict_insert (&self->summary, "added", "t", added);
   g_variant_dict_insert (&self->summary, "removed", "t", removed);
   g_variant_dict_insert (&self->summary, "unchanged", "t", count - added);

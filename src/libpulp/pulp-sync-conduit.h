@@ -54,6 +54,8 @@ void pulp_sync_conduit_set_progress (PulpSyncConduit *self,
                                      guint64 done,
                                      guint64 total,
                                      GVariant *details);
+GVariant *pulp_sync_conduit_get_importer_state (PulpSyncConduit *self);
+void pulp_sync_conduit_set_importer_state (PulpSyncConduit *self, GVariant *state);
 void pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVariant *value);
 
 G_END_DECLS
