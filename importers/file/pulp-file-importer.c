@@ -422,8 +422,13 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
       pulp_unit_set_path (unit, d->path);
       g_ptr_array_add (units, unit);
-      sync->downloaded++;
-      sync->bytes += e->size;
+      /* Content the store already had (from another repository, or from a
+       * sync that failed or was cancelled) was not downloaded now. */
+      if (d->fetched)
+        {
+          sync->downloaded++;
+          sync->bytes += e->size;
+        }
     }
 
   sync->files_base += to - from;

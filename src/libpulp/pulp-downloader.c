@@ -490,6 +490,16 @@ attempt_succeeded (Transfer *t)
   g_clear_object (&t->msg);
   g_clear_object (&t->cancellable);
 
+  /* libsoup ends the body stream quietly when the connection closes early;
+   * a document of no declared size (a manifest) would otherwise pass as a
+   * shorter one, and a mirror sync would drop what it no longer lists. */
+  if (t->length >= 0 && t->received != (guint64) t->length)
+    {
+      attempt_fail (t, PULP_ERROR_NETWORK, TRUE,
+                    "the server announced %" G_GINT64_FORMAT " bytes and sent %" G_GUINT64_FORMAT,
+                    t->length, t->received);
+      return;
+    }
   if (dl->size >= 0 && t->received != (guint64) dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
@@ -537,6 +547,7 @@ attempt_succeeded (Transfer *t)
       g_free (dl->path);
       dl->sha256 = g_strdup (sha256);
       dl->path = pulp_content_store_get_path (b->self->store, sha256);
+      dl->fetched = TRUE;
     }
   transfer_done (t, NULL);
 }
@@ -1436,6 +1447,7 @@ pulp_downloader_fetch_to_store (PulpDownloader *self,
       g_clear_pointer (&dl->sha256, g_free);
       g_clear_pointer (&dl->path, g_free);
       g_clear_error (&dl->error);
+      dl->fetched = FALSE;
       bytes_total += (guint64) MAX (dl->size, 0);
     }
   if (downloads->len == 0)

@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE (PulpDownloader, pulp_downloader, PULP, DOWNLOADER, GObject
  * @sha256: after success: the SHA-256 of the content (its name in the store)
  * @path: after success: where the content is stored
  * @error: after failure: why this one failed
+ * @fetched: after success: %TRUE if the content was transferred, %FALSE if
+ *   the store already had it
  * @user_data: the caller's, untouched
  *
  * One file to fetch into the content store.
@@ -33,6 +35,7 @@ typedef struct
   gchar *sha256;
   gchar *path;
   GError *error;
+  gboolean fetched;
   gpointer user_data;
 } PulpDownload;
 

@@ -1,0 +1,478 @@
+#!/bin/bash
+# End-to-end tests of file syncs through pulpd on a private system bus (run
+# under tests/pulp-test-bus): real HTTP servers on 127.0.0.1 — nginx with its
+# own configuration for clean syncs, and tests/fault-server (libsoup) for
+# faults, redirects, basic auth and TLS. Each case checks what a user sees:
+# the task's state and Error, the Summary, the repository's version and
+# units, the files in the content store, and what the servers were asked.
+# Usage: test-file-sync.sh PULPD FILE_IMPORTER_DIR FAULT_SERVER MAKE_FILE_TREE
+set -u
+PULPD=$1
+IMPORTERS=$2
+FAULT_SERVER=$3
+MAKE_TREE=$4
+WORK=$(mktemp -d)
+chmod 755 "$WORK"
+STATE=$WORK/state
+WWW=$WORK/www
+RULES=$WORK/rules
+REQLOG=$WORK/requests.log
+PID=
+FS_PID=
+TLS_PID=
+pass=0
+fail=0
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  [ -n "$FS_PID" ] && kill "$FS_PID" 2>/dev/null
+  [ -n "$TLS_PID" ] && kill "$TLS_PID" 2>/dev/null
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
+check() { # check DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
+}
+contains() { # contains DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
+}
+lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) not_ok "$1: «$2» in «$3»" ;; *) ok "$1" ;; esac
+}
+
+M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
+call() { busctl --system call "$@" 2>&1; }
+repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
+prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
+rprop() { prop /org/pulp/repositories/$1 org.pulp.Repository "$2"; }
+tprop() { prop "$1" org.pulp.Task "$2"; }
+task_wait() { busctl --system call --timeout=60 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+start() {
+  PULP_RETRY_BASE_MS=20 PULP_DOWNLOAD_TIMEOUT_S=2 \
+    "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 200); do
+    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
+}
+# create ID FEED [N KEY TYPE VALUE...]: a file repository
+create() {
+  local id=$1 feed=$2; shift 2
+  local n=$((1 + ${1:-0})); [ $# -gt 0 ] && shift
+  call $M CreateRepository ssa{sv} "$id" file "$n" feed s "$feed" "$@" >/dev/null
+}
+# sync ID [N KEY TYPE VALUE...]: runs a sync to its end; sets T to the task
+# and S to its final state
+sync() {
+  local id=$1; shift
+  [ $# -eq 0 ] && set -- 0
+  T=$(repo "$id" Sync a{sv} "$@" | cut -d'"' -f2)
+  S=$(task_wait "$T" | cut -d'"' -f2)
+  [ "$S" = failed ] && echo "# $id: $(terror)"
+}
+# start_sync ID: starts a sync and returns; sets T
+start_sync() { T=$(repo "$1" Sync a{sv} 0 | cut -d'"' -f2); }
+# terror: the task's Error as plain text (busctl escapes non-ASCII otherwise)
+terror() {
+  busctl --system --json=short get-property org.pulp.Manager "$T" org.pulp.Task Error |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["data"])'
+}
+tsummary() { tprop "$T" Summary; }
+# requests PATH-PREFIX: how many requests the fault server got under it
+requests() { grep -c "^$1" "$REQLOG" 2>/dev/null || true; }
+# tree NAME COUNT SIZE [make-file-tree options]: a generated tree under $WWW;
+# a seed per tree, so trees do not share content (the store would not
+# fetch it again)
+seed=1
+tree() {
+  local name=$1 count=$2 size=$3; shift 3
+  seed=$((seed + 1))
+  python3 "$MAKE_TREE" "$WWW/$name" --count "$count" --size "$size" --seed "$seed" "$@" >/dev/null
+}
+# manifest NAME: rewrites a tree's PULP_MANIFEST from the files on disk
+manifest() {
+  python3 - "$WWW/$1" <<'PY'
+import hashlib, os, sys
+top = sys.argv[1]
+lines = []
+for d, _, names in os.walk(top):
+    for n in names:
+        p = os.path.join(d, n)
+        rel = os.path.relpath(p, top)
+        if rel == "PULP_MANIFEST":
+            continue
+        data = open(p, "rb").read()
+        lines.append(f"{rel},{hashlib.sha256(data).hexdigest()},{len(data)}\n")
+open(os.path.join(top, "PULP_MANIFEST"), "w").writelines(sorted(lines))
+PY
+}
+# units_json ID: ListUnits as JSON
+units_json() { busctl --system --json=short call org.pulp.Manager /org/pulp/repositories/$1 org.pulp.Repository ListUnits a{sv} 1 limit t 10000; }
+# verify_units ID TREE: for each unit, the stored file exists under
+# content/sha256/xx/, is read-only, has the unit's digest, and that digest is
+# the upstream file's; prints "N ok" or the first problem
+verify_units() {
+  units_json "$1" >"$WORK/units.json"
+  python3 - "$STATE" "$WWW/$2" "$WORK/units.json" <<'PY'
+import hashlib, json, os, stat, sys
+state, top = sys.argv[1], sys.argv[2]
+units = json.load(open(sys.argv[3]))["data"][0]
+good = 0
+for u in units:
+    rel, sha, path = u["relative-path"]["data"], u["sha256"]["data"], u["path"]["data"]
+    want = os.path.join(state, "content", "sha256", sha[:2], sha[2:])
+    if os.path.realpath(path) != os.path.realpath(want):
+        print(f"{rel}: path {path} is not {want}"); sys.exit()
+    if os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        print(f"{rel}: {path} is writable"); sys.exit()
+    if hashlib.sha256(open(path, "rb").read()).hexdigest() != sha:
+        print(f"{rel}: stored content does not match {sha}"); sys.exit()
+    if hashlib.sha256(open(os.path.join(top, rel), "rb").read()).hexdigest() != sha:
+        print(f"{rel}: upstream content does not match {sha}"); sys.exit()
+    good += 1
+print(f"{good} ok")
+PY
+}
+# stored TREE: how many of the tree's files are in the content store
+stored() {
+  grep -v '^#' "$WWW/$1/PULP_MANIFEST" | awk -F, '{print $(NF-1)}' | while read -r s; do
+    [ -f "$STATE/content/sha256/${s:0:2}/${s:2}" ] && echo x
+  done | wc -l
+}
+
+# --- servers: nginx, the fault server over http and over https
+mkdir -p "$WWW" "$WORK/nginx-tmp"
+NGINX_PORT=$(free_port)
+cat >"$WORK/nginx.conf" <<CONF
+daemon on;
+user root;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log $WORK/nginx-access.log;
+  client_body_temp_path $WORK/nginx-tmp;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WWW; }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK" || { echo "nginx did not start"; exit 99; }
+NGINX=http://127.0.0.1:$NGINX_PORT
+: >"$RULES"
+# start_fault_server NAME [fault-server options]: sets SERVER_PID and SERVER_PORT
+start_fault_server() {
+  local out=$WORK/$1.port; shift
+  "$FAULT_SERVER" --root "$WWW" --rules "$RULES" --log "$REQLOG" "$@" >"$out" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 200); do
+    grep -q '^PORT ' "$out" && break
+    kill -0 $SERVER_PID 2>/dev/null || break
+    sleep 0.05
+  done
+  SERVER_PORT=$(sed -n 's/^PORT //p' "$out")
+  [ -n "$SERVER_PORT" ] || { echo "fault-server did not start:"; cat "$out"; exit 99; }
+}
+start_fault_server http
+FS_PID=$SERVER_PID
+FS=http://127.0.0.1:$SERVER_PORT
+
+start
+
+# --- a clean sync from nginx, names that need percent-encoding included
+tree clean 200 4k --subdirs 5 --odd-names
+create clean "$NGINX/clean/PULP_MANIFEST" 1 sync-policy s mirror
+create additive "$NGINX/clean/PULP_MANIFEST"
+sync clean; check "clean sync completes" "completed" "$S"
+check "clean sync: no error" "" "$(terror)"
+check "clean sync: 200 units" "t 200" "$(rprop clean UnitCount)"
+check "clean sync: version 1" "t 1" "$(rprop clean LatestVersion)"
+contains "clean sync: summary counts downloads" '"downloaded" t 200' "$(tsummary)"
+contains "clean sync: summary counts bytes" '"bytes" t 819200' "$(tsummary)"
+check "clean sync: every unit's path is its stored, read-only, correct content" "200 ok" "$(verify_units clean clean)"
+check "clean sync: the store holds each file once" "200" "$(find "$STATE/content" -type f | wc -l)"
+check "clean sync: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
+check "clean sync: nginx got 201 requests" "201" "$(wc -l <"$WORK/nginx-access.log")"
+sync additive; check "same feed, second repository: completes" "completed" "$S"
+contains "second repository: nothing downloaded again" '"downloaded" t 0' "$(tsummary)"
+check "second repository: no file requested again" "202" "$(wc -l <"$WORK/nginx-access.log")"
+check "second repository: still one copy of each file" "200" "$(find "$STATE/content" -type f | wc -l)"
+sync clean; check "no-op resync completes" "completed" "$S"
+check "no-op resync: no new version" "t 1" "$(rprop clean LatestVersion)"
+contains "no-op resync: nothing added" '"added" t 0' "$(tsummary)"
+
+# --- resync with one file changed, one added, one removed
+printf 'changed\n' >"$WWW/clean/dir0000/file-0000000.bin"
+printf 'added\n' >"$WWW/clean/dir0000/new-file.bin"
+rm "$WWW/clean/dir0000/file-0000010.bin"
+manifest clean
+: >"$WORK/nginx-access.log"
+sync clean; check "mirror resync completes" "completed" "$S"
+contains "mirror resync: 2 added" '"added" t 2' "$(tsummary)"
+contains "mirror resync: 2 removed" '"removed" t 2' "$(tsummary)"
+check "mirror resync: 200 units" "t 200" "$(rprop clean UnitCount)"
+check "mirror resync: version 2" "t 2" "$(rprop clean LatestVersion)"
+check "mirror resync: fetched the manifest and the 2 new files only" "3" "$(wc -l <"$WORK/nginx-access.log")"
+check "mirror resync: units match upstream" "200 ok" "$(verify_units clean clean)"
+u=$(units_json clean)
+lacks "mirror resync: the removed file is gone" 'file-0000010.bin' "$u"
+contains "mirror resync: the added file is there" 'new-file.bin' "$u"
+contains "version 1 still lists the removed file" 'file-0000010.bin' "$(repo clean ListUnits a{sv} 2 version t 1 limit t 10000)"
+sync additive; check "additive resync completes" "completed" "$S"
+contains "additive resync: 2 added" '"added" t 2' "$(tsummary)"
+contains "additive resync: none removed" '"removed" t 0' "$(tsummary)"
+check "additive resync: 202 units (old and new content of the changed file)" "t 202" "$(rprop additive UnitCount)"
+contains "additive resync: the removed file stays" 'file-0000010.bin' "$(units_json additive)"
+check "additive resync: no file fetched again" "4" "$(wc -l <"$WORK/nginx-access.log")"
+
+# --- HTTP errors
+create m404 "$FS/nope/PULP_MANIFEST"
+sync m404; check "404 manifest: failed" "failed" "$S"
+contains "404 manifest: Error names URL and status" "/nope/PULP_MANIFEST: HTTP 404 Not Found" "$(terror)"
+check "404 manifest: no version" "t 0" "$(rprop m404 LatestVersion)"
+
+tree f404 5 4k
+rm "$WWW/f404/file-0000002.bin"
+create f404 "$FS/f404/PULP_MANIFEST"
+sync f404; check "404 file: failed" "failed" "$S"
+e=$(terror)
+contains "404 file: Error names the file and the status" "/f404/file-0000002.bin: HTTP 404 Not Found" "$e"
+contains "404 file: Error counts the failures" "1 of 5 downloads failed" "$e"
+check "404 file: not retried" "1" "$(requests /f404/file-0000002.bin)"
+check "404 file: no version" "t 0" "$(rprop f404 LatestVersion)"
+check "404 file: the other 4 files are kept in the store" "4" "$(stored f404)"
+repo f404 Configure a{sv} 1 skip-failed b true >/dev/null
+: >"$REQLOG"
+sync f404; check "skip-failed: completes" "completed" "$S"
+check "skip-failed: version 1 without the failed unit" "t 4" "$(rprop f404 UnitCount)"
+contains "skip-failed: Summary counts the failure" '"failed" t 1' "$(tsummary)"
+contains "skip-failed: Summary names the failed unit" '"failed-units" as 1 "file-0000002.bin"' "$(tsummary)"
+check "skip-failed: files kept from the failed sync are not fetched again" "0" "$(grep -vc 'file-0000002.bin\|PULP_MANIFEST' "$REQLOG")"
+contains "skip-failed: Summary says so" '"downloaded" t 0' "$(tsummary)"
+
+tree r500 4 4k
+create r500 "$FS/r500/PULP_MANIFEST"
+echo "/r500/file-0000001.bin status 500 2" >"$RULES"
+sync r500; check "500 twice then 200: completes" "completed" "$S"
+check "500 twice then 200: asked three times" "3" "$(requests /r500/file-0000001.bin)"
+check "500 twice then 200: all 4 units" "t 4" "$(rprop r500 UnitCount)"
+
+tree r403 4 4k
+create r403 "$FS/r403/PULP_MANIFEST"
+echo "/r403/file-0000001.bin status 403" >"$RULES"
+sync r403; check "403: failed" "failed" "$S"
+contains "403: Error says so" "/r403/file-0000001.bin: HTTP 403 Forbidden" "$(terror)"
+check "403: not retried" "1" "$(requests /r403/file-0000001.bin)"
+
+tree r429 2 4k
+create r429 "$FS/r429/PULP_MANIFEST"
+echo "/r429/file-0000000.bin status 429 1" >"$RULES"
+sync r429; check "429 once then 200: completes" "completed" "$S"
+
+# --- broken transfers, wrong digests and sizes: retried, then failed
+tree trunc 3 64k
+create trunc "$FS/trunc/PULP_MANIFEST" 1 max-retries u 1
+echo "/trunc/file-0000001.bin truncate" >"$RULES"
+sync trunc; check "truncated body: failed" "failed" "$S"
+contains "truncated body: Error names the file" "/trunc/file-0000001.bin: " "$(terror)"
+contains "truncated body: Error counts attempts" "(2 attempts)" "$(terror)"
+check "truncated body: retried once (max-retries 1)" "2" "$(requests /trunc/file-0000001.bin)"
+check "truncated body: no partial content stored" "2" "$(stored trunc)"
+: >"$RULES"
+sync trunc; check "truncated body: next sync completes" "completed" "$S"
+
+# A manifest cut short could parse as a smaller, valid one: a mirror sync
+# would then remove units that upstream still has.
+tree mtrunc 300 1k
+create mtrunc "$FS/mtrunc/PULP_MANIFEST" 1 max-retries u 0
+echo "/mtrunc/PULP_MANIFEST truncate" >"$RULES"
+sync mtrunc; check "truncated manifest: failed" "failed" "$S"
+contains "truncated manifest: Error says the body was cut short" "/mtrunc/PULP_MANIFEST: the server announced $(stat -c %s "$WWW/mtrunc/PULP_MANIFEST") bytes and sent" "$(terror)"
+check "truncated manifest: no version" "t 0" "$(rprop mtrunc LatestVersion)"
+: >"$RULES"
+
+tree reset 3 64k
+create reset "$FS/reset/PULP_MANIFEST" 1 max-retries u 1
+echo "/reset/file-0000001.bin reset" >"$RULES"
+sync reset; check "connection reset mid-body: failed" "failed" "$S"
+contains "connection reset: Error names the file" "/reset/file-0000001.bin: " "$(terror)"
+check "connection reset: retried" "2" "$(requests /reset/file-0000001.bin)"
+check "connection reset: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
+
+tree stall 3 64k
+create stall "$FS/stall/PULP_MANIFEST" 1 max-retries u 1
+echo "/stall/file-0000001.bin stall" >"$RULES"
+s0=$(date +%s)
+sync stall
+s1=$(date +%s)
+check "stalling server: failed, not hung" "failed" "$S"
+contains "stalling server: Error names the file" "/stall/file-0000001.bin: " "$(terror)"
+contains "stalling server: Error says it timed out" "timed out" "$(terror)"
+[ $((s1 - s0)) -le 20 ] && ok "stalling server: gave up within 20 s" || not_ok "stalling server took $((s1 - s0)) s"
+: >"$RULES"
+
+tree digest 3 4k
+sed -i '2s/,[0-9a-f]\{64\},/,0000000000000000000000000000000000000000000000000000000000000000,/' "$WWW/digest/PULP_MANIFEST"
+real=$(sha256sum "$WWW/digest/$(sed -n 2p "$WWW/digest/PULP_MANIFEST" | cut -d, -f1)" | cut -d' ' -f1)
+create digest "$FS/digest/PULP_MANIFEST" 1 max-retries u 1
+sync digest; check "wrong digest: failed" "failed" "$S"
+contains "wrong digest: Error has expected and actual digest" "expected sha256 0000000000000000000000000000000000000000000000000000000000000000, got $real" "$(terror)"
+check "wrong digest: retried once" "2" "$(requests /digest/file-0000000.bin)"
+check "wrong digest: nothing stored under either digest" "0" "$(find "$STATE/content" -name "${real:2}" | wc -l)"
+
+tree size 3 4k
+sed -i '2s/,4096$/,4097/' "$WWW/size/PULP_MANIFEST"
+create size "$FS/size/PULP_MANIFEST" 1 max-retries u 0
+sync size; check "wrong size: failed" "failed" "$S"
+contains "wrong size: Error has both sizes" "/size/file-0000000.bin: expected 4097 bytes, the server announced 4096" "$(terror)"
+
+# --- redirects, basic auth, TLS
+tree redir 3 4k
+create redir "$FS/old/PULP_MANIFEST"
+echo "/old/* redirect /redir/*" >"$RULES"
+sync redir; check "redirect: completes" "completed" "$S"
+check "redirect: 3 units" "t 3" "$(rprop redir UnitCount)"
+check "redirect: files came from the new place" "3" "$(grep -c '^/redir/file' "$REQLOG")"
+
+tree auth 3 4k
+create auth "$FS/auth/PULP_MANIFEST"
+echo "/auth/* auth pulp s3cr3t-pw" >"$RULES"
+sync auth; check "basic auth, no credentials: failed" "failed" "$S"
+contains "basic auth, no credentials: 401" "/auth/PULP_MANIFEST: HTTP 401 Unauthorized" "$(terror)"
+repo auth Configure a{sv} 2 username s pulp password s wrong >/dev/null
+sync auth; check "basic auth, wrong password: failed" "failed" "$S"
+contains "basic auth, wrong password: 401" "HTTP 401 Unauthorized" "$(terror)"
+repo auth Configure a{sv} 1 password s s3cr3t-pw >/dev/null
+sync auth; check "basic auth: completes" "completed" "$S"
+check "basic auth: 3 units" "t 3" "$(rprop auth UnitCount)"
+check "basic auth: the password is not in the daemon's log" "0" "$(grep -c 's3cr3t-pw' "$WORK/pulpd.log")"
+: >"$RULES"
+
+mkdir -p "$WORK/tls"
+(cd "$WORK/tls" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout ca.key -out ca.pem -subj /CN=PulpTestCA \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout server.key -out server.pem -subj /CN=127.0.0.1 -CA ca.pem -CAkey ca.key \
+    -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+    -addext extendedKeyUsage=serverAuth) >/dev/null 2>&1 || { echo "openssl failed"; exit 99; }
+start_fault_server https --tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key"
+TLS_PID=$SERVER_PID
+TLS_PORT=$SERVER_PORT
+tree tls 3 4k
+create tlsca "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST" 1 ca-cert s "$WORK/tls/ca.pem"
+sync tlsca; check "TLS with the test CA: completes" "completed" "$S"
+check "TLS with the test CA: 3 units" "t 3" "$(rprop tlsca UnitCount)"
+create tlsbad "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST"
+sync tlsbad; check "TLS, unknown CA: failed" "failed" "$S"
+contains "TLS, unknown CA: Error names the manifest" "/tls/PULP_MANIFEST: " "$(terror)"
+contains "TLS, unknown CA: Error says why" "certificate" "$(terror)"
+create tlsoff "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST" 1 tls-verify b false
+sync tlsoff; check "TLS, tls-verify=false: completes" "completed" "$S"
+check "TLS, tls-verify=false: 3 units" "t 3" "$(rprop tlsoff UnitCount)"
+
+# --- malicious manifests: rejected before anything is stored
+tree evil 2 4k
+create evil "$FS/evil/PULP_MANIFEST"
+sync evil; check "evil: first a good sync" "completed" "$S"
+good=$(cat "$WWW/evil/PULP_MANIFEST")
+h=$(printf 'x%.0s' $(seq 64) | tr x a)
+while IFS='|' read -r what line message; do
+  printf '%s\n%b\n' "$good" "$line" >"$WWW/evil/PULP_MANIFEST"
+  : >"$REQLOG"
+  sync evil; check "manifest with $what: failed" "failed" "$S"
+  contains "manifest with $what: Error says why" "$message" "$(terror)"
+  contains "manifest with $what: Error names the manifest and line" "/evil/PULP_MANIFEST: Invalid PULP_MANIFEST, line 4" "$(terror)"
+  check "manifest with $what: repository unchanged" "t 1 t 2" "$(rprop evil LatestVersion | tr '\n' ' ')$(rprop evil UnitCount)"
+  check "manifest with $what: no file requested" "0" "$(grep -vc PULP_MANIFEST "$REQLOG")"
+done <<EOF
+an absolute path|/etc/passwd,$h,1|the path “/etc/passwd” is absolute
+a .. component|a/../../x,$h,1|has a “..” component
+an empty component|a//x,$h,1|has an empty component
+a control character|a\\tb,$h,1|control character 0x09
+bad hex|x,${h:0:63}g,1|is not 64 hexadecimal digits
+a short digest|x,${h:0:10},1|is not 64 hexadecimal digits
+a bad size|x,$h,12a|is not a non-negative decimal number
+a negative size|x,$h,-1|is not a non-negative decimal number
+a duplicate path|file-0000000.bin,$h,1|is listed twice
+a missing field|x,$h|expected “relative/path,sha256,size”
+EOF
+printf '%s\n%s\n' "$good" "$(printf 'y%.0s' $(seq 5000)),$h,1" >"$WWW/evil/PULP_MANIFEST"
+sync evil; check "manifest with a 5000-byte line: failed" "failed" "$S"
+contains "manifest with a 5000-byte line: Error says why" "line is longer than" "$(terror)"
+printf '%s\n' "$good" >"$WWW/evil/PULP_MANIFEST"
+
+# --- on_demand: units recorded, nothing downloaded
+tree lazy 20 4k
+create lazy "$FS/lazy/PULP_MANIFEST" 1 download-policy s on_demand
+: >"$REQLOG"
+sync lazy; check "on_demand: completes" "completed" "$S"
+check "on_demand: 20 units" "t 20" "$(rprop lazy UnitCount)"
+check "on_demand: only the manifest was requested" "1" "$(wc -l <"$REQLOG")"
+check "on_demand: every unit has an empty path" "20" "$(units_json lazy | grep -o '"path":{"type":"s","data":""}' | wc -l)"
+check "on_demand: nothing stored" "0" "$(stored lazy)"
+
+# --- cancellation mid-download: version kept, completed files not fetched again
+tree cancel 100 16k
+head -6 "$WWW/cancel/PULP_MANIFEST" >"$WWW/cancel/first"
+mv "$WWW/cancel/PULP_MANIFEST" "$WWW/cancel/full"
+cp "$WWW/cancel/first" "$WWW/cancel/PULP_MANIFEST"
+create cancel "$FS/cancel/PULP_MANIFEST"
+sync cancel; check "cancel: version 1 first" "completed" "$S"
+cp "$WWW/cancel/full" "$WWW/cancel/PULP_MANIFEST"
+echo "/cancel/* delay 80" >"$RULES"
+start_sync cancel
+for _ in $(seq 400); do
+  [ "$(tprop "$T" Stage)" = 's "downloads"' ] && [ "$(tprop "$T" Done | cut -d' ' -f2)" -ge 30 ] && break
+  sleep 0.05
+done
+call org.pulp.Manager "$T" org.pulp.Task Cancel >/dev/null
+check "cancel: task ends cancelled" '"cancelled"' "$(task_wait "$T" | cut -d' ' -f2)"
+check "cancel: version kept" "t 1" "$(rprop cancel LatestVersion)"
+check "cancel: units kept" "t 5" "$(rprop cancel UnitCount)"
+have=$(stored cancel)
+[ "$have" -ge 30 ] && [ "$have" -lt 100 ] && ok "cancel: stopped midway ($have of 100 stored)" || not_ok "cancel: $have of 100 stored"
+check "cancel: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
+: >"$RULES"
+: >"$REQLOG"
+sync cancel; check "after cancel: next sync completes" "completed" "$S"
+check "after cancel: 100 units" "t 100" "$(rprop cancel UnitCount)"
+check "after cancel: only files not stored before were requested" "$((100 - have))" "$(grep -c '^/cancel/file' "$REQLOG")"
+
+# --- kill -9 mid-download, restart
+tree crash 4 1M
+head -2 "$WWW/crash/PULP_MANIFEST" >"$WWW/crash/first"
+mv "$WWW/crash/PULP_MANIFEST" "$WWW/crash/full"
+cp "$WWW/crash/first" "$WWW/crash/PULP_MANIFEST"
+create crash "$FS/crash/PULP_MANIFEST"
+sync crash; check "crash: version 1 first" "completed" "$S"
+cp "$WWW/crash/full" "$WWW/crash/PULP_MANIFEST"
+echo "/crash/* slow 32768 50" >"$RULES"
+start_sync crash
+for _ in $(seq 400); do
+  [ "$(ls "$STATE/tmp" | wc -l)" -gt 0 ] && break
+  sleep 0.05
+done
+check "crash: temp files exist mid-download" "yes" "$([ "$(ls "$STATE/tmp" | wc -l)" -gt 0 ] && echo yes)"
+kill -9 $PID; wait $PID 2>/dev/null
+start
+check "after kill -9: version intact" "t 1" "$(rprop crash LatestVersion)"
+check "after kill -9: units intact" "t 1" "$(rprop crash UnitCount)"
+check "after kill -9: task failed" 's "failed"' "$(tprop "$T" State)"
+check "after kill -9: temp files gone" "0" "$(ls "$STATE/tmp" | wc -l)"
+check "after kill -9: other repositories intact" "t 200" "$(rprop clean UnitCount)"
+: >"$RULES"
+sync crash; check "after kill -9: next sync completes" "completed" "$S"
+check "after kill -9: all units" "t 4" "$(rprop crash UnitCount)"
+check "after kill -9: units verified" "4 ok" "$(verify_units crash crash)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
