@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pulp-content-store.h"
+#include "pulp-digest.h"
 #include "pulp-error.h"
 
 /**
@@ -230,7 +231,7 @@ pulp_content_store_import_fd (PulpContentStore *self,
                               GCancellable *cancellable,
                               GError **error)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (PulpDigest) sum = pulp_digest_new (G_CHECKSUM_SHA256);
   g_autofree gchar *tmp_path = NULL;
   g_autofree guchar *buf = g_malloc (256 * 1024);
   guint64 total = 0;
@@ -278,7 +279,7 @@ pulp_content_store_import_fd (PulpContentStore *self,
                        "The file is larger than the limit of %" G_GUINT64_FORMAT " bytes", max_size);
           break;
         }
-      g_checksum_update (sum, buf, (gsize) n);
+      pulp_digest_update (sum, buf, (gsize) n);
       for (gssize off = 0; off < n;)
         {
           gssize w = write (out, buf + off, (gsize) (n - off));
@@ -308,9 +309,9 @@ pulp_content_store_import_fd (PulpContentStore *self,
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot close the stored file");
       return FALSE;
     }
-  if (!pulp_content_store_commit_temp (self, tmp_path, g_checksum_get_string (sum), error))
+  if (!pulp_content_store_commit_temp (self, tmp_path, pulp_digest_get_string (sum), error))
     return FALSE;
-  *sha256 = g_strdup (g_checksum_get_string (sum));
+  *sha256 = g_strdup (pulp_digest_get_string (sum));
   *size = total;
   return TRUE;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pulp-digest.h"
 #include "pulp-downloader.h"
 #include "pulp-error.h"
 
@@ -23,6 +24,8 @@
 #define DEFAULT_TIMEOUT_S 30
 #define MAX_RETRY_DELAY_MS (30 * 1000)
 #define PROGRESS_INTERVAL_US (50 * 1000)
+/* How much of a file may arrive before its write-back is started. */
+#define WRITEBACK_CHUNK (8 * 1024 * 1024)
 #define ERRORS_IN_SUMMARY 3
 /* How many chunks a file:// reader handles before it lets other transfers run. */
 #define FILE_CHUNKS_PER_ROUND 16
@@ -89,8 +92,8 @@ typedef struct
   GUri *uri;
   gboolean is_file;
   guint attempt;
-  GChecksum *sha256;
-  GChecksum *other;
+  PulpDigest *sha256;
+  PulpDigest *other;
   GCancellable *cancellable; /* this attempt's */
   SoupMessage *msg;
   GInputStream *in;
@@ -98,7 +101,8 @@ typedef struct
   gint fd;
   gchar *tmp_path;
   guint64 received;
-  gint64 length; /* Content-Length, or -1 */
+  guint64 written_back; /* bytes handed to sync_file_range() */
+  gint64 length;        /* Content-Length, or -1 */
   GError *error; /* what the attempt failed with, while the stream closes */
   gboolean retryable;
   guint retry_after_ms;
@@ -217,7 +221,7 @@ batch_unref (gpointer data)
     return;
   for (guint i = 0; i < b->n_slots; i++)
     {
-      g_clear_pointer (&b->slots[i].sha256, g_checksum_free);
+      g_clear_pointer (&b->slots[i].sha256, pulp_digest_free);
       g_free (b->slots[i].buffer);
     }
   g_free (b->slots);
@@ -295,7 +299,7 @@ transfer_done (Transfer *t, GError *error)
   t->download = NULL;
   g_clear_pointer (&t->display_url, g_free);
   g_clear_pointer (&t->uri, g_uri_unref);
-  g_clear_pointer (&t->other, g_checksum_free);
+  g_clear_pointer (&t->other, pulp_digest_free);
   b->active--;
   batch_add_progress (b, 1, 0);
   batch_pump (b);
@@ -462,9 +466,9 @@ consume (Transfer *t, gsize n)
       return FALSE;
     }
   if (t->sha256 != NULL)
-    g_checksum_update (t->sha256, t->buffer, n);
+    pulp_digest_update (t->sha256, t->buffer, n);
   if (t->other != NULL)
-    g_checksum_update (t->other, t->buffer, n);
+    pulp_digest_update (t->other, t->buffer, n);
   if (b->sink == SINK_BYTES)
     g_byte_array_append (b->bytes, t->buffer, (guint) n);
   else if (!write_all (t->fd, t->buffer, n))
@@ -473,6 +477,16 @@ consume (Transfer *t, gsize n)
       attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s",
                     t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
       return FALSE;
+    }
+  else if (t->received - t->written_back >= WRITEBACK_CHUNK)
+    {
+      /* Start writing what arrived to disk, without waiting for it: the
+       * disk works while the network does, and the syncfs() before the
+       * commit finds little left to do. Left alone, the kernel would hold
+       * a large download in the page cache until that syncfs(). */
+      sync_file_range (t->fd, (off_t) t->written_back, (off_t) (t->received - t->written_back),
+                       SYNC_FILE_RANGE_WRITE);
+      t->written_back = t->received;
     }
   batch_add_progress (b, 0, (gint64) n);
   return TRUE;
@@ -508,16 +522,16 @@ attempt_succeeded (Transfer *t)
       return;
     }
   if (t->sha256 != NULL && dl->checksum != NULL && dl->checksum_type != NULL && t->other == NULL
-      && g_ascii_strcasecmp (dl->checksum, g_checksum_get_string (t->sha256)) != 0)
+      && g_ascii_strcasecmp (dl->checksum, pulp_digest_get_string (t->sha256)) != 0)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected sha256 %s, got %s", dl->checksum,
-                    g_checksum_get_string (t->sha256));
+                    pulp_digest_get_string (t->sha256));
       return;
     }
-  if (t->other != NULL && g_ascii_strcasecmp (dl->checksum, g_checksum_get_string (t->other)) != 0)
+  if (t->other != NULL && g_ascii_strcasecmp (dl->checksum, pulp_digest_get_string (t->other)) != 0)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected %s %s, got %s", dl->checksum_type,
-                    dl->checksum, g_checksum_get_string (t->other));
+                    dl->checksum, pulp_digest_get_string (t->other));
       return;
     }
 
@@ -537,7 +551,7 @@ attempt_succeeded (Transfer *t)
     {
       g_autofree gchar *tmp_path = g_steal_pointer (&t->tmp_path);
 
-      sha256 = g_checksum_get_string (t->sha256);
+      sha256 = pulp_digest_get_string (t->sha256);
       if (!pulp_content_store_commit_temp (b->self->store, tmp_path, sha256, &error))
         {
           attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
@@ -789,12 +803,13 @@ attempt_start (Transfer *t)
   g_autoptr (GError) error = NULL;
 
   t->received = 0;
+  t->written_back = 0;
   t->length = -1;
   t->retry_after_ms = 0;
   if (t->sha256 != NULL)
-    g_checksum_reset (t->sha256);
+    pulp_digest_reset (t->sha256);
   if (t->other != NULL)
-    g_checksum_reset (t->other);
+    pulp_digest_reset (t->other);
 
   if (b->sink == SINK_STORE)
     {
@@ -880,7 +895,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
       GChecksumType type = G_CHECKSUM_SHA256;
 
       if (t->sha256 == NULL)
-        t->sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+        t->sha256 = pulp_digest_new (G_CHECKSUM_SHA256);
       if (dl->checksum != NULL && dl->checksum_type != NULL
           && !parse_checksum_type (dl->checksum_type, &type))
         {
@@ -890,7 +905,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
           return;
         }
       if (dl->checksum != NULL && dl->checksum_type != NULL && type != G_CHECKSUM_SHA256)
-        t->other = g_checksum_new (type);
+        t->other = pulp_digest_new (type);
       else if (dl->checksum != NULL && dl->checksum_type != NULL)
         {
           g_autofree gchar *sha256 = g_ascii_strdown (dl->checksum, -1);
