@@ -525,6 +525,30 @@ pulp_rpm_importer_validate_config (PulpImporter *importer, GVariant *config, GEr
   return TRUE;
 }
 
+/* Everything comes from the package header, so the caller may give no
+ * metadata: a key is more likely a mistake than something to drop. */
+static gboolean
+pulp_rpm_importer_validate_upload (PulpImporter *importer,
+                                   const gchar *type,
+                                   GVariant *metadata,
+                                   GError **error)
+{
+  if (g_strcmp0 (type, PULP_RPM_UNIT_TYPE) != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The rpm importer accepts uploads of type “rpm”, not “%s”", type);
+      return FALSE;
+    }
+  if (metadata != NULL && g_variant_n_children (metadata) > 0)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "Uploads of type “rpm” take no metadata: everything is read from "
+                           "the package header");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The caller's metadata is not used: everything comes from the header. */
 static PulpUnit *
 pulp_rpm_importer_import_upload (PulpImporter *importer,
@@ -562,6 +586,7 @@ pulp_rpm_importer_iface_init (PulpImporterInterface *iface)
   iface->validate_config = pulp_rpm_importer_validate_config;
   iface->sync_repo = pulp_rpm_importer_sync_repo;
   iface->import_upload = pulp_rpm_importer_import_upload;
+  iface->validate_upload = pulp_rpm_importer_validate_upload;
 }
 
 static void

@@ -966,6 +966,113 @@ pulp_store_list_units (PulpStore *self,
 }
 
 /**
+ * pulp_store_find_content:
+ * @unit_ids: (element-type utf8): unit ids to look for
+ *
+ * Returns: (transfer full): unit id → GINT_TO_POINTER (uploaded + 1) for
+ *   those of @unit_ids that @version of @repo holds, or %NULL on error
+ */
+GHashTable *
+pulp_store_find_content (PulpStore *self,
+                         const gchar *repo,
+                         guint64 version,
+                         GPtrArray *unit_ids,
+                         GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
+
+  for (guint start = 0; start < unit_ids->len; start += BATCH_PARAMS)
+    {
+      guint rows = MIN (BATCH_PARAMS, unit_ids->len - start);
+      g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
+      g_autofree gchar *sql = g_strconcat (
+          "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string AND version_added"
+          " <= ##v::gint64 AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
+          " AND unit IN (", in, NULL);
+      g_autoptr (GdaDataModel) model = NULL;
+      Statement *st = prepare (self, sql, error);
+
+      if (st == NULL)
+        return NULL;
+      bind_string (st, 0, repo);
+      bind_int (st, 1, (gint64) version);
+      bind_int (st, 2, (gint64) version);
+      for (guint r = 0; r < rows; r++)
+        bind_string (st, 3 + r, g_ptr_array_index (unit_ids, start + r));
+      model = query (self, st, types, error);
+      if (model == NULL)
+        {
+          db_error (error, "looking up units");
+          return NULL;
+        }
+      for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+        g_hash_table_insert (found, g_strdup (get_string (model, 0, i)),
+                             GINT_TO_POINTER (get_int (model, 1, i) + 1));
+    }
+  return g_steal_pointer (&found);
+}
+
+/**
+ * pulp_store_delete_orphan_units:
+ * @removed: (out): how many units were deleted
+ *
+ * Deletes the units that no version of any repository holds (no content
+ * row names them); their files are the caller's business.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GError) local = NULL;
+  Statement *st = prepare (self,
+                           "DELETE FROM units WHERE NOT EXISTS (SELECT 1 FROM repository_content c"
+                           " WHERE c.unit = units.id)",
+                           error);
+  gint rows;
+
+  if (st == NULL)
+    return FALSE;
+  rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      db_error (error, "deleting orphaned units");
+      return FALSE;
+    }
+  *removed = rows > 0 ? (guint64) rows : 0;
+  return TRUE;
+}
+
+/**
+ * pulp_store_list_unit_digests:
+ *
+ * Returns: (transfer full) (element-type utf8 gpointer): the set of the
+ *   sha256 of every stored unit, or %NULL on error
+ */
+GHashTable *
+pulp_store_list_unit_digests (PulpStore *self, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GHashTable) digests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  Statement *st = prepare (self, "SELECT DISTINCT sha256 FROM units WHERE sha256 != ''", error);
+
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    {
+      db_error (error, "listing stored content");
+      return NULL;
+    }
+  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+    g_hash_table_add (digests, g_strdup (get_string (model, 0, i)));
+  return g_steal_pointer (&digests);
+}
+
+/**
  * pulp_store_next_task_id:
  *
  * Returns: a task id never handed out before, also across restarts, or 0
