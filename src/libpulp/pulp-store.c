@@ -1029,8 +1029,7 @@ pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **erro
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GError) local = NULL;
   Statement *st = prepare (self,
-                           "DELETE FROM units WHERE NOT EXISTS (SELECT 1 FROM repository_content c"
-                           " WHERE c.unit = units.id)",
+                           "DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content)",
                            error);
   gint rows;
 

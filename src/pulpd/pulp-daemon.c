@@ -326,15 +326,15 @@ handle_list_versions (PulpDBusRepository *iface, GDBusMethodInvocation *invocati
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Answers a method that queued @task (or failed with @error). */
+/* Answers a method that queued @task, or failed with @error. */
 static void
-return_task (GDBusMethodInvocation *invocation, PulpTask *task, GError *error)
+return_task (GDBusMethodInvocation *invocation, PulpTask *task, GError **error)
 {
   g_autofree gchar *path = NULL;
 
   if (task == NULL)
     {
-      return_error (invocation, error);
+      return_error (invocation, g_steal_pointer (error));
       return;
     }
   path = task_path (pulp_task_get_id (task));
@@ -369,8 +369,7 @@ upload_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user
   /* our own copy: the message keeps its descriptor until it is freed */
   fd = g_unix_fd_list_get (fds, handle, NULL);
   return_task (invocation,
-               pulp_engine_upload (self->engine, repo, fd, type, metadata, uid, &error),
-               g_steal_pointer (&error));
+               pulp_engine_upload (self->engine, repo, fd, type, metadata, uid, &error), &error);
 }
 
 static gboolean
@@ -392,8 +391,7 @@ remove_units_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointe
   if (repo == NULL)
     return;
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(^a&s)", &ids);
-  return_task (invocation, pulp_engine_remove_units (self->engine, repo, ids, uid, &error),
-               g_steal_pointer (&error));
+  return_task (invocation, pulp_engine_remove_units (self->engine, repo, ids, uid, &error), &error);
 }
 
 static gboolean
@@ -415,8 +413,7 @@ rollback_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer us
   if (repo == NULL)
     return;
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(t)", &version);
-  return_task (invocation, pulp_engine_rollback (self->engine, repo, version, uid, &error),
-               g_steal_pointer (&error));
+  return_task (invocation, pulp_engine_rollback (self->engine, repo, version, uid, &error), &error);
 }
 
 static gboolean
@@ -565,8 +562,7 @@ cleanup_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer use
   g_autoptr (GError) error = NULL;
 
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(@a{sv})", &options);
-  return_task (invocation, pulp_engine_cleanup_orphans (self->engine, options, uid, &error),
-               g_steal_pointer (&error));
+  return_task (invocation, pulp_engine_cleanup_orphans (self->engine, options, uid, &error), &error);
 }
 
 static gboolean
