@@ -29,7 +29,7 @@ main (int argc, char **argv)
       "MODE" },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("REPOSITORY_PATH TYPE FILE [METADATA]");
+  g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusConnection) bus = NULL;
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
@@ -39,6 +39,7 @@ main (int argc, char **argv)
   gint handle = 0;
   gint fd = -1;
 
+  context = g_option_context_new ("REPOSITORY_PATH TYPE FILE [METADATA]");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 4 || argc > 5)
     {

@@ -1223,7 +1223,8 @@ upload_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **e
     g_ptr_array_add (remove, (gpointer) pulp_unit_get_id (unit));
   if (flag == NULL || remove->len > 0)
     g_ptr_array_add (units, unit);
-  if (!commit_version (job, task, row, units->len > 0 ? units : NULL, units, remove, &summary, &local))
+  if (!commit_version (job, task, row, units->len > 0 ? units : NULL, units, remove, &summary,
+                       &local))
     return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
   g_variant_dict_insert (&summary, "unit-id", "s", pulp_unit_get_id (unit));
   g_variant_dict_insert (&summary, "sha256", "s", sha256);
@@ -1311,7 +1312,8 @@ describe_missing (GPtrArray *missing)
   GString *text = g_string_new (NULL);
 
   for (guint i = 0; i < missing->len && i < 3; i++)
-    g_string_append_printf (text, "%s“%s”", i > 0 ? ", " : "", (gchar *) g_ptr_array_index (missing, i));
+    g_string_append_printf (text, "%s“%s”", i > 0 ? ", " : "",
+                            (gchar *) g_ptr_array_index (missing, i));
   if (missing->len > 3)
     g_string_append_printf (text, _(" and %u more"), missing->len - 3);
   return g_string_free (text, FALSE);
@@ -1335,8 +1337,10 @@ check_units_present (PulpStore *store, const gchar *repo_id, guint64 version, GP
     return TRUE;
   list = describe_missing (missing);
   g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-               g_dngettext (GETTEXT_PACKAGE, "Version %" G_GUINT64_FORMAT " of repository “%s” has no unit %s",
-                            "Version %" G_GUINT64_FORMAT " of repository “%s” has no units %s", missing->len),
+               g_dngettext (GETTEXT_PACKAGE,
+                            "Version %" G_GUINT64_FORMAT " of repository “%s” has no unit %s",
+                            "Version %" G_GUINT64_FORMAT " of repository “%s” has no units %s",
+                            missing->len),
                version, repo_id, list);
   return FALSE;
 }
@@ -1352,10 +1356,13 @@ remove_units_run (PulpTask *task, gpointer data, GCancellable *cancellable, GErr
 
   g_variant_dict_init (&summary, NULL);
   /* a sync queued before may have changed the repository since the call */
-  if (row == NULL || !check_units_present (job->store, job->repo_id, row->latest_version, job->unit_ids, &local)
+  if (row == NULL
+      || !check_units_present (job->store, job->repo_id, row->latest_version, job->unit_ids,
+                               &local)
       || g_cancellable_set_error_if_cancelled (cancellable, &local)
       || !commit_version (job, task, row, NULL, none, job->unit_ids, &summary, &local))
-    return fail_task (g_steal_pointer (&local), _("Removing units from %s failed: "), job->repo_id, error);
+    return fail_task (g_steal_pointer (&local), _("Removing units from %s failed: "), job->repo_id,
+                      error);
   return g_variant_dict_end (&summary);
 }
 
@@ -1455,7 +1462,11 @@ rollback_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError *
  * Returns: (transfer full): the queued task, or %NULL
  */
 PulpTask *
-pulp_engine_rollback (PulpEngine *self, PulpRepository *repo, guint64 version, guint32 uid, GError **error)
+pulp_engine_rollback (PulpEngine *self,
+                      PulpRepository *repo,
+                      guint64 version,
+                      guint32 uid,
+                      GError **error)
 {
   g_autoptr (GArray) versions = NULL;
   gboolean found = version == 0;
@@ -1472,8 +1483,10 @@ pulp_engine_rollback (PulpEngine *self, PulpRepository *repo, guint64 version, g
   if (!found)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-                   _("Repository “%s” has no version %" G_GUINT64_FORMAT " (latest: %" G_GUINT64_FORMAT ")"),
-                   pulp_repository_get_id (repo), version, pulp_repository_get_latest_version (repo));
+                   _("Repository “%s” has no version %" G_GUINT64_FORMAT
+                     " (latest: %" G_GUINT64_FORMAT ")"),
+                   pulp_repository_get_id (repo), version,
+                   pulp_repository_get_latest_version (repo));
       return NULL;
     }
   job = content_job_new (self, pulp_repository_get_id (repo));
@@ -1503,7 +1516,8 @@ cleanup_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **
       digests = pulp_store_list_unit_digests (job->store, &local);
     }
   if (digests == NULL
-      || !pulp_content_store_remove_unreferenced (job->content, digests, &files, &bytes, cancellable, &local))
+      || !pulp_content_store_remove_unreferenced (job->content, digests, &files, &bytes,
+                                                  cancellable, &local))
     {
       pulp_error_convert (&local);
       g_prefix_error (&local, _("Orphan cleanup failed: "));
@@ -1542,6 +1556,6 @@ pulp_engine_cleanup_orphans (PulpEngine *self, GVariant *options, guint32 uid, G
                    _("Unknown cleanup option “%s” (none are defined)"), key);
       return NULL;
     }
-  return queue_task (self, "cleanup-orphans", "", uid, TRUE, cleanup_run, content_job_new (self, ""),
-                     (GDestroyNotify) content_job_free, error);
+  return queue_task (self, "cleanup-orphans", "", uid, TRUE, cleanup_run,
+                     content_job_new (self, ""), (GDestroyNotify) content_job_free, error);
 }

@@ -61,7 +61,10 @@ PulpTask *pulp_engine_rollback (PulpEngine *self,
                                 guint64 version,
                                 guint32 uid,
                                 GError **error);
-PulpTask *pulp_engine_cleanup_orphans (PulpEngine *self, GVariant *options, guint32 uid, GError **error);
+PulpTask *pulp_engine_cleanup_orphans (PulpEngine *self,
+                                       GVariant *options,
+                                       guint32 uid,
+                                       GError **error);
 gboolean pulp_engine_check_integrity (PulpEngine *self, GError **error);
 
 gboolean pulp_validate_repository_id (const gchar *id, GError **error);

@@ -143,7 +143,10 @@ pulp_importer_import_upload (PulpImporter *self,
  * Returns: %TRUE if the importer takes uploads of @type with @metadata
  */
 gboolean
-pulp_importer_validate_upload (PulpImporter *self, const gchar *type, GVariant *metadata, GError **error)
+pulp_importer_validate_upload (PulpImporter *self,
+                               const gchar *type,
+                               GVariant *metadata,
+                               GError **error)
 {
   PulpImporterInterface *iface;
 

@@ -988,8 +988,9 @@ pulp_store_find_content (PulpStore *self,
       guint rows = MIN (BATCH_PARAMS, unit_ids->len - start);
       g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
       g_autofree gchar *sql = g_strconcat (
-          "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string AND version_added"
-          " <= ##v::gint64 AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
+          "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
+          " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
+          " OR version_removed > ##v2::gint64)"
           " AND unit IN (", in, NULL);
       g_autoptr (GdaDataModel) model = NULL;
       Statement *st = prepare (self, sql, error);
@@ -1029,7 +1030,8 @@ pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **erro
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GError) local = NULL;
   Statement *st = prepare (self,
-                           "DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content)",
+                           "DELETE FROM units WHERE id NOT IN"
+                           " (SELECT unit FROM repository_content)",
                            error);
   gint rows;
 

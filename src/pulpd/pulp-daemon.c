@@ -347,7 +347,8 @@ upload_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user
 {
   PulpDaemon *self = user_data;
   PulpRepository *repo = lookup_repository (self, invocation);
-  GUnixFDList *fds = g_dbus_message_get_unix_fd_list (g_dbus_method_invocation_get_message (invocation));
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  GUnixFDList *fds = g_dbus_message_get_unix_fd_list (message);
   g_autoptr (GVariant) metadata = NULL;
   g_autoptr (GError) error = NULL;
   const gchar *type;
@@ -356,14 +357,15 @@ upload_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user
 
   if (repo == NULL)
     return;
-  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(h&s@a{sv})", &handle, &type,
-                 &metadata);
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(h&s@a{sv})", &handle,
+                 &type, &metadata);
   if (fds == NULL || handle < 0 || handle >= g_unix_fd_list_get_length (fds))
     {
       g_dbus_method_invocation_return_error (invocation, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                                              _("Upload needs a file descriptor passed with the call"
                                                " (handle %d, %d passed)"),
-                                             handle, fds != NULL ? g_unix_fd_list_get_length (fds) : 0);
+                                             handle,
+                                             fds != NULL ? g_unix_fd_list_get_length (fds) : 0);
       return;
     }
   /* our own copy: the message keeps its descriptor until it is freed */
@@ -562,11 +564,14 @@ cleanup_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer use
   g_autoptr (GError) error = NULL;
 
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(@a{sv})", &options);
-  return_task (invocation, pulp_engine_cleanup_orphans (self->engine, options, uid, &error), &error);
+  return_task (invocation, pulp_engine_cleanup_orphans (self->engine, options, uid, &error),
+               &error);
 }
 
 static gboolean
-handle_cleanup_orphans (PulpDBusManager *iface, GDBusMethodInvocation *invocation, GVariant *options,
+handle_cleanup_orphans (PulpDBusManager *iface,
+                        GDBusMethodInvocation *invocation,
+                        GVariant *options,
                         PulpDaemon *self)
 {
   pulp_authority_check (self->authority, invocation, ACTION_CLEANUP, cleanup_authorized, self);
@@ -638,7 +643,8 @@ pulp_daemon_new (PulpEngine *engine, GDBusConnection *connection, gboolean syste
   g_signal_connect (self->manager, "handle-get-repository", G_CALLBACK (handle_get_repository), self);
   g_signal_connect (self->manager, "handle-list-repositories", G_CALLBACK (handle_list_repositories), self);
   g_signal_connect (self->manager, "handle-list-importers", G_CALLBACK (handle_list_importers), self);
-  g_signal_connect (self->manager, "handle-cleanup-orphans", G_CALLBACK (handle_cleanup_orphans), self);
+  g_signal_connect (self->manager, "handle-cleanup-orphans", G_CALLBACK (handle_cleanup_orphans),
+                    self);
   pulp_dbus_object_skeleton_set_manager (object, self->manager);
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
 
