@@ -167,6 +167,17 @@ check "ListVersions: oldest first with unit counts" "1 3 2 4 3 3 4 2 5 1 6 3 7 3
 t=$(task_of "$(repo files Rollback t 7)")
 task_wait "$t" >/dev/null
 check "rolling back to the latest version changes nothing" "t 7 t 3" "$(state files)"
+b_id=$(unit_id files dir/b.bin)
+t=$(task_of "$(upload files /org/pulp/repositories/files file "$feed/dir/b.bin" "{'relative-path': <'dir/b.bin'>}")")
+task_wait "$t" >/dev/null
+check "uploading what a sync brought makes it an uploaded unit (version 8)" "t 8 t 3" "$(state files)"
+check "same unit id" "$b_id" "$(unit_id files dir/b.bin)"
+check "now flagged uploaded" "false true true" "$(units_field files uploaded)"
+manifest a.bin
+t=$(task_of "$(repo files Sync a{sv} 0)")
+task_wait "$t" >/dev/null
+check "a mirror sync keeps both uploaded units" "t 8 t 3" "$(state files)"
+contains "and says so" '"kept-uploaded" t 2' "$(prop "$t" org.pulp.Task Summary)"
 
 # --- bad input: each call fails with the specific error, nothing changes
 before=$(state files)
@@ -198,19 +209,19 @@ bad "unknown metadata key" "org.pulp.Error.InvalidArgument: Unknown upload metad
   "$(upload files $P file "$WORK/up.bin" "{'relative-path': <'a'>, 'colour': <'red'>}")"
 bad "type the importer does not take" "org.pulp.Error.InvalidArgument: The file importer only accepts uploads of type “file”, not “rpm”" \
   "$(upload files $P rpm "$WORK/up.bin" "$meta")"
-bad "RemoveUnits of an unknown id" "Version 7 of repository “files” has no unit “nope”" "$(repo files RemoveUnits as 1 nope)"
+bad "RemoveUnits of an unknown id" "Version 8 of repository “files” has no unit “nope”" "$(repo files RemoveUnits as 1 nope)"
 contains "RemoveUnits of an unknown id: NotFound" "org.pulp.Error.NotFound" \
   "$(dbus-send --system --print-reply --dest=org.pulp.Manager $P org.pulp.Repository.RemoveUnits array:string:nope 2>&1)"
 bad "RemoveUnits of known and unknown ids removes nothing" "has no unit “nope2”" \
   "$(repo files RemoveUnits as 2 "$(unit_id files dir/b.bin)" nope2)"
 bad "RemoveUnits of a unit only an older version has" "has no unit “$c_id”" "$(repo files RemoveUnits as 1 "$c_id")"
 bad "RemoveUnits of nothing" "RemoveUnits needs at least one unit id" "$(repo files RemoveUnits as 0)"
-bad "Rollback to a version that does not exist" "Repository “files” has no version 99 (latest: 7)" "$(repo files Rollback t 99)"
+bad "Rollback to a version that does not exist" "Repository “files” has no version 99 (latest: 8)" "$(repo files Rollback t 99)"
 contains "Rollback out of range: NotFound" "org.pulp.Error.NotFound" \
   "$(dbus-send --system --print-reply --dest=org.pulp.Manager $P org.pulp.Repository.Rollback uint64:99 2>&1)"
 bad "ListUnits limit too large" "“limit” may be at most 10000, not 10001" "$(repo files ListUnits a{sv} 1 limit t 10001)"
 bad "ListUnits limit of the wrong type" "Filter key “limit” must have type “t”, not “s”" "$(repo files ListUnits a{sv} 1 limit s 5)"
-bad "ListUnits version out of range" "has no version 8" "$(repo files ListUnits a{sv} 1 version t 8)"
+bad "ListUnits version out of range" "Repository “files” has no version 9 (latest: 8)" "$(repo files ListUnits a{sv} 1 version t 9)"
 bad "ListUnits unknown key" "Unknown filter key “colour”" "$(repo files ListUnits a{sv} 1 colour s red)"
 bad "CleanupOrphans with an unknown option" "Unknown cleanup option “force”" "$(mgr CleanupOrphans a{sv} 1 force b true)"
 
