@@ -961,13 +961,15 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
 
 /* ---- content ------------------------------------------------------------ */
 
+/* @type is a GVariant format string: "&s" borrows a string from @filter,
+ * whose type is "s". */
 static gboolean
 lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer out, GError **error)
 {
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key"), key, v, type, error))
+  if (!check_type (_("Filter key"), key, v, type[0] == '&' ? type + 1 : type, error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
