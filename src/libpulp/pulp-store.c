@@ -230,11 +230,11 @@ static const gchar *const migrations[] = {
   " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0);"
   "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
   " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
-  " size INTEGER NOT NULL);"
+  " size INTEGER NOT NULL) WITHOUT ROWID;"
   "CREATE INDEX units_sha256 ON units (sha256);"
   "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
-  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL);"
-  "CREATE INDEX repository_content_repo ON repository_content (repository, unit);"
+  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL,"
+  " PRIMARY KEY (repository, unit, version_added)) WITHOUT ROWID;"
   "CREATE INDEX repository_content_unit ON repository_content (unit);"
   "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
   " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number));"
@@ -353,7 +353,8 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       && (!pragma_select (self, "PRAGMA journal_mode=WAL", error)
           || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
           || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
-          || !pragma_select (self, "PRAGMA cache_size=-32768", error)))
+          || !pragma_select (self, "PRAGMA cache_size=-65536", error)
+          || !pragma_select (self, "PRAGMA wal_autocheckpoint=16384", error)))
     {
       db_error (error, "setting up SQLite");
       return NULL;
@@ -591,6 +592,42 @@ values_sql (const gchar *head, const gchar *row_fmt, guint rows, const gchar *ta
   return g_string_free (sql, FALSE);
 }
 
+static void
+json_string (GString *out, const gchar *s)
+{
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) (s != NULL ? s : ""); *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (gchar) *p);
+        }
+      else if (*p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, (gchar) *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Rows go to the database as one JSON array bound to one parameter and
+ * unpacked by the database (json_each in SQLite, json_array_elements in
+ * PostgreSQL): libgda binds each parameter with GObject signals, which
+ * cost more than SQLite's own work when every value is a parameter. */
+#define JSON_ROWS 2000
+
+static gboolean
+run_json (PulpStore *self, const gchar *sql_sqlite, const gchar *sql_other, GString *json,
+          GError **error)
+{
+  Statement *st = prepare (self, self->is_sqlite ? sql_sqlite : sql_other, error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, json->str);
+  return run (self, st, error);
+}
+
 /**
  * pulp_store_upsert_units:
  * @units: (element-type PulpUnit): units to store or update
@@ -603,38 +640,50 @@ gboolean
 pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (256 * JSON_ROWS);
 
-  const guint batch = BATCH_PARAMS / 7;
-
-  for (guint start = 0; start < units->len; start += batch)
+  for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (batch, units->len - start);
-      g_autofree gchar *sql = values_sql (
-          "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) VALUES ",
-          "(##i%u::string, ##t%u::string, ##k%u::string, ##m%u::string, ##p%u::string,"
-          " ##s%u::string, ##z%u::gint64)",
-          rows,
-          " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
-          " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
-          " size = excluded.size");
-      Statement *st = prepare (self, sql, error);
+      guint rows = MIN (JSON_ROWS, units->len - start);
 
-      if (st == NULL)
-        return FALSE;
+      g_string_truncate (json, 0);
+      g_string_append_c (json, '[');
       for (guint r = 0; r < rows; r++)
         {
           PulpUnit *unit = g_ptr_array_index (units, start + r);
           g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-          guint h = r * 7;
-          bind_string (st, h, pulp_unit_get_id (unit));
-          bind_string (st, h + 1, pulp_unit_get_type_id (unit));
-          bind_string (st, h + 2, pulp_unit_get_key_text (unit));
-          bind_string (st, h + 3, metadata);
-          bind_string (st, h + 4, pulp_unit_get_relative_path (unit));
-          bind_string (st, h + 5, pulp_unit_get_sha256 (unit));
-          bind_int (st, h + 6, (gint64) pulp_unit_get_size (unit));
+
+          g_string_append (json, r > 0 ? ",[" : "[");
+          json_string (json, pulp_unit_get_id (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_type_id (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_key_text (unit));
+          g_string_append_c (json, ',');
+          json_string (json, metadata);
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_relative_path (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_sha256 (unit));
+          g_string_append_printf (json, ",%" G_GUINT64_FORMAT "]", pulp_unit_get_size (unit));
         }
-      if (!run (self, st, error))
+      g_string_append_c (json, ']');
+      if (!run_json (self,
+                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
+                     " json_extract (value, '$[2]'), json_extract (value, '$[3]'),"
+                     " json_extract (value, '$[4]'), json_extract (value, '$[5]'),"
+                     " json_extract (value, '$[6]') FROM json_each (##j::string) WHERE 1"
+                     " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
+                     " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
+                     " size = excluded.size",
+                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+                     " SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::bigint"
+                     " FROM json_array_elements (##j::string::json) AS e"
+                     " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
+                     " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
+                     " size = excluded.size",
+                     json, error))
         {
           db_error (error, "storing units");
           return FALSE;
@@ -658,28 +707,34 @@ pulp_store_add_content (PulpStore *self,
                         GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (64 * JSON_ROWS);
 
-  const guint batch = BATCH_PARAMS / 4;
-
-  for (guint start = 0; start < units->len; start += batch)
+  for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (batch, units->len - start);
-      g_autofree gchar *sql = values_sql (
-          "INSERT INTO repository_content (repository, unit, version_added, uploaded) VALUES ",
-          "(##r%u::string, ##u%u::string, ##v%u::gint64, ##f%u::gint64)", rows, "");
-      Statement *st = prepare (self, sql, error);
+      guint rows = MIN (JSON_ROWS, units->len - start);
 
-      if (st == NULL)
-        return FALSE;
+      g_string_truncate (json, 0);
+      g_string_append_c (json, '[');
       for (guint r = 0; r < rows; r++)
         {
           PulpUnit *unit = g_ptr_array_index (units, start + r);
-          bind_string (st, r * 4, repo);
-          bind_string (st, r * 4 + 1, pulp_unit_get_id (unit));
-          bind_int (st, r * 4 + 2, (gint64) version);
-          bind_int (st, r * 4 + 3, pulp_unit_get_uploaded (unit) ? 1 : 0);
+          g_string_append (json, r > 0 ? ",[" : "[");
+          json_string (json, repo);
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_id (unit));
+          g_string_append_printf (json, ",%" G_GUINT64_FORMAT ",%d]", version,
+                                  pulp_unit_get_uploaded (unit) ? 1 : 0);
         }
-      if (!run (self, st, error))
+      g_string_append_c (json, ']');
+      if (!run_json (self,
+                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
+                     " json_extract (value, '$[2]'), json_extract (value, '$[3]')"
+                     " FROM json_each (##j::string)",
+                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+                     " SELECT e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint"
+                     " FROM json_array_elements (##j::string::json) AS e",
+                     json, error))
         {
           db_error (error, "adding content");
           return FALSE;
