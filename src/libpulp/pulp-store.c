@@ -955,6 +955,117 @@ pulp_store_list_versions (PulpStore *self, const gchar *repo, GError **error)
   return g_steal_pointer (&versions);
 }
 
+/* A reader for the one JSON shape the database hands back to
+ * pulp_store_list_units(): an array of rows, each an array of strings and
+ * integers. */
+typedef struct
+{
+  const gchar *p;
+  gboolean failed;
+} Json;
+
+static void
+json_skip (Json *j, gchar c)
+{
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  if (*j->p != c)
+    j->failed = TRUE;
+  else
+    j->p++;
+}
+
+static gboolean
+json_peek (Json *j, gchar c)
+{
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  return *j->p == c;
+}
+
+static gunichar
+json_hex4 (Json *j)
+{
+  gunichar u = 0;
+  for (gint i = 0; i < 4; i++)
+    {
+      gint d = g_ascii_xdigit_value (j->p[i]);
+      if (d < 0)
+        {
+          j->failed = TRUE;
+          return 0;
+        }
+      u = u * 16 + (gunichar) d;
+    }
+  j->p += 4;
+  return u;
+}
+
+/* Reads a string into @out (reused between calls); NULL for JSON null. */
+static const gchar *
+json_read_string (Json *j, GString *out)
+{
+  g_string_truncate (out, 0);
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  if (g_str_has_prefix (j->p, "null"))
+    {
+      j->p += 4;
+      return NULL;
+    }
+  json_skip (j, '"');
+  while (!j->failed && *j->p != '"')
+    {
+      if (*j->p == '\0')
+        j->failed = TRUE;
+      else if (*j->p != '\\')
+        g_string_append_c (out, *j->p++);
+      else
+        {
+          gchar e = j->p[1];
+          gunichar u;
+          j->p += 2;
+          switch (e)
+            {
+            case 'n': g_string_append_c (out, '\n'); break;
+            case 't': g_string_append_c (out, '\t'); break;
+            case 'r': g_string_append_c (out, '\r'); break;
+            case 'b': g_string_append_c (out, '\b'); break;
+            case 'f': g_string_append_c (out, '\f'); break;
+            case 'u':
+              u = json_hex4 (j);
+              if (u >= 0xd800 && u < 0xdc00 && j->p[0] == '\\' && j->p[1] == 'u')
+                {
+                  gunichar lo;
+                  j->p += 2;
+                  lo = json_hex4 (j);
+                  u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                }
+              g_string_append_unichar (out, u);
+              break;
+            default: g_string_append_c (out, e); break;
+            }
+        }
+    }
+  json_skip (j, '"');
+  return out->str;
+}
+
+static gint64
+json_read_int (Json *j)
+{
+  gchar *end = NULL;
+  gint64 v;
+
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  v = g_ascii_strtoll (j->p, &end, 10);
+  if (end == j->p)
+    j->failed = TRUE;
+  j->p = end;
+  return v;
+}
+
 /**
  * pulp_store_list_units:
  * @type: (nullable): only units of this type
@@ -977,17 +1088,38 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GdaDataModel) model = NULL;
-  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                    G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_STRING, G_TYPE_NONE };
-  Statement *st = prepare (self,
-                           "SELECT u.type, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size,"
-                           " c.uploaded, c.unit FROM repository_content c JOIN units u ON u.id = c.unit"
-                           " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
-                           " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
-                           " AND (##t::string = '' OR u.type = ##t2::string)"
-                           " AND c.unit > ##a::string ORDER BY c.unit"
-                           " LIMIT ##l::gint64 OFFSET ##o::gint64",
-                           error);
+  g_autoptr (GString) type_s = g_string_new (NULL);
+  g_autoptr (GString) id_s = g_string_new (NULL);
+  g_autoptr (GString) key_s = g_string_new (NULL);
+  g_autoptr (GString) s = g_string_new (NULL);
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  const gchar *text;
+  Statement *st;
+  Json j;
+
+  /* The page comes back as one JSON text built by the database: reading
+   * rows one by one through libgda costs several GObject signals a row. */
+  st = prepare (self,
+                self->is_sqlite
+                    ? "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
+                      " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
+                      " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
+                      " FROM repository_content c JOIN units u ON u.id = c.unit"
+                      " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                      " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                      " AND (##t::string = '' OR u.type = ##t2::string)"
+                      " AND c.unit > ##a::string ORDER BY c.unit"
+                      " LIMIT ##l::gint64 OFFSET ##o::gint64)"
+                    : "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"
+                      " relative_path, sha256, size, uploaded) ORDER BY unit), '[]') FROM"
+                      " (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path, u.sha256,"
+                      " u.size, c.uploaded FROM repository_content c JOIN units u ON u.id = c.unit"
+                      " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                      " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                      " AND (##t::string = '' OR u.type = ##t2::string)"
+                      " AND c.unit > ##a::string ORDER BY c.unit"
+                      " LIMIT ##l::gint64 OFFSET ##o::gint64) AS page",
+                error);
   if (st == NULL)
     return NULL;
   bind_string (st, 0, repo);
@@ -1004,18 +1136,43 @@ pulp_store_list_units (PulpStore *self,
       db_error (error, "listing units");
       return NULL;
     }
-  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+  text = get_string (model, 0, 0);
+  j.p = text != NULL ? text : "[]";
+  j.failed = FALSE;
+  json_skip (&j, '[');
+  while (!j.failed && !json_peek (&j, ']'))
     {
-      g_autoptr (GVariant) metadata = pulp_variant_decode (get_string (model, 2, i), NULL);
-      PulpUnit *unit = pulp_unit_new_stored (get_string (model, 0, i), get_string (model, 7, i),
-                                             get_string (model, 1, i));
+      g_autoptr (GVariant) metadata = NULL;
+      PulpUnit *unit;
 
-      pulp_unit_set_metadata (unit, metadata);
-      pulp_unit_set_relative_path (unit, get_string (model, 3, i));
-      pulp_unit_set_sha256 (unit, get_string (model, 4, i));
-      pulp_unit_set_size (unit, (guint64) get_int (model, 5, i));
-      pulp_unit_set_uploaded (unit, get_int (model, 6, i) != 0);
+      if (units->len > 0)
+        json_skip (&j, ',');
+      json_skip (&j, '[');
+      json_read_string (&j, type_s);
+      json_skip (&j, ',');
+      json_read_string (&j, id_s);
+      json_skip (&j, ',');
+      json_read_string (&j, key_s);
+      json_skip (&j, ',');
+      metadata = pulp_variant_decode (json_read_string (&j, s), NULL);
+      unit = pulp_unit_new_stored (type_s->str, id_s->str, key_s->str);
       g_ptr_array_add (units, unit);
+      pulp_unit_set_metadata (unit, metadata);
+      json_skip (&j, ',');
+      pulp_unit_set_relative_path (unit, json_read_string (&j, s));
+      json_skip (&j, ',');
+      pulp_unit_set_sha256 (unit, json_read_string (&j, s));
+      json_skip (&j, ',');
+      pulp_unit_set_size (unit, (guint64) json_read_int (&j));
+      json_skip (&j, ',');
+      pulp_unit_set_uploaded (unit, json_read_int (&j) != 0);
+      json_skip (&j, ']');
+    }
+  if (j.failed)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED,
+                   "Database error while listing units: unexpected data near “%.20s”", j.p);
+      return NULL;
     }
   return g_steal_pointer (&units);
 }
