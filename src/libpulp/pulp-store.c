@@ -11,15 +11,12 @@
  * versions and tasks, through libgda (SQLite by default).
  *
  * libgda walks a list of every statement run inside a transaction before
- * each new one, so transactions are kept to a few hundred statements and
- * rows are written with multi-row INSERTs of about %BATCH_PARAMS parameters
- * each: libgda's cost of binding grows with the square of the parameters
- * of one statement, its cost of executing with the number of statements.
+ * each new one, so transactions are kept to a few hundred statements; many
+ * rows travel as one JSON parameter that the database unpacks, since
+ * libgda's binding of each parameter costs more than SQLite's own work.
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit.
  */
-
-#define BATCH_PARAMS 512
 
 /* libgda 5 has no autoptr declarations of its own */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GdaSqlParser, g_object_unref)
@@ -578,20 +575,6 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
   return g_steal_pointer (&ids);
 }
 
-static gchar *
-values_sql (const gchar *head, const gchar *row_fmt, guint rows, const gchar *tail)
-{
-  GString *sql = g_string_new (head);
-  for (guint i = 0; i < rows; i++)
-    {
-      if (i > 0)
-        g_string_append_c (sql, ',');
-      g_string_append_printf (sql, row_fmt, i, i, i, i, i, i, i);
-    }
-  g_string_append (sql, tail);
-  return g_string_free (sql, FALSE);
-}
-
 static void
 json_string (GString *out, const gchar *s)
 {
@@ -758,31 +741,39 @@ pulp_store_remove_content (PulpStore *self,
                            GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
+  const gchar *ids_sqlite = "(SELECT value FROM json_each (##j::string))";
+  const gchar *ids_other = "(SELECT json_array_elements_text (##j::string::json))";
+  g_autofree gchar *del = g_strconcat (
+      "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
+      " ##v::gint64 AND unit IN ", self->is_sqlite ? ids_sqlite : ids_other, NULL);
+  g_autofree gchar *upd = g_strconcat (
+      "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
+      " ##r::string AND version_removed IS NULL AND unit IN ",
+      self->is_sqlite ? ids_sqlite : ids_other, NULL);
 
-  for (guint start = 0; start < unit_ids->len; start += BATCH_PARAMS)
+  for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
     {
-      guint rows = MIN (BATCH_PARAMS, unit_ids->len - start);
-      g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
-      g_autofree gchar *del = g_strconcat (
-          "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
-          " ##v::gint64 AND unit IN (", in, NULL);
-      g_autofree gchar *upd = g_strconcat (
-          "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
-          " ##r::string AND version_removed IS NULL AND unit IN (", in, NULL);
+      guint rows = MIN (JSON_ROWS, unit_ids->len - start);
       Statement *sd = prepare (self, del, error);
       Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
 
       if (su == NULL)
         return FALSE;
-      bind_string (sd, 0, repo);
-      bind_int (sd, 1, (gint64) version);
-      bind_int (su, 0, (gint64) version);
-      bind_string (su, 1, repo);
+      g_string_assign (json, "[");
       for (guint r = 0; r < rows; r++)
         {
-          bind_string (sd, 2 + r, g_ptr_array_index (unit_ids, start + r));
-          bind_string (su, 2 + r, g_ptr_array_index (unit_ids, start + r));
+          if (r > 0)
+            g_string_append_c (json, ',');
+          json_string (json, g_ptr_array_index (unit_ids, start + r));
         }
+      g_string_append_c (json, ']');
+      bind_string (sd, 0, repo);
+      bind_int (sd, 1, (gint64) version);
+      bind_string (sd, 2, json->str);
+      bind_int (su, 0, (gint64) version);
+      bind_string (su, 1, repo);
+      bind_string (su, 2, json->str);
       if (!run (self, sd, error) || !run (self, su, error))
         {
           db_error (error, "removing content");
