@@ -193,5 +193,37 @@ check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repo
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
 
+# --- a private bus without polkit: only the daemon's own user may change state
+kill $PID; wait $PID 2>/dev/null; PID=
+cat >"$WORK/private-bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$WORK/private_bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+chmod 755 "$WORK"
+dbus-daemon --config-file="$WORK/private-bus.conf" --fork --print-pid=3 3>"$WORK/private-bus.pid"
+PRIV="unix:path=$WORK/private_bus"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$PULPD" --address "$PRIV" --state-dir "$WORK/state2" \
+  --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+for _ in $(seq 200); do busctl --address="$PRIV" status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+pm() { busctl --address="$PRIV" call $M "$@" 2>&1; }
+check "no polkit: the daemon's user may create" 'o "/org/pulp/repositories/mine"' "$(pm CreateRepository ssa{sv} mine test 0)"
+contains "no polkit: another user may not" "polkit is not available, and the caller is not the daemon" \
+  "$(as_nobody busctl --address="$PRIV" call $M CreateRepository ssa{sv} theirs test 0 2>&1)"
+contains "no polkit: another user may read" '"/org/pulp/repositories/mine"' \
+  "$(as_nobody busctl --address="$PRIV" call $M ListRepositories 2>&1)"
+kill "$(cat "$WORK/private-bus.pid")" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
