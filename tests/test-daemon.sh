@@ -193,6 +193,19 @@ check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repo
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
 
+# --- losing the name to --replace, and SIGTERM: both end the daemon cleanly
+OLD=$PID
+"$PULPD" --system --replace --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+wait $OLD; rc=$?
+check "a daemon replaced with --replace exits with 0" "0" "$rc"
+for _ in $(seq 200); do busctl --system status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+check "the replacement serves the name" "ao 0" "$(mgr ListRepositories)"
+kill -TERM $PID; wait $PID; rc=$?
+check "SIGTERM ends the daemon with 0" "0" "$rc"
+PID=
+start
+
 # --- a private bus without polkit: only the daemon's own user may change state
 kill $PID; wait $PID 2>/dev/null; PID=
 cat >"$WORK/private-bus.conf" <<CONF
