@@ -166,11 +166,13 @@ check "version 3 after the queued sync" "t 3" "$(prop /org/pulp/repositories/r1 
 
 # --- kill -9 mid-sync at three stages, restart: nothing lost
 rm -f "$WORK/go"
-for at in 1 1500 2999; do
-  printf 'block-after %s %s\nunits 3000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
+for at in 1 5000 12000; do
+  printf 'block-after %s %s\nunits 15000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
   before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)
   t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
   wait_for_stage "$t" blocked || not_ok "sync did not reach unit $at"
+  # past 10,000 units the pending version is in the database, not only in memory
+  [ "$at" -gt 10000 ] && pending_rows=$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')
   kill -9 $PID; wait $PID 2>/dev/null
   start
   check "after kill -9 at unit $at: version kept" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
@@ -179,6 +181,7 @@ for at in 1 1500 2999; do
   contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
   check "after kill -9: database integrity" "ok" "$(sqlite3 "$STATE/pulp.db" 'PRAGMA integrity_check')"
 done
+[ "$pending_rows" -ge 10000 ] && ok "the kill at 12000 hit a pending version in the database ($pending_rows rows)" || not_ok "no pending rows before the last kill: $pending_rows"
 check "pending rows were discarded" "0" "$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
 touch "$WORK/go"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
