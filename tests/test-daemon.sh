@@ -91,6 +91,46 @@ contains "limit above 10000 rejected" "at most 10000" "$(repo r1 ListUnits a{sv}
 contains "unknown version: NotFound" "has no version 9" "$(repo r1 ListUnits a{sv} 1 version t 9)"
 contains "unknown sync option" "Unknown sync option “speed”" "$(repo r1 Sync a{sv} 1 speed s fast)"
 
+# --- Progress as a D-Bus client sees it: monotonic per stage, ~10/s, a final one per stage
+printf 'units 30000 p v1\n' >"$WORK/desc-p"
+mgr CreateRepository ssa{sv} progress test 1 feed s "file://$WORK/desc-p" >/dev/null
+gdbus monitor --system --dest org.pulp.Manager >"$WORK/monitor" 2>&1 &
+MON=$!
+for _ in $(seq 100); do grep -q "Monitoring" "$WORK/monitor" 2>/dev/null && break; sleep 0.05; done
+t=$(repo progress Sync a{sv} 0 | cut -d'"' -f2)
+task_wait "$t" >/dev/null
+started=$(prop "$t" org.pulp.Task Started | cut -d' ' -f2); finished=$(prop "$t" org.pulp.Task Finished | cut -d' ' -f2)
+for _ in $(seq 100); do grep -q "Finished" "$WORK/monitor" && break; sleep 0.05; done
+kill $MON; wait $MON 2>/dev/null
+verdict=$(python3 - "$WORK/monitor" "$t" "$started" "$finished" <<'PY'
+import re, sys
+path, task, started, finished = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sig = re.compile(r"org\.pulp\.Repository\.Progress \(objectpath '([^']*)', '([^']*)', uint64 (\d+), uint64 (\d+)")
+last, order, n = {}, [], 0
+for line in open(path):
+    m = sig.search(line)
+    if not m or m.group(1) != task:
+        continue
+    stage, done = m.group(2), int(m.group(3))
+    n += 1
+    if stage in last and done < last[stage]:
+        print("not monotonic in", stage); sys.exit()
+    if stage not in last:
+        order.append(stage)
+    last[stage] = done
+seconds = (finished - started) / 1e6
+limit = int(seconds * 10) + 2 + 2 * len(order)
+if order[:1] != ["metadata"] or last.get("units") != 30000 or last.get("committing") != 1:
+    print("stage ends wrong:", order, last)
+elif n > limit:
+    print("too many signals: %d in %.2f s" % (n, seconds))
+else:
+    print("ok")
+PY
+)
+check "Progress signals: monotonic, rate-limited, final per stage" "ok" "$verdict"
+mgr DeleteRepository s progress >/dev/null
+
 # --- a failing sync leaves the repository as it was
 printf 'fail-after 250\nunits 300 new v2\n' >"$WORK/desc"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)

@@ -220,13 +220,14 @@ check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *t
 static GVariant *
 validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GError **error)
 {
-  g_auto (GVariantDict) merged;
-  g_auto (GVariantDict) own;
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
+  g_auto (GVariantDict) own = G_VARIANT_DICT_INIT (NULL);
   g_autoptr (GVariant) own_v = NULL;
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
 
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, base);
   g_variant_iter_init (&iter, config);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
@@ -239,7 +240,6 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
     }
 
   /* the importer sees all of its own keys, old and new */
-  g_variant_dict_init (&own, NULL);
   g_autoptr (GVariant) all = g_variant_ref_sink (g_variant_dict_end (&merged));
   g_variant_iter_init (&iter, all);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
@@ -286,6 +286,9 @@ pulp_validate_repository_id (const gchar *id, GError **error)
 
 /* ---- importers ---------------------------------------------------------- */
 
+static GHashTable *loaded_dirs;
+G_LOCK_DEFINE_STATIC (loaded_dirs);
+
 static void
 load_importers (PulpEngine *self, const gchar *dir)
 {
@@ -294,16 +297,24 @@ load_importers (PulpEngine *self, const gchar *dir)
   const gchar *name;
 
   pulp_importer_ensure_extension_point ();
-  /* Modules stay loaded for the life of the process; GIO keeps them. */
-  g_list_free (g_io_modules_load_all_in_directory (dir));
-  /* uninstalled, each importer sits in its own folder of the build tree */
-  d = g_dir_open (dir, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+  /* Modules stay loaded for the life of the process (GIO keeps them), and
+   * a type can be registered only once: load each folder once. */
+  G_LOCK (loaded_dirs);
+  if (loaded_dirs == NULL)
+    loaded_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_add (loaded_dirs, g_strdup (dir)))
     {
-      g_autofree gchar *sub = g_build_filename (dir, name, NULL);
-      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
-        g_list_free (g_io_modules_load_all_in_directory (sub));
+      g_list_free (g_io_modules_load_all_in_directory (dir));
+      /* uninstalled, each importer sits in its own folder of the build tree */
+      d = g_dir_open (dir, 0, NULL);
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree gchar *sub = g_build_filename (dir, name, NULL);
+          if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+            g_list_free (g_io_modules_load_all_in_directory (sub));
+        }
     }
+  G_UNLOCK (loaded_dirs);
 
   ep = g_io_extension_point_lookup (PULP_IMPORTER_EXTENSION_POINT_NAME);
   for (GList *l = g_io_extension_point_get_extensions (ep); l != NULL; l = l->next)
@@ -892,7 +903,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 PulpTask *
 pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, guint32 uid, GError **error)
 {
-  g_auto (GVariantDict) merged;
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
@@ -909,6 +920,7 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                    pulp_repository_get_importer (repo));
       return NULL;
     }
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, pulp_repository_get_config (repo));
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
