@@ -205,13 +205,16 @@ core_key_type (const gchar *key)
 }
 
 static gboolean
-check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *type, GError **error)
+check_type (const gchar *message, const gchar *key, GVariant *value, const gchar *type, GError **error)
 {
   if (g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
     return TRUE;
-  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-               _("%s “%s” must have type “%s”, not “%s”"), what, key, type,
+  /* @message is one of the three translated sentences below */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, message, key, type,
                g_variant_get_type_string (value));
+#pragma GCC diagnostic pop
   return FALSE;
 }
 
@@ -234,7 +237,7 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
     {
       const gchar *type = core_key_type (key);
       if (type != NULL
-          && (!check_type (_("Configuration key"), key, value, type, error) || !check_key (key, value, error)))
+          && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error)))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
@@ -934,7 +937,7 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                        _("Unknown sync option “%s” (known: sync-policy, download-policy, force)"), key);
           return NULL;
         }
-      if (!check_type (_("Sync option"), key, value, type, error) || !check_key (key, value, error))
+      if (!check_type (_("Sync option “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
@@ -964,7 +967,7 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key"), key, v, type, error))
+  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type, error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
@@ -1006,14 +1009,15 @@ pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter
   if (limit > 10000)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("“limit” may be at most 10000, not %" G_GUINT64_FORMAT), limit);
+                   _("“limit” may be at most 10000, not %llu"), (unsigned long long) limit);
       return NULL;
     }
   if (version > pulp_repository_get_latest_version (repo))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-                   _("Repository “%s” has no version %" G_GUINT64_FORMAT " (latest: %" G_GUINT64_FORMAT ")"),
-                   pulp_repository_get_id (repo), version, pulp_repository_get_latest_version (repo));
+                   _("Repository “%s” has no version %llu (latest: %llu)"), pulp_repository_get_id (repo),
+                   (unsigned long long) version,
+                   (unsigned long long) pulp_repository_get_latest_version (repo));
       return NULL;
     }
   units = pulp_store_list_units (self->store, pulp_repository_get_id (repo), version, type, "",
