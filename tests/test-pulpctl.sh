@@ -206,7 +206,9 @@ check "units --json: 300 units with key and type" "300 test True" \
 ctl -q units r1 --limit 2
 check "units --quiet: ids" 2 "$(printf '%s\n' "$OUT" | grep -cE '^[0-9a-f]{32}$')"
 ctl units r1 --type nosuch --json
-check "units --type filters" 0 "$(json "len(d)")"
+check "units --type filters out other types" 0 "$(json "len(d)")"
+ctl units r1 --type test --json
+check "units --type keeps its type" 300 "$(json "len(d)")"
 ctl units r1 --version 9
 check "units of a missing version fails" 1 "$RC"
 contains "units of a missing version: why" "has no version 9" "$ERR"

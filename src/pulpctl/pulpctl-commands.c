@@ -46,13 +46,14 @@ lookup_s (GVariant *props, const gchar *name)
 static gint
 compare_by_id (gconstpointer a, gconstpointer b)
 {
-  GVariant *pa = *(GVariant *const *) a, *pb = *(GVariant *const *) b;
-  GVariant *ia = g_variant_lookup_value (pa, "Id", NULL), *ib = g_variant_lookup_value (pb, "Id", NULL);
+  GVariant *pa = *(GVariant *const *)a, *pb = *(GVariant *const *)b;
+  GVariant *ia = g_variant_lookup_value (pa, "Id", NULL),
+           *ib = g_variant_lookup_value (pb, "Id", NULL);
   gint result;
 
   if (ia != NULL && ib != NULL && g_variant_is_of_type (ia, G_VARIANT_TYPE_UINT64))
-    result = (g_variant_get_uint64 (ia) > g_variant_get_uint64 (ib)) - (g_variant_get_uint64 (ia)
-                                                                         < g_variant_get_uint64 (ib));
+    result = (g_variant_get_uint64 (ia) > g_variant_get_uint64 (ib))
+             - (g_variant_get_uint64 (ia) < g_variant_get_uint64 (ib));
   else if (ia != NULL && ib != NULL)
     result = g_strcmp0 (g_variant_get_string (ia, NULL), g_variant_get_string (ib, NULL));
   else
@@ -65,14 +66,14 @@ compare_by_id (gconstpointer a, gconstpointer b)
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 /* The properties of every exported object with @iface, sorted by their Id. */
 static GPtrArray *
 objects_with (GVariant *objects, const gchar *iface, GHashTable *paths)
 {
-  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify)g_variant_unref);
   GVariantIter iter;
   const gchar *path;
   GVariant *ifaces;
@@ -108,8 +109,8 @@ fail_task (const GError *error, const gchar *task_path, const gchar *method)
 {
   if (is_unknown_object (error))
     {
-      g_printerr (_("%s: There is no task %s (pulpd keeps ended tasks only for a while).\n"), g_get_prgname (),
-                  pulpctl_task_number (task_path));
+      g_printerr (_("%s: There is no task %s (pulpd keeps ended tasks only for a while).\n"),
+                  g_get_prgname (), pulpctl_task_number (task_path));
       return PULPCTL_EXIT_FAILURE;
     }
   return pulpctl_fail (error, method);
@@ -117,13 +118,8 @@ fail_task (const GError *error, const gchar *task_path, const gchar *method)
 
 /* Queues a task with @method and, unless --no-wait, follows it to its end. */
 static int
-run_task (Pulpctl *ctl,
-          const gchar *repo_path,
-          const gchar *object_path,
-          const gchar *iface,
-          const gchar *method,
-          GVariant *parameters,
-          GUnixFDList *fd_list)
+run_task (Pulpctl *ctl, const gchar *repo_path, const gchar *object_path, const gchar *iface,
+          const gchar *method, GVariant *parameters, GUnixFDList *fd_list)
 {
   g_autoptr (PulpctlFollow) follow = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -142,8 +138,8 @@ run_task (Pulpctl *ctl,
   if (ctl->quiet)
     g_print ("%s\n", pulpctl_task_number (task));
   else
-    g_print (_("Task %s queued; follow it with “pulpctl task wait %s”.\n"), pulpctl_task_number (task),
-             pulpctl_task_number (task));
+    g_print (_("Task %s queued; follow it with “pulpctl task wait %s”.\n"),
+             pulpctl_task_number (task), pulpctl_task_number (task));
   return PULPCTL_EXIT_OK;
 }
 
@@ -170,7 +166,8 @@ config_from_options (void)
 
   if (!check_policy (pulpctl_options.policy))
     {
-      pulpctl_usage_error (_("The policy must be “mirror” or “additive”, not “%s”."), pulpctl_options.policy);
+      pulpctl_usage_error (_("The policy must be “mirror” or “additive”, not “%s”."),
+                           pulpctl_options.policy);
       return NULL;
     }
   if (pulpctl_options.feed != NULL)
@@ -195,8 +192,8 @@ int
 pulpctl_cmd_importers (Pulpctl *ctl, gchar **args)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE, "ListImporters",
-                                             NULL, "(a(ss))", NULL, &error);
+  g_autoptr (GVariant) reply = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE,
+                                             "ListImporters", NULL, "(a(ss))", NULL, &error);
   g_autoptr (GVariantIter) iter = NULL;
   g_autoptr (PulpctlTable) table = pulpctl_table_new (_("TYPE"), _("DESCRIPTION"), NULL);
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -240,8 +237,8 @@ pulpctl_cmd_repo_list (Pulpctl *ctl, gchar **args)
   if (objects == NULL)
     return pulpctl_fail (error, "GetManagedObjects");
   repos = objects_with (objects, PULPCTL_REPOSITORY_IFACE, NULL);
-  table = pulpctl_table_new (_("REPOSITORY"), _("IMPORTER"), _("VERSION"), _("UNITS"), _("LAST SYNC"),
-                             _("TASK"), NULL);
+  table = pulpctl_table_new (_("REPOSITORY"), _("IMPORTER"), _("VERSION"), _("UNITS"),
+                             _("LAST SYNC"), _("TASK"), NULL);
   for (guint i = 0; i < repos->len; i++)
     {
       GVariant *props = g_ptr_array_index (repos, i);
@@ -253,8 +250,9 @@ pulpctl_cmd_repo_list (Pulpctl *ctl, gchar **args)
       json_array_add_element (array, pulpctl_properties_to_json (props));
       if (ctl->quiet && !ctl->json)
         g_print ("%s\n", lookup_s (props, "Id"));
-      pulpctl_table_add (table, lookup_s (props, "Id"), lookup_s (props, "Importer"), version, units, last,
-                         g_str_equal (task, "/") ? "-" : pulpctl_task_number (task), NULL);
+      pulpctl_table_add (table, lookup_s (props, "Id"), lookup_s (props, "Importer"), version,
+                         units, last, g_str_equal (task, "/") ? "-" : pulpctl_task_number (task),
+                         NULL);
     }
   if (ctl->json)
     pulpctl_print_json (json_node_init_array (json_node_alloc (), array));
@@ -297,8 +295,8 @@ pulpctl_cmd_repo_show (Pulpctl *ctl, gchar **args)
   pulpctl_table_add (table, _("Latest version:"), version, NULL);
   pulpctl_table_add (table, _("Units:"), units, NULL);
   pulpctl_table_add (table, _("Last sync:"), last, NULL);
-  pulpctl_table_add (table, _("Active task:"), g_str_equal (task, "/") ? _("none") : pulpctl_task_number (task),
-                     NULL);
+  pulpctl_table_add (table, _("Active task:"),
+                     g_str_equal (task, "/") ? _("none") : pulpctl_task_number (task), NULL);
   pulpctl_table_add (table, _("Configuration:"), "", NULL);
   config = g_variant_lookup_value (props, "Config", G_VARIANT_TYPE_VARDICT);
   if (config != NULL)
@@ -333,13 +331,14 @@ pulpctl_cmd_repo_create (Pulpctl *ctl, gchar **args)
   g_autoptr (GVariant) reply = NULL;
 
   if (pulpctl_options.importer == NULL)
-    return pulpctl_usage_error (_("“repo create” needs --importer TYPE (see “pulpctl importers”)."));
+    return pulpctl_usage_error (
+        _("“repo create” needs --importer TYPE (see “pulpctl importers”)."));
   config = config_from_options ();
   if (config == NULL)
     return PULPCTL_EXIT_USAGE;
   reply = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE, "CreateRepository",
-                        g_variant_new ("(ss@a{sv})", args[0], pulpctl_options.importer, config), "(o)", NULL,
-                        &error);
+                        g_variant_new ("(ss@a{sv})", args[0], pulpctl_options.importer, config),
+                        "(o)", NULL, &error);
   if (reply == NULL)
     return pulpctl_fail (error, "CreateRepository");
   if (!ctl->quiet)
@@ -362,8 +361,8 @@ pulpctl_cmd_repo_configure (Pulpctl *ctl, gchar **args)
     return pulpctl_usage_error (_("Nothing to change: give --feed, --policy or --set KEY=VALUE."));
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
-  reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "Configure", g_variant_new ("(@a{sv})", config),
-                        "()", NULL, &error);
+  reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "Configure",
+                        g_variant_new ("(@a{sv})", config), "()", NULL, &error);
   if (reply == NULL)
     return pulpctl_fail (error, "Configure");
   if (!ctl->quiet)
@@ -375,8 +374,9 @@ int
 pulpctl_cmd_repo_delete (Pulpctl *ctl, gchar **args)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE, "DeleteRepository",
-                                             g_variant_new ("(s)", args[0]), "()", NULL, &error);
+  g_autoptr (GVariant) reply
+      = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE, "DeleteRepository",
+                      g_variant_new ("(s)", args[0]), "()", NULL, &error);
 
   if (reply == NULL)
     return pulpctl_fail (error, "DeleteRepository");
@@ -394,7 +394,8 @@ pulpctl_cmd_sync (Pulpctl *ctl, gchar **args)
   g_autofree gchar *path = NULL;
 
   if (!check_policy (pulpctl_options.policy))
-    return pulpctl_usage_error (_("The policy must be “mirror” or “additive”, not “%s”."), pulpctl_options.policy);
+    return pulpctl_usage_error (_("The policy must be “mirror” or “additive”, not “%s”."),
+                                pulpctl_options.policy);
   if (pulpctl_options.force)
     g_variant_dict_insert (&options, "force", "b", TRUE);
   if (pulpctl_options.policy != NULL)
@@ -412,7 +413,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
-  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func ((GDestroyNotify)g_variant_unref);
   g_autoptr (PulpctlTable) table = NULL;
   g_autoptr (JsonArray) array = json_array_new ();
   guint64 version = 0, limit = G_MAXUINT64, offset = 0;
@@ -424,14 +425,16 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
         return pulpctl_usage_error ("%s", error->message);
       pinned = TRUE;
     }
-  if (pulpctl_options.limit != NULL && !pulpctl_parse_number (pulpctl_options.limit, _("limit"), &limit, &error))
+  if (pulpctl_options.limit != NULL
+      && !pulpctl_parse_number (pulpctl_options.limit, _("limit"), &limit, &error))
     return pulpctl_usage_error ("%s", error->message);
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
   if (!pinned && limit > UNITS_PAGE)
     {
       /* pages of one version, even if a sync makes a new one meanwhile */
-      g_autoptr (GVariant) props = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
+      g_autoptr (GVariant) props
+          = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
       if (props == NULL)
         return pulpctl_fail (error, NULL);
       version = lookup_t (props, "LatestVersion");
@@ -452,7 +455,8 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
       g_variant_dict_insert (&filter, "offset", "t", offset);
       g_variant_dict_insert (&filter, "limit", "t", want);
       reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "ListUnits",
-                            g_variant_new ("(@a{sv})", g_variant_dict_end (&filter)), "(aa{sv})", NULL, &error);
+                            g_variant_new ("(@a{sv})", g_variant_dict_end (&filter)), "(aa{sv})",
+                            NULL, &error);
       if (reply == NULL)
         return pulpctl_fail (error, "ListUnits");
       page = g_variant_get_child_value (reply, 0);
@@ -473,7 +477,8 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
 
       g_variant_lookup (unit, "uploaded", "b", &uploaded);
       /* TRANSLATORS: after the path of a unit that was uploaded by hand */
-      shown = g_strconcat (lookup_s (unit, "relative-path"), uploaded ? _(" (uploaded)") : "", NULL);
+      shown
+          = g_strconcat (lookup_s (unit, "relative-path"), uploaded ? _(" (uploaded)") : "", NULL);
       if (ctl->json)
         json_array_add_element (array, json_gvariant_serialize (unit));
       else if (ctl->quiet)
@@ -494,13 +499,15 @@ pulpctl_cmd_versions (Pulpctl *ctl, gchar **args)
   g_autofree gchar *path = NULL;
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariantIter) iter = NULL;
-  g_autoptr (PulpctlTable) table = pulpctl_table_new (_("VERSION"), _("CREATED"), _("UNITS"), NULL);
+  g_autoptr (PulpctlTable) table
+      = pulpctl_table_new (_("VERSION"), _("CREATED"), _("UNITS"), NULL);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   guint64 number, created, count;
 
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
-  reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "ListVersions", NULL, "(a(ttt))", NULL, &error);
+  reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "ListVersions", NULL, "(a(ttt))", NULL,
+                        &error);
   if (reply == NULL)
     return pulpctl_fail (error, "ListVersions");
   json_builder_begin_array (b);
@@ -510,11 +517,11 @@ pulpctl_cmd_versions (Pulpctl *ctl, gchar **args)
       g_autofree gchar *n = u64 (number), *c = u64 (count), *when = pulpctl_format_time (created);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "number");
-      json_builder_add_int_value (b, (gint64) number);
+      json_builder_add_int_value (b, (gint64)number);
       json_builder_set_member_name (b, "created");
-      json_builder_add_int_value (b, (gint64) created);
+      json_builder_add_int_value (b, (gint64)created);
       json_builder_set_member_name (b, "unit-count");
-      json_builder_add_int_value (b, (gint64) count);
+      json_builder_add_int_value (b, (gint64)count);
       json_builder_end_object (b);
       if (ctl->quiet && !ctl->json)
         g_print ("%s\n", n);
@@ -539,7 +546,8 @@ pulpctl_cmd_rollback (Pulpctl *ctl, gchar **args)
     return pulpctl_usage_error ("%s", error->message);
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
-  return run_task (ctl, path, path, PULPCTL_REPOSITORY_IFACE, "Rollback", g_variant_new ("(t)", version), NULL);
+  return run_task (ctl, path, path, PULPCTL_REPOSITORY_IFACE, "Rollback",
+                   g_variant_new ("(t)", version), NULL);
 }
 
 int
@@ -560,7 +568,8 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
     return PULPCTL_EXIT_FAILURE;
   if (type == NULL)
     {
-      g_autoptr (GVariant) props = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
+      g_autoptr (GVariant) props
+          = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
       if (props == NULL)
         return pulpctl_fail (error, NULL);
       type = g_strdup (lookup_s (props, "Importer"));
@@ -600,7 +609,7 @@ pulpctl_cmd_remove (Pulpctl *ctl, gchar **args)
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
   return run_task (ctl, path, path, PULPCTL_REPOSITORY_IFACE, "RemoveUnits",
-                   g_variant_new ("(^as)", (const gchar *const *) args + 1), NULL);
+                   g_variant_new ("(^as)", (const gchar *const *)args + 1), NULL);
 }
 
 int
@@ -644,7 +653,9 @@ task_to_json (GVariant *props, GHashTable *repo_ids)
   const gchar *name = repository_name (props, repo_ids);
 
   json_object_set_member (json_node_get_object (node), "repository-id",
-                          g_str_equal (name, "-") ? json_node_new (JSON_NODE_NULL) : json_node_init_string (json_node_alloc (), name));
+                          g_str_equal (name, "-")
+                              ? json_node_new (JSON_NODE_NULL)
+                              : json_node_init_string (json_node_alloc (), name));
   return node;
 }
 
@@ -663,8 +674,8 @@ pulpctl_cmd_task_list (Pulpctl *ctl, gchar **args)
     return pulpctl_fail (error, "GetManagedObjects");
   repos = objects_with (objects, PULPCTL_REPOSITORY_IFACE, repo_ids);
   tasks = objects_with (objects, PULPCTL_TASK_IFACE, NULL);
-  table = pulpctl_table_new (_("TASK"), _("KIND"), _("REPOSITORY"), _("STATE"), _("PROGRESS"), _("CREATED"),
-                             NULL);
+  table = pulpctl_table_new (_("TASK"), _("KIND"), _("REPOSITORY"), _("STATE"), _("PROGRESS"),
+                             _("CREATED"), NULL);
   for (guint i = 0; i < tasks->len; i++)
     {
       GVariant *props = g_ptr_array_index (tasks, i);

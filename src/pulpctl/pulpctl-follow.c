@@ -70,8 +70,9 @@ on_progress (GDBusConnection *bus, const gchar *sender, const gchar *path, const
 /* Tasks on no repository send no Progress; their Stage, Done and Total
  * properties say the same, a little less often. */
 static void
-on_properties_changed (GDBusConnection *bus, const gchar *sender, const gchar *path, const gchar *iface,
-                       const gchar *signal, GVariant *parameters, gpointer user_data)
+on_properties_changed (GDBusConnection *bus, const gchar *sender, const gchar *path,
+                       const gchar *iface, const gchar *signal, GVariant *parameters,
+                       gpointer user_data)
 {
   PulpctlFollow *self = user_data;
   g_autoptr (GVariant) changed = NULL;
@@ -83,7 +84,8 @@ on_properties_changed (GDBusConnection *bus, const gchar *sender, const gchar *p
       || !g_str_equal (path, self->task_path))
     return;
   g_variant_get (parameters, "(&s@a{sv}@as)", NULL, &changed, NULL);
-  if (!g_variant_lookup (changed, "Stage", "&s", &stage) && !g_variant_lookup (changed, "Done", "t", &done))
+  if (!g_variant_lookup (changed, "Stage", "&s", &stage)
+      && !g_variant_lookup (changed, "Done", "t", &done))
     return;
   /* the signal carries only what changed: read the rest */
   props = pulpctl_get_properties (self->ctl, self->task_path, PULPCTL_TASK_IFACE, NULL);
@@ -113,7 +115,8 @@ static void
 cancel_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
 
   /* the task goes on then; keep waiting for it */
   if (reply == NULL)
@@ -129,9 +132,9 @@ ask_cancel (PulpctlFollow *self)
   if (self->progress != NULL)
     pulpctl_progress_finish (self->progress);
   g_printerr (_("Cancelling task %s…\n"), pulpctl_task_number (self->task_path));
-  g_dbus_connection_call (self->ctl->bus, PULPCTL_BUS_NAME, self->task_path, PULPCTL_TASK_IFACE, "Cancel",
-                          NULL, NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT, NULL,
-                          cancel_done, NULL);
+  g_dbus_connection_call (self->ctl->bus, PULPCTL_BUS_NAME, self->task_path, PULPCTL_TASK_IFACE,
+                          "Cancel", NULL, NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                          G_MAXINT, NULL, cancel_done, NULL);
 }
 
 static gboolean
@@ -149,7 +152,8 @@ on_sigint (gpointer user_data)
   if (self->progress != NULL)
     pulpctl_progress_finish (self->progress);
   if (self->task_path != NULL)
-    g_printerr (_("Stopped waiting; task %s goes on in pulpd.\n"), pulpctl_task_number (self->task_path));
+    g_printerr (_("Stopped waiting; task %s goes on in pulpd.\n"),
+                pulpctl_task_number (self->task_path));
   self->gave_up = TRUE;
   g_main_loop_quit (self->loop);
   return G_SOURCE_CONTINUE;
@@ -195,9 +199,9 @@ pulpctl_follow_new (Pulpctl *ctl, const gchar *repository_path, gboolean cancel_
   self->properties_id = g_dbus_connection_signal_subscribe (
       ctl->bus, PULPCTL_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", NULL,
       PULPCTL_TASK_IFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self, NULL);
-  self->finished_id = g_dbus_connection_signal_subscribe (ctl->bus, PULPCTL_BUS_NAME, PULPCTL_TASK_IFACE,
-                                                          "Finished", NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                          on_finished, self, NULL);
+  self->finished_id = g_dbus_connection_signal_subscribe (
+      ctl->bus, PULPCTL_BUS_NAME, PULPCTL_TASK_IFACE, "Finished", NULL, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_finished, self, NULL);
   self->sigint_id = g_unix_signal_add (SIGINT, on_sigint, self);
   return self;
 }
@@ -220,7 +224,8 @@ print_outcome (PulpctlFollow *self)
   else if (g_str_equal (self->state, "cancelled"))
     g_printerr (_("Task %s was cancelled.\n"), n);
   else
-    g_printerr (_("Task %s failed: %s\n"), n, *self->error != '\0' ? self->error : _("no reason given"));
+    g_printerr (_("Task %s failed: %s\n"), n,
+                *self->error != '\0' ? self->error : _("no reason given"));
 }
 
 /**
@@ -240,8 +245,9 @@ pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path)
 
   self->task_path = g_strdup (task_path);
   /* watched only now: before the first call the daemon may still have been starting */
-  self->watch_id = g_bus_watch_name_on_connection (self->ctl->bus, PULPCTL_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                   NULL, on_name_vanished, self, NULL);
+  self->watch_id = g_bus_watch_name_on_connection (self->ctl->bus, PULPCTL_BUS_NAME,
+                                                   G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                                                   on_name_vanished, self, NULL);
   if (self->interrupts > 0 && self->cancel_on_interrupt)
     ask_cancel (self);
 
@@ -253,7 +259,8 @@ pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path)
       || g_strcmp0 (state, "cancelled") == 0)
     {
       const gchar *message = "";
-      g_autoptr (GVariant) summary = g_variant_lookup_value (props, "Summary", G_VARIANT_TYPE_VARDICT);
+      g_autoptr (GVariant) summary
+          = g_variant_lookup_value (props, "Summary", G_VARIANT_TYPE_VARDICT);
       g_variant_lookup (props, "Error", "&s", &message);
       if (summary == NULL)
         summary = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));

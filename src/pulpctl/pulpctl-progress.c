@@ -25,10 +25,10 @@ struct _PulpctlProgress
   gint64 stage_start;
   guint64 done, total;
   guint64 bytes_done, bytes_total, rate, failed;
-  guint frame;       /* reports seen in this stage: moves the unknown-total bar */
-  gint64 last_plain; /* when the last plain line was written */
-  gboolean pending;  /* plain mode: the latest state is not written yet */
-  gchar *last_line;  /* plain mode: not written twice in a row */
+  guint frame;        /* reports seen in this stage: moves the unknown-total bar */
+  gint64 last_plain;  /* when the last plain line was written */
+  gboolean pending;   /* plain mode: the latest state is not written yet */
+  gchar *last_line;   /* plain mode: not written twice in a row */
   gboolean line_open; /* terminal mode: a progress line without newline is shown */
 };
 
@@ -64,8 +64,8 @@ pulpctl_format_duration (guint64 seconds)
 {
   if (seconds >= 3600)
     return g_strdup_printf ("%" G_GUINT64_FORMAT ":%02u:%02u", seconds / 3600,
-                            (guint) (seconds / 60 % 60), (guint) (seconds % 60));
-  return g_strdup_printf ("%u:%02u", (guint) (seconds / 60), (guint) (seconds % 60));
+                            (guint)(seconds / 60 % 60), (guint)(seconds % 60));
+  return g_strdup_printf ("%u:%02u", (guint)(seconds / 60), (guint)(seconds % 60));
 }
 
 static guint
@@ -85,11 +85,11 @@ estimate_left (PulpctlProgress *self)
   gint64 elapsed = g_get_monotonic_time () - self->stage_start;
 
   if (self->bytes_total > 0 && self->rate > 0 && self->bytes_done < self->bytes_total)
-    return (gint64) ((self->bytes_total - self->bytes_done) / self->rate);
+    return (gint64)((self->bytes_total - self->bytes_done) / self->rate);
   /* a rate from the first fraction of a second is noise */
   if (self->total > 0 && self->done > 0 && self->done < self->total && elapsed > G_USEC_PER_SEC / 2)
-    return (gint64) ((gdouble) elapsed / G_USEC_PER_SEC * (gdouble) (self->total - self->done)
-                     / (gdouble) self->done);
+    return (gint64)((gdouble)elapsed / G_USEC_PER_SEC * (gdouble)(self->total - self->done)
+                    / (gdouble)self->done);
   return -1;
 }
 
@@ -99,7 +99,7 @@ append_bar (PulpctlProgress *self, GString *line)
   g_string_append_c (line, '[');
   if (self->total > 0)
     {
-      guint fill = (guint) (MIN (self->done, self->total) * BAR_WIDTH / self->total);
+      guint fill = (guint)(MIN (self->done, self->total) * BAR_WIDTH / self->total);
       for (guint i = 0; i < BAR_WIDTH; i++)
         g_string_append_c (line, i < fill ? '#' : '.');
     }
@@ -132,11 +132,13 @@ describe (PulpctlProgress *self)
     g_string_append_printf (line, "%s: ", self->stage);
 
   if (self->total > 0)
-    g_string_append_printf (line, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, self->done, self->total);
+    g_string_append_printf (line, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, self->done,
+                            self->total);
   else
     g_string_append_printf (line, "%" G_GUINT64_FORMAT, self->done);
   if (!self->terminal && self->total > 0)
-    g_string_append_printf (line, " (%u%%)", (guint) (MIN (self->done, self->total) * 100 / self->total));
+    g_string_append_printf (line, " (%u%%)",
+                            (guint)(MIN (self->done, self->total) * 100 / self->total));
 
   if (self->bytes_total > 0 || self->bytes_done > 0)
     {
@@ -164,7 +166,7 @@ describe (PulpctlProgress *self)
     }
   if (left >= 0)
     {
-      g_autofree gchar *eta = pulpctl_format_duration ((guint64) left);
+      g_autofree gchar *eta = pulpctl_format_duration ((guint64)left);
       g_string_append (line, sep);
       /* TRANSLATORS: estimated time left, e.g. "ETA 1:05" */
       g_string_append_printf (line, _("ETA %s"), eta);
@@ -235,10 +237,7 @@ detail (GVariant *details, const gchar *key)
  * Shows one Progress report; a new @stage ends the line of the previous one.
  */
 void
-pulpctl_progress_update (PulpctlProgress *self,
-                         const gchar *stage,
-                         guint64 done,
-                         guint64 total,
+pulpctl_progress_update (PulpctlProgress *self, const gchar *stage, guint64 done, guint64 total,
                          GVariant *details)
 {
   gboolean new_stage = self->stage == NULL || !g_str_equal (self->stage, stage);

@@ -24,59 +24,72 @@ PulpctlOptions pulpctl_options;
 static gboolean opt_system, opt_session, opt_json, opt_quiet;
 static gchar *opt_address;
 
-static const GOptionEntry global_entries[] = {
-  { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, N_("Talk to pulpd on the system bus (default)"), NULL },
-  { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Talk to pulpd on the session bus"), NULL },
-  { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, N_("Talk to pulpd on the bus at ADDR"), N_("ADDR") },
-  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
-    N_("Print only what scripts need: ids in listings, no progress"), NULL },
-  { NULL }
-};
+static const GOptionEntry global_entries[]
+    = { { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system,
+          N_("Talk to pulpd on the system bus (default)"), NULL },
+        { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Talk to pulpd on the session bus"),
+          NULL },
+        { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address,
+          N_("Talk to pulpd on the bus at ADDR"), N_("ADDR") },
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
+          N_("Print only what scripts need: ids in listings, no progress"), NULL },
+        { NULL } };
 
-static const GOptionEntry json_entries[] = {
-  { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, N_("Print JSON for scripts"), NULL },
-  { NULL }
-};
+static const GOptionEntry json_entries[]
+    = { { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, N_("Print JSON for scripts"), NULL },
+        { NULL } };
 
-#define NO_WAIT_ENTRY                                                                                  \
-  { "no-wait", 0, 0, G_OPTION_ARG_NONE, &pulpctl_options.no_wait,                                      \
-    N_("Print the task number and return without waiting for the task"), NULL }
-#define SET_ENTRY                                                                                      \
-  { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pulpctl_options.settings,                                 \
-    N_("Set a configuration key (repeatable); KEY:TYPE=VALUE gives the D-Bus type"),                   \
-    N_("KEY=VALUE") }
-#define FEED_ENTRY                                                                                     \
-  { "feed", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.feed, N_("The upstream URL"), N_("URL") }
-#define POLICY_ENTRY                                                                                   \
-  { "policy", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.policy,                                      \
-    N_("The sync policy: mirror or additive"), N_("POLICY") }
+#define NO_WAIT_ENTRY                                                                              \
+  {                                                                                                \
+    "no-wait", 0, 0, G_OPTION_ARG_NONE, &pulpctl_options.no_wait,                                  \
+        N_("Print the task number and return without waiting for the task"), NULL                 \
+  }
+#define SET_ENTRY                                                                                  \
+  {                                                                                                \
+    "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pulpctl_options.settings,                             \
+        N_("Set a configuration key (repeatable); KEY:TYPE=VALUE gives the D-Bus type"),          \
+        N_("KEY=VALUE")                                                                           \
+  }
+#define FEED_ENTRY                                                                                 \
+  {                                                                                                \
+    "feed", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.feed, N_("The upstream URL"), N_("URL")  \
+  }
+#define POLICY_ENTRY                                                                               \
+  {                                                                                                \
+    "policy", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.policy,                                  \
+        N_("The sync policy: mirror or additive"), N_("POLICY")                                  \
+  }
 
 static const GOptionEntry no_entries[] = { { NULL } };
-static const GOptionEntry create_entries[] = {
-  { "importer", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.importer,
-    N_("The importer type (see “pulpctl importers”)"), N_("TYPE") },
-  FEED_ENTRY, POLICY_ENTRY, SET_ENTRY, { NULL }
-};
+static const GOptionEntry create_entries[]
+    = { { "importer", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.importer,
+          N_("The importer type (see “pulpctl importers”)"), N_("TYPE") },
+        FEED_ENTRY,
+        POLICY_ENTRY,
+        SET_ENTRY,
+        { NULL } };
 static const GOptionEntry configure_entries[] = { FEED_ENTRY, POLICY_ENTRY, SET_ENTRY, { NULL } };
-static const GOptionEntry sync_entries[] = {
-  { "force", 0, 0, G_OPTION_ARG_NONE, &pulpctl_options.force,
-    N_("Do not skip unchanged upstream metadata"), NULL },
-  POLICY_ENTRY, NO_WAIT_ENTRY, { NULL }
-};
-static const GOptionEntry units_entries[] = {
-  { "type", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.type, N_("Only units of this type"), N_("TYPE") },
-  { "version", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.version,
-    N_("List this version instead of the latest"), N_("N") },
-  { "limit", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.limit, N_("List at most N units"), N_("N") },
-  { NULL }
-};
-static const GOptionEntry upload_entries[] = {
-  { "type", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.type,
-    N_("The unit type (default: the importer's type id)"), N_("TYPE") },
-  { "path", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.path,
-    N_("The relative path of the unit in the repository"), N_("PATH") },
-  NO_WAIT_ENTRY, { NULL }
-};
+static const GOptionEntry sync_entries[]
+    = { { "force", 0, 0, G_OPTION_ARG_NONE, &pulpctl_options.force,
+          N_("Do not skip unchanged upstream metadata"), NULL },
+        POLICY_ENTRY,
+        NO_WAIT_ENTRY,
+        { NULL } };
+static const GOptionEntry units_entries[]
+    = { { "type", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.type, N_("Only units of this type"),
+          N_("TYPE") },
+        { "version", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.version,
+          N_("List this version instead of the latest"), N_("N") },
+        { "limit", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.limit, N_("List at most N units"),
+          N_("N") },
+        { NULL } };
+static const GOptionEntry upload_entries[]
+    = { { "type", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.type,
+          N_("The unit type (default: the importer's type id)"), N_("TYPE") },
+        { "path", 0, 0, G_OPTION_ARG_STRING, &pulpctl_options.path,
+          N_("The relative path of the unit in the repository"), N_("PATH") },
+        NO_WAIT_ENTRY,
+        { NULL } };
 static const GOptionEntry task_entries[] = { NO_WAIT_ENTRY, { NULL } };
 
 typedef int (*PulpctlRun) (Pulpctl *ctl, gchar **args);
@@ -93,35 +106,38 @@ typedef struct
 } PulpctlCommand;
 
 static const PulpctlCommand commands[] = {
-  { "importers", "", N_("List the loaded importers"), no_entries, 0, 0, TRUE, pulpctl_cmd_importers },
+  { "importers", "", N_("List the loaded importers"), no_entries, 0, 0, TRUE,
+    pulpctl_cmd_importers },
   { "repo list", "", N_("List the repositories"), no_entries, 0, 0, TRUE, pulpctl_cmd_repo_list },
-  { "repo show", N_("REPO"), N_("Show a repository and its configuration"), no_entries, 1, 1, TRUE,
-    pulpctl_cmd_repo_show },
+  { "repo show", N_("REPO"), N_("Show a repository and its configuration"), no_entries, 1, 1,
+    TRUE, pulpctl_cmd_repo_show },
   { "repo create", N_("REPO"), N_("Create a repository"), create_entries, 1, 1, FALSE,
     pulpctl_cmd_repo_create },
-  { "repo configure", N_("REPO"), N_("Change the configuration of a repository"), configure_entries, 1, 1,
-    FALSE, pulpctl_cmd_repo_configure },
-  { "repo delete", N_("REPO"), N_("Delete a repository and its versions"), no_entries, 1, 1, FALSE,
-    pulpctl_cmd_repo_delete },
-  { "sync", N_("REPO"), N_("Sync a repository from its feed"), sync_entries, 1, 1, FALSE, pulpctl_cmd_sync },
+  { "repo configure", N_("REPO"), N_("Change the configuration of a repository"),
+    configure_entries, 1, 1, FALSE, pulpctl_cmd_repo_configure },
+  { "repo delete", N_("REPO"), N_("Delete a repository and its versions"), no_entries, 1, 1,
+    FALSE, pulpctl_cmd_repo_delete },
+  { "sync", N_("REPO"), N_("Sync a repository from its feed"), sync_entries, 1, 1, FALSE,
+    pulpctl_cmd_sync },
   { "units", N_("REPO"), N_("List the units of a repository version"), units_entries, 1, 1, TRUE,
     pulpctl_cmd_units },
   { "versions", N_("REPO"), N_("List the versions of a repository"), no_entries, 1, 1, TRUE,
     pulpctl_cmd_versions },
-  { "rollback", N_("REPO VERSION"), N_("Make a new version with the content of an older one"), task_entries,
-    2, 2, FALSE, pulpctl_cmd_rollback },
+  { "rollback", N_("REPO VERSION"), N_("Make a new version with the content of an older one"),
+    task_entries, 2, 2, FALSE, pulpctl_cmd_rollback },
   { "upload", N_("REPO FILE"), N_("Upload a file as a unit"), upload_entries, 2, 2, FALSE,
     pulpctl_cmd_upload },
-  { "remove", N_("REPO UNIT-ID…"), N_("Make a new version without some units"), task_entries, 2, G_MAXUINT,
-    FALSE, pulpctl_cmd_remove },
-  { "task list", "", N_("List the tasks pulpd keeps"), no_entries, 0, 0, TRUE, pulpctl_cmd_task_list },
+  { "remove", N_("REPO UNIT-ID…"), N_("Make a new version without some units"), task_entries, 2,
+    G_MAXUINT, FALSE, pulpctl_cmd_remove },
+  { "task list", "", N_("List the tasks pulpd keeps"), no_entries, 0, 0, TRUE,
+    pulpctl_cmd_task_list },
   { "task show", N_("TASK"), N_("Show a task"), no_entries, 1, 1, TRUE, pulpctl_cmd_task_show },
   { "task cancel", N_("TASK"), N_("Cancel a queued or running task"), no_entries, 1, 1, FALSE,
     pulpctl_cmd_task_cancel },
   { "task wait", N_("TASK"), N_("Follow a task until it ends"), no_entries, 1, 1, FALSE,
     pulpctl_cmd_task_wait },
-  { "cleanup", "", N_("Remove content that no repository version references"), task_entries, 0, 0, FALSE,
-    pulpctl_cmd_cleanup },
+  { "cleanup", "", N_("Remove content that no repository version references"), task_entries, 0, 0,
+    FALSE, pulpctl_cmd_cleanup },
 };
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -190,8 +206,9 @@ pulpctl_fail (const GError *error, const gchar *method)
       for (guint i = 0; method != NULL && i < G_N_ELEMENTS (actions); i++)
         if (g_str_equal (actions[i].method, method))
           {
-            g_printerr (_("%s: Permission denied: you are not allowed to %s (polkit action “%s”).\n"),
-                        prgname, _(actions[i].what), actions[i].action);
+            g_printerr (
+                _("%s: Permission denied: you are not allowed to %s (polkit action “%s”).\n"),
+                prgname, _(actions[i].what), actions[i].action);
             return PULPCTL_EXIT_FAILURE;
           }
       g_printerr (_("%s: Permission denied: %s\n"), prgname, plain->message);
@@ -199,8 +216,8 @@ pulpctl_fail (const GError *error, const gchar *method)
   else if (g_strcmp0 (remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
            || g_strcmp0 (remote, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0
            || (remote != NULL && g_str_has_prefix (remote, "org.freedesktop.DBus.Error.Spawn.")))
-    g_printerr (_("%s: pulpd is not running on this bus and could not be started (%s).\n"), prgname,
-                plain->message);
+    g_printerr (_("%s: pulpd is not running on this bus and could not be started (%s).\n"),
+                prgname, plain->message);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
            || g_strcmp0 (remote, "org.freedesktop.DBus.Error.NoReply") == 0)
     g_printerr (_("%s: pulpd did not answer (%s).\n"), prgname, plain->message);
@@ -224,14 +241,8 @@ pulpctl_fail (const GError *error, const gchar *method)
  * Returns: (transfer full): the reply, or %NULL with @error set
  */
 GVariant *
-pulpctl_call (Pulpctl *ctl,
-              const gchar *path,
-              const gchar *iface,
-              const gchar *method,
-              GVariant *parameters,
-              const gchar *reply_type,
-              GUnixFDList *fd_list,
-              GError **error)
+pulpctl_call (Pulpctl *ctl, const gchar *path, const gchar *iface, const gchar *method,
+              GVariant *parameters, const gchar *reply_type, GUnixFDList *fd_list, GError **error)
 {
   return g_dbus_connection_call_with_unix_fd_list_sync (
       ctl->bus, PULPCTL_BUS_NAME, path, iface, method, parameters,
@@ -260,8 +271,9 @@ pulpctl_get_properties (Pulpctl *ctl, const gchar *path, const gchar *iface, GEr
 gchar *
 pulpctl_get_repository_path (Pulpctl *ctl, const gchar *id, GError **error)
 {
-  g_autoptr (GVariant) reply = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE,
-                                             "GetRepository", g_variant_new ("(s)", id), "(o)", NULL, error);
+  g_autoptr (GVariant) reply
+      = pulpctl_call (ctl, PULPCTL_MANAGER_PATH, PULPCTL_MANAGER_IFACE, "GetRepository",
+                      g_variant_new ("(s)", id), "(o)", NULL, error);
   gchar *path = NULL;
 
   if (reply != NULL)
@@ -277,8 +289,9 @@ pulpctl_get_repository_path (Pulpctl *ctl, const gchar *id, GError **error)
 GVariant *
 pulpctl_get_managed_objects (Pulpctl *ctl, GError **error)
 {
-  g_autoptr (GVariant) reply = pulpctl_call (ctl, "/org/pulp", "org.freedesktop.DBus.ObjectManager",
-                                             "GetManagedObjects", NULL, "(a{oa{sa{sv}}})", NULL, error);
+  g_autoptr (GVariant) reply
+      = pulpctl_call (ctl, "/org/pulp", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                      NULL, "(a{oa{sa{sv}}})", NULL, error);
   return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
 }
 
@@ -376,15 +389,15 @@ parse_typed_value (const gchar *type, const gchar *text, GError **error)
       break;
     case 'y':
       if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT8, &u, NULL))
-        return g_variant_new_byte ((guchar) u);
+        return g_variant_new_byte ((guchar)u);
       break;
     case 'q':
       if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT16, &u, NULL))
-        return g_variant_new_uint16 ((guint16) u);
+        return g_variant_new_uint16 ((guint16)u);
       break;
     case 'u':
       if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &u, NULL))
-        return g_variant_new_uint32 ((guint32) u);
+        return g_variant_new_uint32 ((guint32)u);
       break;
     case 't':
       if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &u, NULL))
@@ -392,11 +405,11 @@ parse_typed_value (const gchar *type, const gchar *text, GError **error)
       break;
     case 'n':
       if (g_ascii_string_to_signed (text, 10, G_MININT16, G_MAXINT16, &i, NULL))
-        return g_variant_new_int16 ((gint16) i);
+        return g_variant_new_int16 ((gint16)i);
       break;
     case 'i':
       if (g_ascii_string_to_signed (text, 10, G_MININT32, G_MAXINT32, &i, NULL))
-        return g_variant_new_int32 ((gint32) i);
+        return g_variant_new_int32 ((gint32)i);
       break;
     case 'x':
       if (g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &i, NULL))
@@ -446,7 +459,8 @@ pulpctl_parse_setting (const gchar *arg, GVariantDict *dict, GError **error)
     {
       *colon = '\0';
       type = colon + 1;
-      if (!g_variant_type_string_is_valid (type) || !g_variant_type_is_definite (G_VARIANT_TYPE (type)))
+      if (!g_variant_type_string_is_valid (type)
+          || !g_variant_type_is_definite (G_VARIANT_TYPE (type)))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        _("“%s” in “%s” is not a D-Bus type such as s, b, u or as"), type, arg);
@@ -478,7 +492,7 @@ pulpctl_format_time (guint64 usec)
 
   if (usec == 0)
     return g_strdup (_("never"));
-  dt = g_date_time_new_from_unix_local ((gint64) (usec / G_USEC_PER_SEC));
+  dt = g_date_time_new_from_unix_local ((gint64)(usec / G_USEC_PER_SEC));
   return dt != NULL ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
 }
 
@@ -503,7 +517,7 @@ pulpctl_format_value (GVariant *value)
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 /**
@@ -533,7 +547,7 @@ pulpctl_format_summary (GVariant *summary)
     }
   g_ptr_array_sort (parts, compare_strings);
   g_ptr_array_add (parts, NULL);
-  return g_strjoinv (", ", (gchar **) parts->pdata);
+  return g_strjoinv (", ", (gchar **)parts->pdata);
 }
 
 /* "LatestVersion" → "latest-version": JSON keys as the configuration keys are written */
@@ -631,7 +645,7 @@ pulpctl_table_new (const gchar *first_heading, ...)
   va_start (args, first_heading);
   headings = collect_cells (first_heading, args);
   va_end (args);
-  self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify)g_strfreev);
   self->columns = g_strv_length (headings);
   g_ptr_array_add (self->rows, headings);
   return self;
@@ -666,7 +680,7 @@ pulpctl_table_print (PulpctlTable *self)
     {
       GStrv row = g_ptr_array_index (self->rows, r);
       for (guint c = 0; c < self->columns && row[c] != NULL; c++)
-        widths[c] = MAX (widths[c], (guint) g_utf8_strlen (row[c], -1));
+        widths[c] = MAX (widths[c], (guint)g_utf8_strlen (row[c], -1));
     }
   for (guint r = 0; r < self->rows->len; r++)
     {
@@ -704,14 +718,16 @@ commands_description (void)
   g_string_append_c (s, '\n');
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      g_autofree gchar *usage = g_strdup_printf ("%s %s", commands[i].name, _(commands[i].parameters));
+      g_autofree gchar *usage
+          = g_strdup_printf ("%s %s", commands[i].name, _(commands[i].parameters));
       /* padded by characters: a translated usage may hold "…" and umlauts */
       g_string_append_printf (s, "  %s", usage);
       for (glong pad = g_utf8_strlen (usage, -1); pad < 29; pad++)
         g_string_append_c (s, ' ');
       g_string_append_printf (s, "%s\n", _(commands[i].summary));
     }
-  g_string_append_printf (s, "\n%s\n", _("Run “pulpctl COMMAND --help” for the options of a command."));
+  g_string_append_printf (s, "\n%s\n",
+                          _("Run “pulpctl COMMAND --help” for the options of a command."));
   return g_string_free (s, FALSE);
 }
 
@@ -760,8 +776,9 @@ connect_bus (GError **error)
   if (opt_address != NULL)
     return g_dbus_connection_new_for_address_sync (
         opt_address,
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
-        NULL, error);
+        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+            | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+        NULL, NULL, error);
   return g_bus_get_sync (opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
 }
 
@@ -797,7 +814,8 @@ main (int argc, char **argv)
   if (word == NULL || g_str_equal (word, "help"))
     {
       for (int i = 1; word == NULL && i < argc; i++)
-        if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h") || g_str_equal (argv[i], "-?"))
+        if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h")
+            || g_str_equal (argv[i], "-?"))
           word = "help";
       if (word == NULL)
         return pulpctl_usage_error (_("No command given."));
@@ -825,7 +843,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (octx, command->entries, GETTEXT_PACKAGE);
   if (command->json)
     g_option_context_add_main_entries (octx, json_entries, GETTEXT_PACKAGE);
-  group = g_option_group_new ("global", _("Global options:"), _("Show the global options"), NULL, NULL);
+  group = g_option_group_new ("global", _("Global options:"), _("Show the global options"), NULL,
+                              NULL);
   g_option_group_add_entries (group, global_entries);
   g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
   g_option_context_add_group (octx, group);
@@ -833,11 +852,13 @@ main (int argc, char **argv)
     return pulpctl_usage_error ("%s", error->message);
 
   /* argv[0] is the program; what is left are the command's arguments */
-  nargs = (guint) argc - 1;
+  nargs = (guint)argc - 1;
   if (nargs < command->min_args)
-    return pulpctl_usage_error (_("“%s” needs the arguments %s."), command->name, _(command->parameters));
+    return pulpctl_usage_error (_("“%s” needs the arguments %s."), command->name,
+                                _(command->parameters));
   if (nargs > command->max_args)
-    return pulpctl_usage_error (_("Too many arguments for “%s”: %s."), command->name, argv[command->max_args + 1]);
+    return pulpctl_usage_error (_("Too many arguments for “%s”: %s."), command->name,
+                                argv[command->max_args + 1]);
   if (opt_system + opt_session + (opt_address != NULL) > 1)
     return pulpctl_usage_error (_("Give only one of --system, --session and --address."));
 

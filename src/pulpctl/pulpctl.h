@@ -38,7 +38,10 @@ GVariant *pulpctl_call (Pulpctl *ctl,
                         const gchar *reply_type,
                         GUnixFDList *fd_list,
                         GError **error);
-GVariant *pulpctl_get_properties (Pulpctl *ctl, const gchar *path, const gchar *iface, GError **error);
+GVariant *pulpctl_get_properties (Pulpctl *ctl,
+                                  const gchar *path,
+                                  const gchar *iface,
+                                  GError **error);
 gchar *pulpctl_get_repository_path (Pulpctl *ctl, const gchar *id, GError **error);
 gchar *pulpctl_task_path (const gchar *number, GError **error);
 GVariant *pulpctl_get_managed_objects (Pulpctl *ctl, GError **error);
@@ -66,7 +69,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpctlTable, pulpctl_table_free)
 
 /* Commands that start a task and follow it: see pulpctl-follow.c. */
 typedef struct _PulpctlFollow PulpctlFollow;
-PulpctlFollow *pulpctl_follow_new (Pulpctl *ctl, const gchar *repository_path, gboolean cancel_on_interrupt);
+PulpctlFollow *pulpctl_follow_new (Pulpctl *ctl,
+                                   const gchar *repository_path,
+                                   gboolean cancel_on_interrupt);
 int pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path);
 void pulpctl_follow_free (PulpctlFollow *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpctlFollow, pulpctl_follow_free)
