@@ -295,7 +295,7 @@ check "terminal: lines redrawn with carriage return and erase-line" yes \
 tr '\r' '\n' <"$WORK/tty.out" | sed 's/^\x1b\[K//' | grep '^units ' >"$WORK/tty.units"
 bars=$(grep -o '\[[#.]*\]' "$WORK/tty.units" | sort -u | wc -l)
 [ "$bars" -ge 3 ] && ok "terminal: the bar moves ($bars distinct bars)" || not_ok "terminal: only $bars distinct bars"
-contains "terminal: the bar ends full" "[########################]  200/200" "$(tail -1 "$WORK/tty.units")"
+check "terminal: the bar ends full" yes "$(tail -1 "$WORK/tty.units" | grep -qE '\[#{8,}\]  200/200' && echo yes)"
 contains "terminal: bytes, rate and ETA while running" "ETA " "$(cat "$WORK/tty.units")"
 contains "terminal: rate" "/s" "$(cat "$WORK/tty.units")"
 stages=$(tr '\r' '\n' <"$WORK/tty.out" | sed 's/^\x1b\[K//' | grep -E '^[a-z]+ +\[' | cut -d' ' -f1 | sort -u | wc -l)

@@ -26,6 +26,7 @@ struct _PulpctlProgress
   guint64 done, total;
   guint64 bytes_done, bytes_total, rate, failed;
   guint frame;        /* reports seen in this stage: moves the unknown-total bar */
+  guint bar_width;    /* terminal mode: narrowed to fit the terminal */
   gint64 last_plain;  /* when the last plain line was written */
   gboolean pending;   /* plain mode: the latest state is not written yet */
   gchar *last_line;   /* plain mode: not written twice in a row */
@@ -33,6 +34,7 @@ struct _PulpctlProgress
 };
 
 #define BAR_WIDTH 24
+#define BAR_WIDTH_MIN 8
 
 PulpctlProgress *
 pulpctl_progress_new (FILE *out, gboolean terminal)
@@ -94,29 +96,29 @@ estimate_left (PulpctlProgress *self)
 }
 
 static void
-append_bar (PulpctlProgress *self, GString *line)
+append_bar (PulpctlProgress *self, GString *line, guint width)
 {
   g_string_append_c (line, '[');
   if (self->total > 0)
     {
-      guint fill = (guint)(MIN (self->done, self->total) * BAR_WIDTH / self->total);
-      for (guint i = 0; i < BAR_WIDTH; i++)
+      guint fill = (guint)(MIN (self->done, self->total) * width / self->total);
+      for (guint i = 0; i < width; i++)
         g_string_append_c (line, i < fill ? '#' : '.');
     }
   else
     {
       /* unknown total: a block that bounces, so the line still shows life */
-      guint span = BAR_WIDTH - 3, pos = self->frame % (2 * span);
+      guint span = width - 3, pos = self->frame % (2 * span);
       if (pos > span)
         pos = 2 * span - pos;
-      for (guint i = 0; i < BAR_WIDTH; i++)
+      for (guint i = 0; i < width; i++)
         g_string_append_c (line, i >= pos && i < pos + 3 ? '=' : ' ');
     }
   g_string_append_c (line, ']');
 }
 
 static gchar *
-describe (PulpctlProgress *self)
+describe (PulpctlProgress *self, guint bar_width)
 {
   g_autoptr (GString) line = g_string_new (NULL);
   const gchar *sep = self->terminal ? "  " : ", ";
@@ -125,7 +127,7 @@ describe (PulpctlProgress *self)
   if (self->terminal)
     {
       g_string_append_printf (line, "%-10s ", self->stage);
-      append_bar (self, line);
+      append_bar (self, line, bar_width);
       g_string_append (line, "  ");
     }
   else
@@ -177,9 +179,18 @@ describe (PulpctlProgress *self)
 static void
 draw_terminal (PulpctlProgress *self)
 {
-  g_autofree gchar *line = describe (self);
   guint width = terminal_width (self->out);
+  g_autofree gchar *line = describe (self, self->bar_width);
+  glong excess = g_utf8_strlen (line, -1) - (glong) width + 1;
 
+  /* A narrow terminal gets a shorter bar before the line loses its ETA; the
+   * bar only shrinks within a stage, so it does not jitter as numbers grow. */
+  if (excess > 0 && self->bar_width > BAR_WIDTH_MIN)
+    {
+      self->bar_width = (guint) MAX ((glong) BAR_WIDTH_MIN, (glong) self->bar_width - excess);
+      g_free (line);
+      line = describe (self, self->bar_width);
+    }
   /* a line that wraps can no longer be redrawn with a carriage return */
   if (g_utf8_strlen (line, -1) >= width)
     *g_utf8_offset_to_pointer (line, width - 1) = '\0';
@@ -191,7 +202,7 @@ draw_terminal (PulpctlProgress *self)
 static void
 write_plain (PulpctlProgress *self)
 {
-  g_autofree gchar *line = describe (self);
+  g_autofree gchar *line = describe (self, BAR_WIDTH);
 
   self->pending = FALSE;
   if (g_strcmp0 (line, self->last_line) == 0)
@@ -248,6 +259,7 @@ pulpctl_progress_update (PulpctlProgress *self, const gchar *stage, guint64 done
       self->stage = g_strdup (stage);
       self->stage_start = g_get_monotonic_time ();
       self->frame = 0;
+      self->bar_width = BAR_WIDTH;
     }
   self->done = done;
   self->total = total;
