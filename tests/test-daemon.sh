@@ -166,11 +166,13 @@ check "version 3 after the queued sync" "t 3" "$(prop /org/pulp/repositories/r1 
 
 # --- kill -9 mid-sync at three stages, restart: nothing lost
 rm -f "$WORK/go"
-for at in 1 1500 2999; do
-  printf 'block-after %s %s\nunits 3000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
+for at in 1 5000 12000; do
+  printf 'block-after %s %s\nunits 15000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
   before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)
   t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
   wait_for_stage "$t" blocked || not_ok "sync did not reach unit $at"
+  # past 10,000 units the pending version is in the database, not only in memory
+  [ "$at" -gt 10000 ] && pending_rows=$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')
   kill -9 $PID; wait $PID 2>/dev/null
   start
   check "after kill -9 at unit $at: version kept" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
@@ -179,6 +181,7 @@ for at in 1 1500 2999; do
   contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
   check "after kill -9: database integrity" "ok" "$(sqlite3 "$STATE/pulp.db" 'PRAGMA integrity_check')"
 done
+[ "$pending_rows" -ge 10000 ] && ok "the kill at 12000 hit a pending version in the database ($pending_rows rows)" || not_ok "no pending rows before the last kill: $pending_rows"
 check "pending rows were discarded" "0" "$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
 touch "$WORK/go"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
@@ -192,6 +195,51 @@ check "repositories persist across restarts" "ao 1 \"/org/pulp/repositories/r1\"
 check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
+
+# --- losing the name to --replace, and SIGTERM: both end the daemon cleanly
+OLD=$PID
+"$PULPD" --system --replace --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+wait $OLD; rc=$?
+check "a daemon replaced with --replace exits with 0" "0" "$rc"
+for _ in $(seq 200); do busctl --system status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+check "the replacement serves the name" "ao 0" "$(mgr ListRepositories)"
+kill -TERM $PID; wait $PID; rc=$?
+check "SIGTERM ends the daemon with 0" "0" "$rc"
+PID=
+start
+
+# --- a private bus without polkit: only the daemon's own user may change state
+kill $PID; wait $PID 2>/dev/null; PID=
+cat >"$WORK/private-bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$WORK/private_bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+chmod 755 "$WORK"
+dbus-daemon --config-file="$WORK/private-bus.conf" --fork --print-pid=3 3>"$WORK/private-bus.pid"
+PRIV="unix:path=$WORK/private_bus"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$PULPD" --address "$PRIV" --state-dir "$WORK/state2" \
+  --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+for _ in $(seq 200); do busctl --address="$PRIV" status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+pm() { busctl --address="$PRIV" call $M "$@" 2>&1; }
+check "no polkit: the daemon's user may create" 'o "/org/pulp/repositories/mine"' "$(pm CreateRepository ssa{sv} mine test 0)"
+contains "no polkit: another user may not" "polkit is not available, and the caller is not the daemon" \
+  "$(as_nobody busctl --address="$PRIV" call $M CreateRepository ssa{sv} theirs test 0 2>&1)"
+contains "no polkit: another user may read" '"/org/pulp/repositories/mine"' \
+  "$(as_nobody busctl --address="$PRIV" call $M ListRepositories 2>&1)"
+kill "$(cat "$WORK/private-bus.pid")" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

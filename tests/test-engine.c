@@ -17,7 +17,7 @@ typedef struct
 } Fixture;
 
 static PulpEngine *
-open_engine (Fixture *f)
+open_engine_with_retention (Fixture *f, gint retention)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GKeyFile) config = g_key_file_new ();
@@ -25,9 +25,17 @@ open_engine (Fixture *f)
   PulpEngine *engine;
 
   g_key_file_set_integer (config, "daemon", "max-parallel-tasks", 2);
+  if (retention >= 0)
+    g_key_file_set_integer (config, "daemon", "task-retention-seconds", retention);
   engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
   g_assert_no_error (error);
   return engine;
+}
+
+static PulpEngine *
+open_engine (Fixture *f)
+{
+  return open_engine_with_retention (f, -1);
 }
 
 static void
@@ -180,6 +188,14 @@ test_validation (Fixture *f, gconstpointer data)
   g_assert_cmpuint (repos->len, ==, 0);
 }
 
+static guint64
+summary_u64 (PulpTask *task, const gchar *key)
+{
+  guint64 v = G_MAXUINT64;
+  g_assert_true (g_variant_lookup (pulp_task_get_summary (task), key, "t", &v));
+  return v;
+}
+
 static void
 test_persist (Fixture *f, gconstpointer data)
 {
@@ -187,12 +203,22 @@ test_persist (Fixture *f, gconstpointer data)
   PulpRepository *repo;
   const gchar *policy;
 
+  PulpTask *task;
+  guint64 task_id;
+
   write_desc (f, "units 10 a v1\n");
   repo = create_repo (f, "keep", "mirror");
-  g_object_unref (run_sync (f, repo));
+  task = run_sync (f, repo);
+  task_id = pulp_task_get_id (task);
+  g_object_unref (task);
   g_clear_object (&f->engine);
 
   f->engine = open_engine (f);
+  /* finished tasks are kept, with what they said */
+  task = pulp_engine_get_task (f->engine, task_id);
+  g_assert_nonnull (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 10);
   repo = pulp_engine_get_repository (f->engine, "keep", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (pulp_repository_get_importer (repo), ==, "test");
@@ -201,15 +227,13 @@ test_persist (Fixture *f, gconstpointer data)
   g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
   g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 10);
   g_assert_cmpuint (pulp_repository_get_last_sync (repo), >, 0);
+
+  /* … for as long as task-retention-seconds says */
+  g_clear_object (&f->engine);
+  f->engine = open_engine_with_retention (f, 0);
+  g_assert_null (pulp_engine_get_task (f->engine, task_id));
 }
 
-static guint64
-summary_u64 (PulpTask *task, const gchar *key)
-{
-  guint64 v = G_MAXUINT64;
-  g_assert_true (g_variant_lookup (pulp_task_get_summary (task), key, "t", &v));
-  return v;
-}
 
 static void
 test_versions (Fixture *f, gconstpointer data)

@@ -611,6 +611,10 @@ run_json (PulpStore *self, const gchar *sql_sqlite, const gchar *sql_other, GStr
   return run (self, st, error);
 }
 
+#define UNITS_UPSERT                                                                       \
+  " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"                           \
+  " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size"
+
 /**
  * pulp_store_upsert_units:
  * @units: (element-type PulpUnit): units to store or update
@@ -656,16 +660,10 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
                      " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
                      " json_extract (value, '$[2]'), json_extract (value, '$[3]'),"
                      " json_extract (value, '$[4]'), json_extract (value, '$[5]'),"
-                     " json_extract (value, '$[6]') FROM json_each (##j::string) WHERE 1"
-                     " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
-                     " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
-                     " size = excluded.size",
+                     " json_extract (value, '$[6]') FROM json_each (##j::string) WHERE 1" UNITS_UPSERT,
                      "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
                      " SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::bigint"
-                     " FROM json_array_elements (##j::string::json) AS e"
-                     " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
-                     " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
-                     " size = excluded.size",
+                     " FROM json_array_elements (##j::string::json) AS e" UNITS_UPSERT,
                      json, error))
         {
           db_error (error, "storing units");
