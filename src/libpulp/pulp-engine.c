@@ -971,7 +971,9 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type, error))
+  /* a format string such as "&s" names the type "s" */
+  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type + (type[0] == '&'),
+                   error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
