@@ -116,14 +116,6 @@ sync_state_clear (SyncState *st)
   g_clear_error (&st->download_error);
 }
 
-static guint64
-unit_metadata_u64 (PulpUnit *unit, const gchar *key)
-{
-  guint64 v = 0;
-  g_variant_lookup (pulp_unit_get_metadata (unit), key, "t", &v);
-  return v;
-}
-
 static gchar *
 unit_metadata_string (PulpUnit *unit, const gchar *key)
 {
@@ -140,8 +132,7 @@ unit_key_string (PulpUnit *unit, const gchar *key)
   return s;
 }
 
-/* The URL of a package; also the last check of its xml:base, made in the
- * first pass so a bad one stops the sync before anything is stored. */
+/* The URL of a package (its xml:base was checked in the first pass). */
 static gchar *
 unit_url (SyncState *st, PulpUnit *unit, GError **error)
 {
@@ -196,16 +187,12 @@ needs_file (SyncState *st, PulpUnit *unit)
   return st->missing != NULL && g_hash_table_contains (st->missing, pulp_unit_get_id (unit));
 }
 
-/* First pass: one call per package of primary. */
+/* First pass: one call per package of primary (whose location the parser
+ * checked against the feed). */
 static gboolean
 scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   SyncState *st = user_data;
-  g_autofree gchar *url = NULL;
-
-  url = unit_url (st, unit, error);
-  if (url == NULL)
-    return FALSE;
 
   st->seen++;
   if (st->seen % PROGRESS_EVERY == 0)
@@ -226,7 +213,7 @@ scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
       return st->batch->len < BATCH_SIZE || save_batch (st, error);
     }
   st->new_count++;
-  st->new_bytes += unit_metadata_u64 (unit, "size-package");
+  st->new_bytes += pulp_unit_get_size (unit);
   return TRUE;
 }
 
@@ -279,7 +266,7 @@ download_batch (SyncState *st, GError **error)
       g_autofree gchar *url = unit_url (st, unit, error);
       g_autofree gchar *type = unit_key_string (unit, "checksum-type");
       g_autofree gchar *checksum = unit_key_string (unit, "checksum");
-      guint64 size = unit_metadata_u64 (unit, "size-package");
+      guint64 size = pulp_unit_get_size (unit);
       PulpDownload *d;
 
       if (url == NULL)
@@ -543,8 +530,8 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     return FALSE;
   st->packages_total = pulp_rpm_primary_peek_count (primary_path);
   report_units (st);
-  if (!pulp_rpm_parse_primary (primary_path, primary->location_href, scan_unit, st,
-                               st->cancellable, error))
+  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed, scan_unit,
+                                        st, st->cancellable, error))
     return FALSE;
   if (!save_batch (st, error))
     return FALSE;
