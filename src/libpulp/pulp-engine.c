@@ -205,13 +205,16 @@ core_key_type (const gchar *key)
 }
 
 static gboolean
-check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *type, GError **error)
+check_type (const gchar *message, const gchar *key, GVariant *value, const gchar *type, GError **error)
 {
   if (g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
     return TRUE;
-  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-               _("%s “%s” must have type “%s”, not “%s”"), what, key, type,
+  /* @message is one of the three translated sentences below */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, message, key, type,
                g_variant_get_type_string (value));
+#pragma GCC diagnostic pop
   return FALSE;
 }
 
@@ -220,26 +223,26 @@ check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *t
 static GVariant *
 validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GError **error)
 {
-  g_auto (GVariantDict) merged;
-  g_auto (GVariantDict) own;
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
+  g_auto (GVariantDict) own = G_VARIANT_DICT_INIT (NULL);
   g_autoptr (GVariant) own_v = NULL;
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
 
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, base);
   g_variant_iter_init (&iter, config);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
       const gchar *type = core_key_type (key);
       if (type != NULL
-          && (!check_type (_("Configuration key"), key, value, type, error) || !check_key (key, value, error)))
+          && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error)))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
 
   /* the importer sees all of its own keys, old and new */
-  g_variant_dict_init (&own, NULL);
   g_autoptr (GVariant) all = g_variant_ref_sink (g_variant_dict_end (&merged));
   g_variant_iter_init (&iter, all);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
@@ -286,6 +289,9 @@ pulp_validate_repository_id (const gchar *id, GError **error)
 
 /* ---- importers ---------------------------------------------------------- */
 
+static GHashTable *loaded_dirs;
+G_LOCK_DEFINE_STATIC (loaded_dirs);
+
 static void
 load_importers (PulpEngine *self, const gchar *dir)
 {
@@ -294,16 +300,24 @@ load_importers (PulpEngine *self, const gchar *dir)
   const gchar *name;
 
   pulp_importer_ensure_extension_point ();
-  /* Modules stay loaded for the life of the process; GIO keeps them. */
-  g_list_free (g_io_modules_load_all_in_directory (dir));
-  /* uninstalled, each importer sits in its own folder of the build tree */
-  d = g_dir_open (dir, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+  /* Modules stay loaded for the life of the process (GIO keeps them), and
+   * a type can be registered only once: load each folder once. */
+  G_LOCK (loaded_dirs);
+  if (loaded_dirs == NULL)
+    loaded_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_add (loaded_dirs, g_strdup (dir)))
     {
-      g_autofree gchar *sub = g_build_filename (dir, name, NULL);
-      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
-        g_list_free (g_io_modules_load_all_in_directory (sub));
+      g_list_free (g_io_modules_load_all_in_directory (dir));
+      /* uninstalled, each importer sits in its own folder of the build tree */
+      d = g_dir_open (dir, 0, NULL);
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree gchar *sub = g_build_filename (dir, name, NULL);
+          if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+            g_list_free (g_io_modules_load_all_in_directory (sub));
+        }
     }
+  G_UNLOCK (loaded_dirs);
 
   ep = g_io_extension_point_lookup (PULP_IMPORTER_EXTENSION_POINT_NAME);
   for (GList *l = g_io_extension_point_get_extensions (ep); l != NULL; l = l->next)
@@ -892,7 +906,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 PulpTask *
 pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, guint32 uid, GError **error)
 {
-  g_auto (GVariantDict) merged;
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
@@ -909,6 +923,7 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                    pulp_repository_get_importer (repo));
       return NULL;
     }
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, pulp_repository_get_config (repo));
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
@@ -922,7 +937,7 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                        _("Unknown sync option “%s” (known: sync-policy, download-policy, force)"), key);
           return NULL;
         }
-      if (!check_type (_("Sync option"), key, value, type, error) || !check_key (key, value, error))
+      if (!check_type (_("Sync option “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
@@ -952,7 +967,7 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key"), key, v, type, error))
+  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type, error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
@@ -994,14 +1009,15 @@ pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter
   if (limit > 10000)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("“limit” may be at most 10000, not %" G_GUINT64_FORMAT), limit);
+                   _("“limit” may be at most 10000, not %llu"), (unsigned long long) limit);
       return NULL;
     }
   if (version > pulp_repository_get_latest_version (repo))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-                   _("Repository “%s” has no version %" G_GUINT64_FORMAT " (latest: %" G_GUINT64_FORMAT ")"),
-                   pulp_repository_get_id (repo), version, pulp_repository_get_latest_version (repo));
+                   _("Repository “%s” has no version %llu (latest: %llu)"), pulp_repository_get_id (repo),
+                   (unsigned long long) version,
+                   (unsigned long long) pulp_repository_get_latest_version (repo));
       return NULL;
     }
   units = pulp_store_list_units (self->store, pulp_repository_get_id (repo), version, type, "",

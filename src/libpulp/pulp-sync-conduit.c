@@ -17,6 +17,7 @@
  */
 
 #define PAGE_SIZE 5000
+#define PENDING_MAX 10000
 
 struct _PulpSyncConduit
 {
@@ -37,6 +38,8 @@ struct _PulpSyncConduit
   GHashTable *removed;   /* ids of the base version removed in the pending version */
   guint64 kept_uploaded;
   GVariantDict summary;
+  GPtrArray *pending_units; /* saved, not yet written */
+  GPtrArray *pending_fresh; /* of those, the ones new to the repository */
   GVariant *importer_state;     /* what the last sync left, if still valid */
   GVariant *new_importer_state; /* what this sync leaves */
 };
@@ -59,6 +62,8 @@ pulp_sync_conduit_finalize (GObject *object)
   g_hash_table_unref (self->added);
   g_hash_table_unref (self->removed);
   g_variant_dict_clear (&self->summary);
+  g_ptr_array_unref (self->pending_units);
+  g_ptr_array_unref (self->pending_fresh);
   g_clear_pointer (&self->importer_state, g_variant_unref);
   g_clear_pointer (&self->new_importer_state, g_variant_unref);
   G_OBJECT_CLASS (pulp_sync_conduit_parent_class)->finalize (object);
@@ -77,6 +82,8 @@ pulp_sync_conduit_init (PulpSyncConduit *self)
   self->added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->removed = g_hash_table_new (g_str_hash, g_str_equal);
   g_variant_dict_init (&self->summary, NULL);
+  self->pending_units = g_ptr_array_new_with_free_func (g_object_unref);
+  self->pending_fresh = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -283,6 +290,32 @@ pulp_sync_conduit_foreach_unit (PulpSyncConduit *self,
     }
 }
 
+/* Writes the buffered units in one transaction. Rows of the pending
+ * version are invisible until the commit, so they may wait in memory;
+ * writing many at once keeps SQLite from rewriting the same pages for
+ * every small transaction (unit ids are hashes: inserts land all over the
+ * tree). */
+static gboolean
+flush_pending (PulpSyncConduit *self, GError **error)
+{
+  if (self->pending_units->len == 0)
+    return TRUE;
+  if (!pulp_store_begin (self->store, error))
+    return FALSE;
+  if (!pulp_store_upsert_units (self->store, self->pending_units, error)
+      || !pulp_store_add_content (self->store, self->repo_id, self->base_version + 1,
+                                  self->pending_fresh, error))
+    {
+      pulp_store_rollback (self->store);
+      return FALSE;
+    }
+  if (!pulp_store_commit (self->store, error))
+    return FALSE;
+  g_ptr_array_set_size (self->pending_units, 0);
+  g_ptr_array_set_size (self->pending_fresh, 0);
+  return TRUE;
+}
+
 /**
  * pulp_sync_conduit_associate_units: (skip)
  *
@@ -292,34 +325,24 @@ pulp_sync_conduit_foreach_unit (PulpSyncConduit *self,
 gboolean
 pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GError **error)
 {
-  g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
-
   for (guint i = 0; i < units->len; i++)
     {
       PulpUnit *unit = g_ptr_array_index (units, i);
       const gchar *id = pulp_unit_get_id (unit);
       gpointer key;
+
+      g_ptr_array_add (self->pending_units, g_object_ref (unit));
       if (in_current (self, id) && g_hash_table_lookup_extended (self->current, id, &key, NULL))
         g_hash_table_add (self->confirmed, key);
       else if (!g_hash_table_contains (self->added, id))
-        g_ptr_array_add (fresh, unit);
+        {
+          g_ptr_array_add (self->pending_fresh, g_object_ref (unit));
+          g_hash_table_insert (self->added, g_strdup (id),
+                               GINT_TO_POINTER (pulp_unit_get_uploaded (unit) + 1));
+        }
     }
-  if (!pulp_store_begin (self->store, error))
-    return FALSE;
-  if (!pulp_store_upsert_units (self->store, units, error)
-      || !pulp_store_add_content (self->store, self->repo_id, self->base_version + 1, fresh, error))
-    {
-      pulp_store_rollback (self->store);
-      return FALSE;
-    }
-  if (!pulp_store_commit (self->store, error))
-    return FALSE;
-  for (guint i = 0; i < fresh->len; i++)
-    {
-      PulpUnit *unit = g_ptr_array_index (fresh, i);
-      g_hash_table_insert (self->added, g_strdup (pulp_unit_get_id (unit)),
-                           GINT_TO_POINTER (pulp_unit_get_uploaded (unit) + 1));
-    }
+  if (self->pending_units->len >= PENDING_MAX)
+    return flush_pending (self, error);
   return TRUE;
 }
 
@@ -387,7 +410,7 @@ remove_ids (PulpSyncConduit *self, GPtrArray *ids, GError **error)
 {
   if (ids->len == 0)
     return TRUE;
-  if (!pulp_store_begin (self->store, error))
+  if (!flush_pending (self, error) || !pulp_store_begin (self->store, error))
     return FALSE;
   if (!pulp_store_remove_content (self->store, self->repo_id, self->base_version + 1, ids, error))
     {
@@ -569,6 +592,9 @@ pulp_sync_conduit_commit (PulpSyncConduit *self, GError **error)
                                 ? pulp_variant_encode (self->new_importer_state, FALSE)
                                 : g_strdup ("");
   gboolean changed = added > 0 || removed > 0;
+
+  if (!flush_pending (self, error))
+    return NULL;
 
   if (changed)
     {

@@ -55,6 +55,14 @@ remember_unit (PulpUnit *unit, gpointer user_data, GError **error)
   return TRUE;
 }
 
+static GVariant *
+one_entry (const gchar *key, const gchar *value)
+{
+  GVariant *entry = g_variant_new_dict_entry (g_variant_new_string (key),
+                                              g_variant_new_variant (g_variant_new_string (value)));
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), &entry, 1);
+}
+
 static gboolean
 same_bytes (GVariant *a, GVariant *b)
 {
@@ -79,8 +87,8 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
   g_autoptr (PulpUnit) unit = NULL;
   GVariant *known;
 
-  unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
-  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'value': <%s>}", value));
+  unit = pulp_unit_new ("test", one_entry ("name", name));
+  pulp_unit_set_metadata (unit, one_entry ("value", value));
   pulp_unit_set_relative_path (unit, name);
 
   known = g_hash_table_lookup (run->existing, pulp_unit_get_id (unit));
@@ -173,8 +181,7 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
         }
       else if (g_str_equal (w[0], "remove") && n == 2)
         {
-          g_autoptr (GVariant) key = g_variant_ref_sink (g_variant_new_parsed ("{'name': <%s>}", w[1]));
-          g_autoptr (PulpUnit) unit = pulp_unit_new ("test", key);
+          g_autoptr (PulpUnit) unit = pulp_unit_new ("test", one_entry ("name", w[1]));
           const gchar *ids[] = { pulp_unit_get_id (unit), NULL };
           if (!flush (&run, error) || !pulp_sync_conduit_unassociate_units (conduit, ids, error))
             return FALSE;
