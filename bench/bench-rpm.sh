@@ -97,11 +97,16 @@ pulp_sync() {
     perf_pid=$!
     sleep 1 # perf attaches asynchronously
   fi
+  if [ -n "${RSS_TRACE:-}" ]; then
+    (while kill -0 "$PULPD_PID" 2>/dev/null; do
+      awk '/VmRSS/ {printf "%d ", $2 / 1024}' "/proc/$PULPD_PID/status"; sleep 0.5; done) >"$WORK/rss-$1" &
+  fi
   t0=$(date +%s.%N)
   t=$($B call org.pulp.Manager "/org/pulp/repositories/$2" org.pulp.Repository Sync a{sv} 0 | cut -d'"' -f2)
   state=$($B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait | cut -d'"' -f2)
   t1=$(date +%s.%N)
   c1=$(cpu)
+  [ -n "${RSS_TRACE:-}" ] && echo "RSS trace (MB, every 0.5 s) of $1: $(cat "$WORK/rss-$1")" >&2
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   summary=$($B get-property org.pulp.Manager "$t" org.pulp.Task Summary)
   row "$1" "pulpd ($state)" "$(printf %.2f "$(echo "$t1 - $t0" | bc -l)")" \

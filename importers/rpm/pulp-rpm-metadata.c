@@ -692,6 +692,20 @@ add_dependencies (GVariantBuilder *b, const gchar *key, GSList *deps, gboolean a
   g_variant_builder_add (b, "{sv}", key, g_variant_builder_end (&list));
 }
 
+/* A GVariant built with a builder is a tree of small allocations (about
+ * seven per dependency); the same value in serialized form is one buffer,
+ * several times smaller. Units wait in memory in batches before they are
+ * written (and are serialized then anyway), so they are handed over in this
+ * form. */
+static GVariant *
+compact_variant (GVariant *tree)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (tree);
+  g_autoptr (GBytes) bytes = g_variant_get_data_as_bytes (owned);
+
+  return g_variant_new_from_bytes (g_variant_get_type (owned), bytes, TRUE);
+}
+
 /* The one place that turns a cr_Package (from primary.xml or from an RPM
  * header) into a unit, so both paths give the same key and metadata. The
  * digest and location are passed separately because a header has neither. */
@@ -774,7 +788,7 @@ unit_from_package (cr_Package *pkg,
   add_dependencies (&meta, "enhances", pkg->enhances, FALSE);
 
   unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, g_variant_builder_end (&key));
-  pulp_unit_set_metadata (unit, g_variant_builder_end (&meta));
+  pulp_unit_set_metadata (unit, compact_variant (g_variant_builder_end (&meta)));
   pulp_unit_set_relative_path (unit, location_href);
   if (pkg->size_package > 0)
     pulp_unit_set_size (unit, pkg->size_package);
