@@ -110,7 +110,7 @@ pulp_sync_conduit_new (PulpStore *store,
   self->task = g_object_ref (task);
   self->repo_id = g_strdup (repo_id);
   self->base_version = latest_version;
-  self->config = g_variant_ref_sink (config);
+  self->config = g_variant_ref (config);
   g_variant_lookup (config, "remove-uploaded", "b", &self->remove_uploaded);
   /* state left by a sync is only trusted while nothing changed the
    * repository since (a rollback or an upload makes a new version) */
