@@ -238,8 +238,9 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
   g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, base);
   g_variant_iter_init (&iter, config);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
+      g_autoptr (GVariant) owned = value; /* freed on every way out of the loop */
       const gchar *type = core_key_type (key);
       if (type != NULL
           && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error)))
@@ -687,7 +688,7 @@ pulp_engine_get_state_dir (PulpEngine *self)
 
 /**
  * pulp_engine_create_repository:
- * @config: an `a{sv}`, validated by the core and then by the importer
+ * @config: (transfer floating): an `a{sv}`, validated by the core and then by the importer
  *
  * Returns: (transfer none): the new repository, or %NULL
  */
@@ -698,6 +699,7 @@ pulp_engine_create_repository (PulpEngine *self,
                                GVariant *config,
                                GError **error)
 {
+  g_autoptr (GVariant) config_ref = g_variant_ref_sink (config);
   g_autoptr (GVariant) empty = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   g_autoptr (GVariant) valid = NULL;
   g_autofree gchar *text = NULL;
@@ -809,7 +811,7 @@ pulp_engine_list_repositories (PulpEngine *self)
 
 /**
  * pulp_engine_configure_repository:
- * @config: keys to merge into the stored configuration
+ * @config: (transfer floating): keys to merge into the stored configuration
  *
  * Returns: %TRUE if the merged configuration was valid and stored
  */
@@ -819,6 +821,7 @@ pulp_engine_configure_repository (PulpEngine *self,
                                   GVariant *config,
                                   GError **error)
 {
+  g_autoptr (GVariant) config_ref = g_variant_ref_sink (config);
   g_autoptr (GVariant) valid = NULL;
   g_autofree gchar *text = NULL;
   PulpImporter *importer;
@@ -889,8 +892,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
   g_autoptr (PulpStoreRepository) row = find_repository_row (job->store, job->repo_id, &local);
 
   if (row != NULL)
-    conduit = pulp_sync_conduit_new (job->store, job->content, task, row,
-                                     g_variant_ref (job->config), &local);
+    conduit = pulp_sync_conduit_new (job->store, job->content, task, row, job->config, &local);
   if (conduit != NULL && pulp_importer_sync_repo (job->importer, conduit, cancellable, &local)
       && !g_cancellable_set_error_if_cancelled (cancellable, &local))
     summary = pulp_sync_conduit_commit (conduit, &local);
@@ -910,7 +912,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 
 /**
  * pulp_engine_sync:
- * @options: an `a{sv}` overriding the configuration for this sync:
+ * @options: (transfer floating): an `a{sv}` overriding the configuration for this sync:
  *   `sync-policy`, `download-policy`, `force`
  * @uid: the user who asked
  *
@@ -921,6 +923,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 PulpTask *
 pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, guint32 uid, GError **error)
 {
+  g_autoptr (GVariant) options_ref = g_variant_ref_sink (options);
   g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
   GVariantIter iter;
   const gchar *key;
@@ -941,8 +944,9 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
   g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, pulp_repository_get_config (repo));
   g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
+      g_autoptr (GVariant) owned = value; /* freed on every way out of the loop */
       const gchar *type = g_str_equal (key, "force") ? "b" : NULL;
       if (g_str_equal (key, "sync-policy") || g_str_equal (key, "download-policy"))
         type = "s";
@@ -984,8 +988,9 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v,
-                   type[0] == '&' ? type + 1 : type, error))
+  /* a format string such as "&s" names the type "s" */
+  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type + (type[0] == '&'),
+                   error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
@@ -993,7 +998,7 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
 
 /**
  * pulp_engine_list_units:
- * @filter: an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
+ * @filter: (transfer floating): an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
  *   `limit` t (default 1000, at most 10000)
  *
  * Returns: (transfer container) (element-type PulpUnit): a page of units in
@@ -1002,6 +1007,7 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
 GPtrArray *
 pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
 {
+  g_autoptr (GVariant) filter_ref = g_variant_ref_sink (filter);
   const gchar *type = "";
   guint64 version = pulp_repository_get_latest_version (repo);
   guint64 offset = 0, limit = 1000;

@@ -18,6 +18,7 @@
 
 #define PAGE_SIZE 5000
 #define PENDING_MAX 10000
+#define PENDING_MAX_BYTES (8 * 1024 * 1024)
 
 struct _PulpSyncConduit
 {
@@ -40,6 +41,7 @@ struct _PulpSyncConduit
   GVariantDict summary;
   GPtrArray *pending_units; /* saved, not yet written */
   GPtrArray *pending_fresh; /* of those, the ones new to the repository */
+  gsize pending_bytes;      /* their metadata, roughly */
   GVariant *importer_state;     /* what the last sync left, if still valid */
   GVariant *new_importer_state; /* what this sync leaves */
 };
@@ -110,7 +112,7 @@ pulp_sync_conduit_new (PulpStore *store,
   self->task = g_object_ref (task);
   self->repo_id = g_strdup (repo_id);
   self->base_version = latest_version;
-  self->config = g_variant_ref_sink (config);
+  self->config = g_variant_ref (config);
   g_variant_lookup (config, "remove-uploaded", "b", &self->remove_uploaded);
   /* state left by a sync is only trusted while nothing changed the
    * repository since (a rollback or an upload makes a new version) */
@@ -313,6 +315,7 @@ flush_pending (PulpSyncConduit *self, GError **error)
     return FALSE;
   g_ptr_array_set_size (self->pending_units, 0);
   g_ptr_array_set_size (self->pending_fresh, 0);
+  self->pending_bytes = 0;
   return TRUE;
 }
 
@@ -332,6 +335,7 @@ pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GErr
       gpointer key;
 
       g_ptr_array_add (self->pending_units, g_object_ref (unit));
+      self->pending_bytes += g_variant_get_size (pulp_unit_get_metadata (unit));
       if (in_current (self, id) && g_hash_table_lookup_extended (self->current, id, &key, NULL))
         g_hash_table_add (self->confirmed, key);
       else if (!g_hash_table_contains (self->added, id))
@@ -341,7 +345,8 @@ pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GErr
                                GINT_TO_POINTER (pulp_unit_get_uploaded (unit) + 1));
         }
     }
-  if (self->pending_units->len >= PENDING_MAX)
+  /* rpm metadata runs to kilobytes a unit: bound the buffer by size too */
+  if (self->pending_units->len >= PENDING_MAX || self->pending_bytes >= PENDING_MAX_BYTES)
     return flush_pending (self, error);
   return TRUE;
 }

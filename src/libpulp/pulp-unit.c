@@ -178,10 +178,9 @@ pulp_variant_from_text (const gchar *text, GError **error)
 
   if (text == NULL || *text == '\0')
     return g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  /* g_variant_parse() returns a full, not a floating reference */
   v = g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, error);
-  if (v == NULL)
-    return NULL;
-  return g_variant_ref_sink (v);
+  return v;
 }
 
 /**
