@@ -16,13 +16,12 @@ STATE=$WORK/state
 PID=
 pass=0
 fail=0
-skip=0
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
 mkdir "$WORK/importers"
 for dir in "$@"; do ln -s "$dir"/*.so "$WORK/importers/"; done
 
-n() { echo $((pass + fail + skip)); }
+n() { echo $((pass + fail)); }
 ok() { pass=$((pass + 1)); echo "ok $(n) - $1"; }
 not_ok() { fail=$((fail + 1)); echo "not ok $(n) - $1"; }
 check() { # check DESCRIPTION EXPECTED ACTUAL
@@ -47,8 +46,6 @@ json() { printf '%s' "$OUT" | python3 -c "import json,sys; d=json.load(sys.stdin
 prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 # not_available METHOD: the daemon does not implement METHOD yet (see the report of issue 7)
-not_available() { [ "$ERR" = "pulpctl: $1 is not available in this version of pulpd" ]; }
-skip_test() { skip=$((skip + 1)); echo "ok $(n) - $1 # SKIP $2"; }
 
 start() {
   "$PULPD" --system --state-dir "$STATE" --importer-dir "$WORK/importers" >>"$WORK/pulpd.log" 2>&1 &
@@ -317,56 +314,35 @@ ctl --address "$DBUS_SYSTEM_BUS_ADDRESS" -q repo list
 check "--address reaches the same daemon" "f1 r1" "$(echo $OUT)"
 
 # --- rollback, remove, upload, cleanup: the client side of the contract
-# Skipped ONLY while the daemon answers "… is not available in this version of pulpd".
 ctl versions r1 --json
 latest=$(json "d[-1]['number']")
 ctl rollback r1 1
-if not_available Rollback; then
-  check "rollback today: exit 1" 1 "$RC"
-  skip_test "rollback makes a version with version 1's content" "daemon lacks Rollback"
-else
-  check "rollback exits 0" 0 "$RC"
-  contains "rollback: outcome" "completed" "$OUT"
-  check "rollback: new version" "t $((latest + 1))" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
-  check "rollback: content of version 1" "t 300" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
-fi
+check "rollback exits 0" 0 "$RC"
+contains "rollback: outcome" "completed" "$OUT"
+check "rollback: new version" "t $((latest + 1))" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+check "rollback: content of version 1" "t 300" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
 ctl -q units r1 --limit 1
 victim=$OUT
 before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount | cut -d' ' -f2)
 ctl remove r1 "$victim"
-if not_available RemoveUnits; then
-  check "remove today: exit 1" 1 "$RC"
-  skip_test "remove takes a unit out of a new version" "daemon lacks RemoveUnits"
-else
-  check "remove exits 0" 0 "$RC"
-  check "remove: one unit fewer" "t $((before - 1))" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
-  ctl -q units r1
-  lacks "remove: the unit is gone" "$victim" "$OUT"
-fi
+check "remove exits 0" 0 "$RC"
+check "remove: one unit fewer" "t $((before - 1))" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
+ctl -q units r1
+lacks "remove: the unit is gone" "$victim" "$OUT"
 echo "uploaded content" >"$WORK/hello.txt"
 ctl upload f1 "$WORK/hello.txt" --path docs/hello.txt
-if not_available Upload; then
-  check "upload today: exit 1" 1 "$RC"
-  skip_test "upload stores the file as an uploaded unit" "daemon lacks Upload"
-else
-  check "upload exits 0" 0 "$RC"
-  ctl units f1 --json
-  check "upload: the unit with its path, size and flag" "docs/hello.txt 17 True" \
-    "$(json "d[0]['relative-path'], d[0]['size'], d[0]['uploaded']")"
-  ctl units f1
-  contains "upload: text marks it uploaded" "docs/hello.txt (uploaded)" "$OUT"
-fi
+check "upload exits 0" 0 "$RC"
+ctl units f1 --json
+check "upload: the unit with its path, size and flag" "docs/hello.txt 17 True" \
+  "$(json "d[0]['relative-path'], d[0]['size'], d[0]['uploaded']")"
+ctl units f1
+contains "upload: text marks it uploaded" "docs/hello.txt (uploaded)" "$OUT"
 ctl upload f1 "$WORK/missing.txt"
 check "upload of a missing file fails" 1 "$RC"
 contains "upload of a missing file: why" "Cannot read “$WORK/missing.txt”: No such file or directory" "$ERR"
 ctl cleanup
-if not_available CleanupOrphans; then
-  check "cleanup today: exit 1" 1 "$RC"
-  skip_test "cleanup completes" "daemon lacks CleanupOrphans"
-else
-  check "cleanup exits 0" 0 "$RC"
-  contains "cleanup: outcome" "completed" "$OUT"
-fi
+check "cleanup exits 0" 0 "$RC"
+contains "cleanup: outcome" "completed" "$OUT"
 
 # --- delete
 ctl repo delete f1
@@ -390,5 +366,5 @@ check "completion: policies" "mirror" "$(complete repo create x --policy m)"
 # --- the man page renders without warnings
 check "man page renders cleanly" "" "$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$SRCDIR/src/pulpctl/pulpctl.1" 2>&1 >/dev/null)"
 
-echo "$pass passed, $fail failed, $skip skipped"
+echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
