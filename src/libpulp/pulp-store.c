@@ -246,6 +246,11 @@ static const gchar *const migrations[] = {
    * sync left */
   "ALTER TABLE repositories ADD COLUMN importer_state TEXT NOT NULL DEFAULT '';"
   "ALTER TABLE repositories ADD COLUMN importer_state_version INTEGER NOT NULL DEFAULT -1;",
+  /* 3: no query needs these, and keeping them up to date was a third of
+   * the cost of storing a unit (ids and digests are hashes: every insert
+   * lands on another page); orphan cleanup, which reads them, is rare */
+  "DROP INDEX units_sha256;"
+  "DROP INDEX repository_content_unit;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
