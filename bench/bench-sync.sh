@@ -2,7 +2,8 @@
 # Conduit throughput with the test importer (issue: sync engine): 100,000
 # units added in one sync, a no-op resync, then 1% changed (mirror: 1,000
 # removed, 1,000 added). Prints wall time of each sync (task Started to
-# Finished, and as the client saw it) and the peak RSS of pulpd.
+# Finished, and as the client saw it), the CPU time pulpd spent on it
+# (user + system) and the peak RSS of pulpd.
 # Usage: bench/bench-sync.sh [BUILD_DIR] [UNITS]
 set -eu
 BUILD=${1:-build}
@@ -22,8 +23,10 @@ $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa
   feed s "file://$WORK/desc" sync-policy s mirror >/dev/null
 
 keep=$((N - N / 100))
+cpu() { awk '{print ($14 + $15) / 100}' /proc/$PULPD_PID/stat; }
 run() {
-  local name=$1 t s0 s1 started finished
+  local name=$1 t s0 s1 started finished c0
+  c0=$(cpu)
   s0=$(date +%s.%N)
   t=$($B call org.pulp.Manager /org/pulp/repositories/bench org.pulp.Repository Sync a{sv} 0 | cut -d'"' -f2)
   state=$($B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait | cut -d'"' -f2)
@@ -31,13 +34,14 @@ run() {
   started=$($B get-property org.pulp.Manager "$t" org.pulp.Task Started | cut -d' ' -f2)
   finished=$($B get-property org.pulp.Manager "$t" org.pulp.Task Finished | cut -d' ' -f2)
   summary=$($B get-property org.pulp.Manager "$t" org.pulp.Task Summary)
-  printf '| %-22s | %-9s | %7.2f s | %7.2f s | %s |\n' "$name" "$state" \
+  printf '| %-22s | %-9s | %7.2f s | %7.2f s | %7.2f s | %s |\n' "$name" "$state" \
     "$(echo "($finished - $started) / 1000000" | bc -l)" "$(echo "$s1 - $s0" | bc -l)" \
+    "$(echo "$(cpu) - $c0" | bc -l)" \
     "$(echo "$summary" | grep -o '"added" t [0-9]*\|"removed" t [0-9]*' | tr '\n' ' ')"
 }
 echo "units: $N"
-echo "| sync                   | state     | task      | client    | changes |"
-echo "|---|---|---|---|---|"
+echo "| sync                   | state     | task      | client    | pulpd CPU | changes |"
+echo "|---|---|---|---|---|---|"
 printf 'units %s u v1\nunits %s c v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
 run "first sync"
 run "no-op resync"

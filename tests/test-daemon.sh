@@ -91,6 +91,46 @@ contains "limit above 10000 rejected" "at most 10000" "$(repo r1 ListUnits a{sv}
 contains "unknown version: NotFound" "has no version 9" "$(repo r1 ListUnits a{sv} 1 version t 9)"
 contains "unknown sync option" "Unknown sync option “speed”" "$(repo r1 Sync a{sv} 1 speed s fast)"
 
+# --- Progress as a D-Bus client sees it: monotonic per stage, ~10/s, a final one per stage
+printf 'units 30000 p v1\n' >"$WORK/desc-p"
+mgr CreateRepository ssa{sv} progress test 1 feed s "file://$WORK/desc-p" >/dev/null
+gdbus monitor --system --dest org.pulp.Manager >"$WORK/monitor" 2>&1 &
+MON=$!
+for _ in $(seq 100); do grep -q "Monitoring" "$WORK/monitor" 2>/dev/null && break; sleep 0.05; done
+t=$(repo progress Sync a{sv} 0 | cut -d'"' -f2)
+task_wait "$t" >/dev/null
+started=$(prop "$t" org.pulp.Task Started | cut -d' ' -f2); finished=$(prop "$t" org.pulp.Task Finished | cut -d' ' -f2)
+for _ in $(seq 100); do grep -q "Finished" "$WORK/monitor" && break; sleep 0.05; done
+kill $MON; wait $MON 2>/dev/null
+verdict=$(python3 - "$WORK/monitor" "$t" "$started" "$finished" <<'PY'
+import re, sys
+path, task, started, finished = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sig = re.compile(r"org\.pulp\.Repository\.Progress \(objectpath '([^']*)', '([^']*)', uint64 (\d+), uint64 (\d+)")
+last, order, n = {}, [], 0
+for line in open(path):
+    m = sig.search(line)
+    if not m or m.group(1) != task:
+        continue
+    stage, done = m.group(2), int(m.group(3))
+    n += 1
+    if stage in last and done < last[stage]:
+        print("not monotonic in", stage); sys.exit()
+    if stage not in last:
+        order.append(stage)
+    last[stage] = done
+seconds = (finished - started) / 1e6
+limit = int(seconds * 10) + 2 + 2 * len(order)
+if order[:1] != ["metadata"] or last.get("units") != 30000 or last.get("committing") != 1:
+    print("stage ends wrong:", order, last)
+elif n > limit:
+    print("too many signals: %d in %.2f s" % (n, seconds))
+else:
+    print("ok")
+PY
+)
+check "Progress signals: monotonic, rate-limited, final per stage" "ok" "$verdict"
+mgr DeleteRepository s progress >/dev/null
+
 # --- a failing sync leaves the repository as it was
 printf 'fail-after 250\nunits 300 new v2\n' >"$WORK/desc"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
@@ -126,11 +166,13 @@ check "version 3 after the queued sync" "t 3" "$(prop /org/pulp/repositories/r1 
 
 # --- kill -9 mid-sync at three stages, restart: nothing lost
 rm -f "$WORK/go"
-for at in 1 1500 2999; do
-  printf 'block-after %s %s\nunits 3000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
+for at in 1 5000 12000; do
+  printf 'block-after %s %s\nunits 15000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
   before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)
   t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
   wait_for_stage "$t" blocked || not_ok "sync did not reach unit $at"
+  # past 10,000 units the pending version is in the database, not only in memory
+  [ "$at" -gt 10000 ] && pending_rows=$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')
   kill -9 $PID; wait $PID 2>/dev/null
   start
   check "after kill -9 at unit $at: version kept" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
@@ -139,6 +181,7 @@ for at in 1 1500 2999; do
   contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
   check "after kill -9: database integrity" "ok" "$(sqlite3 "$STATE/pulp.db" 'PRAGMA integrity_check')"
 done
+[ "$pending_rows" -ge 10000 ] && ok "the kill at 12000 hit a pending version in the database ($pending_rows rows)" || not_ok "no pending rows before the last kill: $pending_rows"
 check "pending rows were discarded" "0" "$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
 touch "$WORK/go"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
@@ -152,6 +195,51 @@ check "repositories persist across restarts" "ao 1 \"/org/pulp/repositories/r1\"
 check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
+
+# --- losing the name to --replace, and SIGTERM: both end the daemon cleanly
+OLD=$PID
+"$PULPD" --system --replace --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+wait $OLD; rc=$?
+check "a daemon replaced with --replace exits with 0" "0" "$rc"
+for _ in $(seq 200); do busctl --system status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+check "the replacement serves the name" "ao 0" "$(mgr ListRepositories)"
+kill -TERM $PID; wait $PID; rc=$?
+check "SIGTERM ends the daemon with 0" "0" "$rc"
+PID=
+start
+
+# --- a private bus without polkit: only the daemon's own user may change state
+kill $PID; wait $PID 2>/dev/null; PID=
+cat >"$WORK/private-bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$WORK/private_bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+chmod 755 "$WORK"
+dbus-daemon --config-file="$WORK/private-bus.conf" --fork --print-pid=3 3>"$WORK/private-bus.pid"
+PRIV="unix:path=$WORK/private_bus"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$PULPD" --address "$PRIV" --state-dir "$WORK/state2" \
+  --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+PID=$!
+for _ in $(seq 200); do busctl --address="$PRIV" status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+pm() { busctl --address="$PRIV" call $M "$@" 2>&1; }
+check "no polkit: the daemon's user may create" 'o "/org/pulp/repositories/mine"' "$(pm CreateRepository ssa{sv} mine test 0)"
+contains "no polkit: another user may not" "polkit is not available, and the caller is not the daemon" \
+  "$(as_nobody busctl --address="$PRIV" call $M CreateRepository ssa{sv} theirs test 0 2>&1)"
+contains "no polkit: another user may read" '"/org/pulp/repositories/mine"' \
+  "$(as_nobody busctl --address="$PRIV" call $M ListRepositories 2>&1)"
+kill "$(cat "$WORK/private-bus.pid")" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -146,6 +146,10 @@ else
 fi
 if [ -f "$build/src/pulpctl/pulpctl" ]; then
   [ -x "$dest$PULP_BINDIR/pulpctl" ] || fail "$PULP_BINDIR/pulpctl is not installed"
+  has "$dest$PULP_DATADIR/man/man1/pulpctl.1" '^\.TH PULPCTL 1'
+  completion=$(find "$dest" -path '*/bash-completion/completions/pulpctl' -type f | head -1)
+  [ -n "$completion" ] && grep -q '^complete -F _pulpctl pulpctl$' "$completion" ||
+    fail "no bash completion for pulpctl is installed"
 else
   echo "note: the build has no src/pulpctl/pulpctl, not checked"
 fi

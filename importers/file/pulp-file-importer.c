@@ -596,33 +596,31 @@ hash_file (const gchar *path, gchar **sha256, guint64 *size, GError **error)
   return TRUE;
 }
 
-static PulpUnit *
-pulp_file_importer_import_upload (PulpImporter *importer,
-                                  const gchar *type,
-                                  const gchar *content_path,
-                                  GVariant *metadata,
-                                  GError **error)
+/* Everything about an upload that needs no content: the type and the
+ * metadata, whose only key is a valid relative-path. */
+static gboolean
+pulp_file_importer_validate_upload (PulpImporter *importer,
+                                    const gchar *type,
+                                    GVariant *metadata,
+                                    GError **error)
 {
-  g_autofree gchar *sha256 = NULL;
   const gchar *relative_path = NULL;
-  PulpUnit *unit;
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
-  guint64 size = 0;
 
   if (g_strcmp0 (type, FILE_UNIT_TYPE) != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "The file importer only accepts uploads of type “file”, not “%s”",
                    type != NULL ? type : "");
-      return NULL;
+      return FALSE;
     }
   if (metadata == NULL || !g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT))
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                            "Upload metadata must be of type “a{sv}”");
-      return NULL;
+      return FALSE;
     }
 
   g_variant_iter_init (&iter, metadata);
@@ -634,29 +632,46 @@ pulp_file_importer_import_upload (PulpImporter *importer,
                        "Unknown upload metadata key “%s” for type “file” (it takes only "
                        "“relative-path”)",
                        key);
-          return NULL;
+          return FALSE;
         }
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                        "Upload metadata “relative-path” must be of type “s”, not “%s”",
                        g_variant_get_type_string (value));
-          return NULL;
+          return FALSE;
         }
     }
-  /* The iteration above only checked; the string is borrowed from metadata. */
   if (!g_variant_lookup (metadata, "relative-path", "&s", &relative_path))
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                            "Uploads of type “file” need the metadata key “relative-path” (s): "
                            "where the file goes in the repository");
-      return NULL;
+      return FALSE;
     }
   if (!pulp_file_check_relative_path (relative_path, strlen (relative_path), error))
     {
       g_prefix_error (error, "Invalid upload metadata “relative-path”: ");
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static PulpUnit *
+pulp_file_importer_import_upload (PulpImporter *importer,
+                                  const gchar *type,
+                                  const gchar *content_path,
+                                  GVariant *metadata,
+                                  GError **error)
+{
+  g_autofree gchar *sha256 = NULL;
+  const gchar *relative_path = NULL;
+  PulpUnit *unit;
+  guint64 size = 0;
+
+  if (!pulp_file_importer_validate_upload (importer, type, metadata, error))
+    return NULL;
+  g_variant_lookup (metadata, "relative-path", "&s", &relative_path);
 
   if (!hash_file (content_path, &sha256, &size, error))
     {
@@ -677,6 +692,7 @@ pulp_file_importer_iface_init (PulpImporterInterface *iface)
   iface->validate_config = pulp_file_importer_validate_config;
   iface->sync_repo = pulp_file_importer_sync_repo;
   iface->import_upload = pulp_file_importer_import_upload;
+  iface->validate_upload = pulp_file_importer_validate_upload;
 }
 
 /**

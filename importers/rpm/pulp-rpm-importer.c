@@ -16,6 +16,10 @@
 /* How often, in packages, the scan reports progress. */
 #define PROGRESS_EVERY 64
 
+/* repomd.xml is kept whole in the importer state up to this size (real
+ * ones are a few KiB); beyond it only its SHA-256 is compared. */
+#define MAX_KEPT_REPOMD (256 * 1024)
+
 #define PULP_TYPE_RPM_IMPORTER (pulp_rpm_importer_get_type ())
 G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GObject)
 
@@ -37,6 +41,16 @@ G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GO
  * Importer configuration keys: `skip-failed` b (default false): when a
  * package cannot be downloaded, save the others and report the count as
  * `failed` in the summary instead of failing the sync.
+ *
+ * No-op shortcut: a successful sync leaves (as importer state, which the
+ * conduit only returns while the repository is still at the version that
+ * sync left) the repomd.xml it read, byte for byte, with the feed and
+ * policies it ran under. A later sync whose repomd.xml is identical ends
+ * after that one request with `skipped=true`, unless the `force` option is
+ * set or the earlier sync did less than this one would (on_demand before
+ * immediate, additive before mirror, packages left out by skip-failed).
+ * Revision numbers are never trusted: upstreams change primary without
+ * bumping them, but then repomd.xml changes (it holds primary's digest).
  */
 struct _PulpRpmImporter
 {
@@ -59,7 +73,13 @@ typedef struct
   GCancellable *cancellable;
   const gchar *feed;
   gboolean on_demand;
+  gboolean mirror;
   gboolean skip_failed;
+  gboolean force;
+  GVariant *old_state; /* (nullable): what the last sync left, if still valid */
+  gboolean skipped;
+  gchar *repomd_sha256;
+  GBytes *repomd_bytes; /* (nullable): repomd.xml as read, unless too large */
 
   guint64 packages_total; /* declared in primary, 0 if unknown */
   guint64 seen;
@@ -69,6 +89,10 @@ typedef struct
 
   GPtrArray *batch; /* PulpUnit */
   GHashTable *batch_ids;
+  /* ids of units the repository holds without their file (synced
+   * on_demand before): an immediate sync downloads them too; NULL when
+   * on_demand or when every unit is known to have its file */
+  GHashTable *missing;
 
   guint64 files_done; /* of earlier download batches */
   guint64 bytes_done;
@@ -85,16 +109,11 @@ sync_state_clear (SyncState *st)
 {
   g_clear_pointer (&st->batch, g_ptr_array_unref);
   g_clear_pointer (&st->batch_ids, g_hash_table_unref);
+  g_clear_pointer (&st->missing, g_hash_table_unref);
+  g_clear_pointer (&st->repomd_sha256, g_free);
+  g_clear_pointer (&st->repomd_bytes, g_bytes_unref);
   g_clear_object (&st->downloader);
   g_clear_error (&st->download_error);
-}
-
-static guint64
-unit_metadata_u64 (PulpUnit *unit, const gchar *key)
-{
-  guint64 v = 0;
-  g_variant_lookup (pulp_unit_get_metadata (unit), key, "t", &v);
-  return v;
 }
 
 static gchar *
@@ -113,8 +132,7 @@ unit_key_string (PulpUnit *unit, const gchar *key)
   return s;
 }
 
-/* The URL of a package; also the last check of its xml:base, made in the
- * first pass so a bad one stops the sync before anything is stored. */
+/* The URL of a package (its xml:base was checked in the first pass). */
 static gchar *
 unit_url (SyncState *st, PulpUnit *unit, GError **error)
 {
@@ -161,16 +179,20 @@ report_units (SyncState *st)
                                   MAX (st->packages_total, st->seen), NULL);
 }
 
-/* First pass: one call per package of primary. */
+/* Whether an immediate sync must fetch the file of a unit the repository
+ * already holds. */
+static gboolean
+needs_file (SyncState *st, PulpUnit *unit)
+{
+  return st->missing != NULL && g_hash_table_contains (st->missing, pulp_unit_get_id (unit));
+}
+
+/* First pass: one call per package of primary (whose location the parser
+ * checked against the feed). */
 static gboolean
 scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   SyncState *st = user_data;
-  g_autofree gchar *url = NULL;
-
-  url = unit_url (st, unit, error);
-  if (url == NULL)
-    return FALSE;
 
   st->seen++;
   if (st->seen % PROGRESS_EVERY == 0)
@@ -179,16 +201,19 @@ scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
   if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)))
     {
       pulp_sync_conduit_keep_unit (st->conduit, pulp_unit_get_id (unit));
-      st->kept++;
-      return TRUE;
+      if (!needs_file (st, unit))
+        {
+          st->kept++;
+          return TRUE;
+        }
     }
-  if (st->on_demand)
+  else if (st->on_demand)
     {
       batch_add (st, unit);
       return st->batch->len < BATCH_SIZE || save_batch (st, error);
     }
   st->new_count++;
-  st->new_bytes += unit_metadata_u64 (unit, "size-package");
+  st->new_bytes += pulp_unit_get_size (unit);
   return TRUE;
 }
 
@@ -241,7 +266,7 @@ download_batch (SyncState *st, GError **error)
       g_autofree gchar *url = unit_url (st, unit, error);
       g_autofree gchar *type = unit_key_string (unit, "checksum-type");
       g_autofree gchar *checksum = unit_key_string (unit, "checksum");
-      guint64 size = unit_metadata_u64 (unit, "size-package");
+      guint64 size = pulp_unit_get_size (unit);
       PulpDownload *d;
 
       if (url == NULL)
@@ -292,6 +317,8 @@ download_batch (SyncState *st, GError **error)
         }
       pulp_unit_set_sha256 (unit, d->sha256);
       pulp_unit_set_path (unit, d->path);
+      if (st->missing != NULL)
+        g_hash_table_remove (st->missing, pulp_unit_get_id (unit));
       st->downloaded++;
       st->downloaded_bytes += pulp_unit_get_size (unit);
       g_ptr_array_add (arrived, g_object_ref (unit));
@@ -326,7 +353,7 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   SyncState *st = user_data;
 
-  if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)))
+  if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)) && !needs_file (st, unit))
     return TRUE;
   batch_add (st, unit);
   return st->batch->len < BATCH_SIZE || download_batch (st, error);
@@ -356,6 +383,100 @@ fetch_metadata (SyncState *st,
   return g_steal_pointer (&dest);
 }
 
+/* Whether this sync would change nothing: see the type's comment. */
+static gboolean
+can_skip (SyncState *st)
+{
+  const gchar *sha256 = NULL;
+  const gchar *feed = NULL;
+  const gchar *download_policy = NULL;
+  const gchar *sync_policy = NULL;
+  gboolean complete = FALSE;
+  g_autoptr (GVariant) kept = NULL;
+
+  if (st->force || st->old_state == NULL)
+    return FALSE;
+  if (!g_variant_lookup (st->old_state, "repomd-sha256", "&s", &sha256)
+      || !g_variant_lookup (st->old_state, "feed", "&s", &feed)
+      || !g_variant_lookup (st->old_state, "download-policy", "&s", &download_policy)
+      || !g_variant_lookup (st->old_state, "sync-policy", "&s", &sync_policy)
+      || !g_variant_lookup (st->old_state, "complete", "b", &complete))
+    return FALSE;
+  if (!complete || g_strcmp0 (sha256, st->repomd_sha256) != 0 || g_strcmp0 (feed, st->feed) != 0)
+    return FALSE;
+  /* Byte for byte, not only the digest, whenever the file was kept. */
+  kept = g_variant_lookup_value (st->old_state, "repomd", G_VARIANT_TYPE_BYTESTRING);
+  if (st->repomd_bytes != NULL)
+    {
+      g_autoptr (GBytes) old = kept != NULL ? g_variant_get_data_as_bytes (kept) : NULL;
+      if (old == NULL || !g_bytes_equal (old, st->repomd_bytes))
+        return FALSE;
+    }
+  if (g_str_equal (download_policy, "on_demand") && !st->on_demand)
+    return FALSE;
+  if (!g_str_equal (sync_policy, "mirror") && st->mirror)
+    return FALSE;
+  return TRUE;
+}
+
+/* What the next sync compares with. @complete: the version holds every
+ * package of primary (with its file, under the immediate policy). */
+static GVariant *
+new_state (SyncState *st, gboolean complete)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "repomd-sha256", g_variant_new_string (st->repomd_sha256));
+  if (st->repomd_bytes != NULL)
+    g_variant_builder_add (&b, "{sv}", "repomd",
+                           g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, st->repomd_bytes,
+                                                     TRUE));
+  g_variant_builder_add (&b, "{sv}", "feed", g_variant_new_string (st->feed));
+  g_variant_builder_add (&b, "{sv}", "download-policy",
+                         g_variant_new_string (st->on_demand ? "on_demand" : "immediate"));
+  g_variant_builder_add (&b, "{sv}", "sync-policy",
+                         g_variant_new_string (st->mirror ? "mirror" : "additive"));
+  g_variant_builder_add (&b, "{sv}", "complete", g_variant_new_boolean (complete));
+  g_variant_builder_add (&b, "{sv}", "packages", g_variant_new_uint64 (st->seen));
+  return g_variant_builder_end (&b);
+}
+
+static gboolean
+collect_missing (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  SyncState *st = user_data;
+
+  if (*pulp_unit_get_path (unit) == '\0')
+    g_hash_table_add (st->missing, g_strdup (pulp_unit_get_id (unit)));
+  return TRUE;
+}
+
+/* Under the immediate policy, finds the units of the repository that have
+ * no file yet (synced on_demand earlier), unless the last sync left every
+ * file in place and nothing changed the repository since. */
+static gboolean
+find_missing_files (SyncState *st, GError **error)
+{
+  const gchar *download_policy = NULL;
+  gboolean complete = FALSE;
+
+  if (st->on_demand || pulp_sync_conduit_get_unit_count (st->conduit) == 0)
+    return TRUE;
+  if (st->old_state != NULL
+      && g_variant_lookup (st->old_state, "download-policy", "&s", &download_policy)
+      && g_variant_lookup (st->old_state, "complete", "b", &complete)
+      && g_str_equal (download_policy, "immediate") && complete)
+    return TRUE;
+  st->missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!pulp_sync_conduit_foreach_unit (st->conduit, PULP_RPM_UNIT_TYPE, collect_missing, st,
+                                       error))
+    return FALSE;
+  if (g_hash_table_size (st->missing) == 0)
+    g_clear_pointer (&st->missing, g_hash_table_unref);
+  return TRUE;
+}
+
 static gboolean
 sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
 {
@@ -376,9 +497,21 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   repomd = pulp_rpm_repomd_parse (repomd_path, repomd_url, error);
   if (repomd == NULL)
     return FALSE;
-  /* Reported now so a later "unchanged metadata" shortcut can compare. */
   pulp_sync_conduit_set_summary (st->conduit, "repomd-sha256",
                                  g_variant_new_string (repomd->sha256));
+  st->repomd_sha256 = g_strdup (repomd->sha256);
+  {
+    gchar *contents = NULL;
+    gsize length = 0;
+    if (g_file_get_contents (repomd_path, &contents, &length, NULL) && length <= MAX_KEPT_REPOMD)
+      st->repomd_bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+    g_free (contents);
+  }
+  if (can_skip (st))
+    {
+      st->skipped = TRUE;
+      return TRUE;
+    }
   pulp_sync_conduit_set_progress (st->conduit, "metadata", 1, 2, NULL);
 
   primary = repomd->primary;
@@ -393,10 +526,12 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     return FALSE;
   pulp_sync_conduit_set_progress (st->conduit, "metadata", 2, 2, NULL);
 
+  if (!find_missing_files (st, error))
+    return FALSE;
   st->packages_total = pulp_rpm_primary_peek_count (primary_path);
   report_units (st);
-  if (!pulp_rpm_parse_primary (primary_path, primary->location_href, scan_unit, st,
-                               st->cancellable, error))
+  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed, scan_unit,
+                                        st, st->cancellable, error))
     return FALSE;
   if (!save_batch (st, error))
     return FALSE;
@@ -456,7 +591,12 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
                                                                  "immediate"),
                             "on_demand")
                  == 0;
+  st.mirror = g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "sync-policy", "additive"),
+                         "mirror")
+              == 0;
   st.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
+  st.force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
+  st.old_state = pulp_sync_conduit_get_importer_state (conduit);
   st.downloader = pulp_sync_conduit_get_downloader (conduit, error);
   if (st.downloader == NULL)
     return FALSE;
@@ -474,6 +614,16 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   ok = sync_in_dir (&st, tmpdir, error);
   remove_tmpdir (tmpdir);
 
+  if (ok && st.skipped)
+    {
+      /* Nothing changed: the state stays what the last sync left (the
+       * conduit takes its own reference of the non-floating variant). */
+      guint64 packages = 0;
+      g_variant_lookup (st.old_state, "packages", "t", &packages);
+      st.seen = packages;
+      pulp_sync_conduit_set_importer_state (conduit, st.old_state);
+    }
+  pulp_sync_conduit_set_summary (conduit, "skipped", g_variant_new_boolean (st.skipped));
   pulp_sync_conduit_set_summary (conduit, "packages", g_variant_new_uint64 (st.seen));
   pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (st.downloaded));
   pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (st.downloaded_bytes));
@@ -487,11 +637,13 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
                         st.failed);
       ok = FALSE;
     }
-  if (ok
-      && g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "sync-policy", "additive"),
-                    "mirror")
-           == 0)
-    ok = pulp_sync_conduit_unassociate_unconfirmed (conduit, error);
+  if (ok && !st.skipped)
+    {
+      if (st.mirror)
+        ok = pulp_sync_conduit_unassociate_unconfirmed (conduit, error);
+      if (ok)
+        pulp_sync_conduit_set_importer_state (conduit, new_state (&st, st.failed == 0));
+    }
   sync_state_clear (&st);
   return ok;
 }
@@ -521,6 +673,30 @@ pulp_rpm_importer_validate_config (PulpImporter *importer, GVariant *config, GEr
           g_variant_unref (value);
           return FALSE;
         }
+    }
+  return TRUE;
+}
+
+/* Everything comes from the package header, so the caller may give no
+ * metadata: a key is more likely a mistake than something to drop. */
+static gboolean
+pulp_rpm_importer_validate_upload (PulpImporter *importer,
+                                   const gchar *type,
+                                   GVariant *metadata,
+                                   GError **error)
+{
+  if (g_strcmp0 (type, PULP_RPM_UNIT_TYPE) != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "The rpm importer accepts uploads of type “rpm”, not “%s”", type);
+      return FALSE;
+    }
+  if (metadata != NULL && g_variant_n_children (metadata) > 0)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           "Uploads of type “rpm” take no metadata: everything is read from "
+                           "the package header");
+      return FALSE;
     }
   return TRUE;
 }
@@ -562,6 +738,7 @@ pulp_rpm_importer_iface_init (PulpImporterInterface *iface)
   iface->validate_config = pulp_rpm_importer_validate_config;
   iface->sync_repo = pulp_rpm_importer_sync_repo;
   iface->import_upload = pulp_rpm_importer_import_upload;
+  iface->validate_upload = pulp_rpm_importer_validate_upload;
 }
 
 static void

@@ -492,6 +492,10 @@ typedef struct
   /* The package being filled in: ours (we allocated it in newpkg_cb), and
    * createrepo_c does not free it when the document ends inside it. */
   cr_Package *current;
+  /* (nullable): the feed package locations are resolved against, and the
+   * last xml:base that resolved (nearly every package has the same one) */
+  const gchar *feed;
+  gchar *checked_base;
 } ParseContext;
 
 /* createrepo_c reports structural problems as warnings and goes on; a
@@ -688,6 +692,20 @@ add_dependencies (GVariantBuilder *b, const gchar *key, GSList *deps, gboolean a
   g_variant_builder_add (b, "{sv}", key, g_variant_builder_end (&list));
 }
 
+/* A GVariant built with a builder is a tree of small allocations (about
+ * seven per dependency); the same value in serialized form is one buffer,
+ * several times smaller. Units wait in memory in batches before they are
+ * written (and are serialized then anyway), so they are handed over in this
+ * form. */
+static GVariant *
+compact_variant (GVariant *tree)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (tree);
+  g_autoptr (GBytes) bytes = g_variant_get_data_as_bytes (owned);
+
+  return g_variant_new_from_bytes (g_variant_get_type (owned), bytes, TRUE);
+}
+
 /* The one place that turns a cr_Package (from primary.xml or from an RPM
  * header) into a unit, so both paths give the same key and metadata. The
  * digest and location are passed separately because a header has neither. */
@@ -770,7 +788,7 @@ unit_from_package (cr_Package *pkg,
   add_dependencies (&meta, "enhances", pkg->enhances, FALSE);
 
   unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, g_variant_builder_end (&key));
-  pulp_unit_set_metadata (unit, g_variant_builder_end (&meta));
+  pulp_unit_set_metadata (unit, compact_variant (g_variant_builder_end (&meta)));
   pulp_unit_set_relative_path (unit, location_href);
   if (pkg->size_package > 0)
     pulp_unit_set_size (unit, pkg->size_package);
@@ -813,6 +831,23 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
     }
   unit = unit_from_package (pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
                             pkg->location_href, pkg->location_base, &ctx->error);
+  if (unit != NULL && ctx->feed != NULL && nonempty (pkg->location_base) != NULL
+      && g_strcmp0 (pkg->location_base, ctx->checked_base) != 0)
+    {
+      g_autofree gchar *url = pulp_rpm_resolve_location (ctx->feed, pkg->location_href,
+                                                         pkg->location_base, &ctx->error);
+      if (url == NULL)
+        {
+          g_prefix_error (&ctx->error, "%s: package %s: ", ctx->display_name,
+                          pulp_unit_get_relative_path (unit));
+          g_clear_object (&unit);
+        }
+      else
+        {
+          g_free (ctx->checked_base);
+          ctx->checked_base = g_strdup (pkg->location_base);
+        }
+    }
   cr_package_free (pkg);
   if (unit == NULL)
     return CR_CB_RET_ERR;
@@ -889,12 +924,37 @@ pulp_rpm_parse_primary (const gchar *path,
                         GCancellable *cancellable,
                         GError **error)
 {
+  return pulp_rpm_parse_primary_for_feed (path, display_name, NULL, func, user_data, cancellable,
+                                          error);
+}
+
+/**
+ * pulp_rpm_parse_primary_for_feed:
+ * @feed: (nullable): the repository base URL
+ *
+ * pulp_rpm_parse_primary(), and every package location must also resolve
+ * against @feed (its xml:base is checked with pulp_rpm_resolve_location()),
+ * so a sync stops at a bad one before anything is stored, without looking
+ * the base up again in each unit's metadata.
+ *
+ * Returns: %TRUE if every package was handed to @func
+ */
+gboolean
+pulp_rpm_parse_primary_for_feed (const gchar *path,
+                                 const gchar *display_name,
+                                 const gchar *feed,
+                                 PulpRpmUnitFunc func,
+                                 gpointer user_data,
+                                 GCancellable *cancellable,
+                                 GError **error)
+{
   ParseContext ctx = {
     .path = path,
     .display_name = display_name,
     .func = func,
     .user_data = user_data,
     .cancellable = cancellable,
+    .feed = feed,
   };
   g_autoptr (GError) cr_error = NULL;
   int rc;
@@ -905,6 +965,7 @@ pulp_rpm_parse_primary (const gchar *path,
   rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx, FALSE,
                              &cr_error);
   g_clear_pointer (&ctx.current, cr_package_free);
+  g_clear_pointer (&ctx.checked_base, g_free);
   if (rc != CRE_OK || ctx.error != NULL)
     return parse_failed (&ctx, cr_error, error);
   return TRUE;

@@ -105,6 +105,13 @@ gboolean pulp_rpm_parse_primary (const gchar *path,
                                  gpointer user_data,
                                  GCancellable *cancellable,
                                  GError **error);
+gboolean pulp_rpm_parse_primary_for_feed (const gchar *path,
+                                          const gchar *display_name,
+                                          const gchar *feed,
+                                          PulpRpmUnitFunc func,
+                                          gpointer user_data,
+                                          GCancellable *cancellable,
+                                          GError **error);
 
 PulpUnit *pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error);
 

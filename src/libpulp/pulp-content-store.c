@@ -212,28 +212,33 @@ pulp_content_store_commit_temp (PulpContentStore *self,
 }
 
 /**
- * pulp_content_store_import_fd:
- * @fd: a readable file descriptor (the caller keeps it)
+ * pulp_content_store_read_fd:
+ * @fd: a readable file descriptor of a regular file (the caller keeps it)
  * @max_size: refuse content larger than this (0: no limit)
+ * @tmp_path: (out): the temp file that holds what was read
  * @sha256: (out): the digest of what was read
  * @size: (out): how many bytes were read
  *
- * Copies what @fd holds into the store, for uploads.
+ * Copies what @fd holds into a temp file of the store, hashing it on the
+ * way, so that it can be checked before it is stored with
+ * pulp_content_store_commit_temp() (or dropped with g_unlink()).
  *
  * Returns: %TRUE on success
  */
 gboolean
-pulp_content_store_import_fd (PulpContentStore *self,
-                              gint fd,
-                              guint64 max_size,
-                              gchar **sha256,
-                              guint64 *size,
-                              GCancellable *cancellable,
-                              GError **error)
+pulp_content_store_read_fd (PulpContentStore *self,
+                            gint fd,
+                            guint64 max_size,
+                            gchar **tmp_path,
+                            gchar **sha256,
+                            guint64 *size,
+                            GCancellable *cancellable,
+                            GError **error)
 {
   g_autoptr (PulpDigest) sum = pulp_digest_new (G_CHECKSUM_SHA256);
-  g_autofree gchar *tmp_path = NULL;
+  g_autofree gchar *path = NULL;
   g_autofree guchar *buf = g_malloc (256 * 1024);
+  g_autoptr (GError) local = NULL;
   guint64 total = 0;
   struct stat st;
   gint out;
@@ -255,10 +260,10 @@ pulp_content_store_import_fd (PulpContentStore *self,
       return FALSE;
     }
 
-  out = pulp_content_store_open_temp (self, &tmp_path, error);
+  out = pulp_content_store_open_temp (self, &path, error);
   if (out < 0)
     return FALSE;
-  for (;;)
+  while (local == NULL)
     {
       gssize n = pread (fd, buf, 256 * 1024, (off_t) total);
       if (n < 0 && errno == EINTR)
@@ -266,7 +271,7 @@ pulp_content_store_import_fd (PulpContentStore *self,
       if (n < 0)
         {
           int saved = errno;
-          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+          g_set_error (&local, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                        "Cannot read the uploaded file: %s", g_strerror (saved));
           break;
         }
@@ -275,12 +280,12 @@ pulp_content_store_import_fd (PulpContentStore *self,
       total += (guint64) n;
       if (max_size > 0 && total > max_size)
         {
-          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+          g_set_error (&local, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                        "The file is larger than the limit of %" G_GUINT64_FORMAT " bytes", max_size);
           break;
         }
       pulp_digest_update (sum, buf, (gsize) n);
-      for (gssize off = 0; off < n;)
+      for (gssize off = 0; off < n && local == NULL;)
         {
           gssize w = write (out, buf + off, (gsize) (n - off));
           if (w < 0 && errno == EINTR)
@@ -288,31 +293,57 @@ pulp_content_store_import_fd (PulpContentStore *self,
           if (w < 0)
             {
               int saved = errno;
-              g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot write %s: %s", tmp_path,
+              g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, "Cannot write %s: %s", path,
                            g_strerror (saved));
               break;
             }
           off += w;
         }
-      if ((error != NULL && *error != NULL) || g_cancellable_set_error_if_cancelled (cancellable, error))
-        break;
+      g_cancellable_set_error_if_cancelled (cancellable, local == NULL ? &local : NULL);
     }
-  if (error != NULL && *error != NULL)
+  if (close (out) != 0 && local == NULL)
+    g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, "Cannot close %s", path);
+  if (local != NULL)
     {
-      close (out);
-      g_unlink (tmp_path);
+      g_unlink (path);
+      g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  if (close (out) != 0)
-    {
-      g_unlink (tmp_path);
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot close the stored file");
-      return FALSE;
-    }
-  if (!pulp_content_store_commit_temp (self, tmp_path, pulp_digest_get_string (sum), error))
-    return FALSE;
+  *tmp_path = g_steal_pointer (&path);
   *sha256 = g_strdup (pulp_digest_get_string (sum));
   *size = total;
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_import_fd:
+ * @fd: a readable file descriptor (the caller keeps it)
+ * @max_size: refuse content larger than this (0: no limit)
+ * @sha256: (out): the digest of what was read
+ * @size: (out): how many bytes were read
+ *
+ * Copies what @fd holds into the store, for uploads.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_import_fd (PulpContentStore *self,
+                              gint fd,
+                              guint64 max_size,
+                              gchar **sha256,
+                              guint64 *size,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  g_autofree gchar *tmp_path = NULL;
+  g_autofree gchar *digest = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+
+  if (!pulp_content_store_read_fd (self, fd, max_size, &tmp_path, &digest, size, cancellable, error)
+      || !pulp_content_store_commit_temp (self, tmp_path, digest, error))
+    return FALSE;
+  *sha256 = g_steal_pointer (&digest);
   return TRUE;
 }
 
@@ -382,5 +413,75 @@ pulp_content_store_remove (PulpContentStore *self,
     }
   if (bytes_freed != NULL)
     *bytes_freed = (guint64) st.st_size;
+  return TRUE;
+}
+
+/**
+ * pulp_content_store_remove_unreferenced:
+ * @referenced: (element-type utf8 utf8): the set of digests to keep
+ * @files: (out): how many files were removed
+ * @bytes: (out): how many bytes they held
+ *
+ * Removes every stored file whose digest is not in @referenced, and the
+ * folders left empty. Only for orphan cleanup, which runs while no other
+ * task does: a sync or upload may store a file before the database knows
+ * it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_content_store_remove_unreferenced (PulpContentStore *self,
+                                        GHashTable *referenced,
+                                        guint64 *files,
+                                        guint64 *bytes,
+                                        GCancellable *cancellable,
+                                        GError **error)
+{
+  g_autoptr (GDir) top = NULL;
+  const gchar *prefix;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  *files = 0;
+  *bytes = 0;
+  top = g_dir_open (self->content_dir, 0, error);
+  if (top == NULL)
+    return FALSE;
+  while ((prefix = g_dir_read_name (top)) != NULL)
+    {
+      g_autofree gchar *sub = g_build_filename (self->content_dir, prefix, NULL);
+      g_autoptr (GDir) dir = NULL;
+      const gchar *rest;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      dir = g_dir_open (sub, 0, NULL);
+      if (dir == NULL)
+        continue;
+      while ((rest = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree gchar *sha256 = g_strconcat (prefix, rest, NULL);
+          guint64 freed = 0;
+
+          if (g_hash_table_contains (referenced, sha256))
+            continue;
+          if (is_sha256 (sha256))
+            {
+              if (!pulp_content_store_remove (self, sha256, &freed, error))
+                return FALSE;
+            }
+          else
+            {
+              /* not the store's: leave it, but say so */
+              g_warning ("unexpected file %s/%s in the content store", sub, rest);
+              continue;
+            }
+          (*files)++;
+          *bytes += freed;
+        }
+      /* fails harmlessly while the folder still holds files */
+      g_rmdir (sub);
+    }
   return TRUE;
 }

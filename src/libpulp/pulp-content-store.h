@@ -16,6 +16,14 @@ gboolean pulp_content_store_commit_temp (PulpContentStore *self,
                                          const gchar *tmp_path,
                                          const gchar *sha256,
                                          GError **error);
+gboolean pulp_content_store_read_fd (PulpContentStore *self,
+                                     gint fd,
+                                     guint64 max_size,
+                                     gchar **tmp_path,
+                                     gchar **sha256,
+                                     guint64 *size,
+                                     GCancellable *cancellable,
+                                     GError **error);
 gboolean pulp_content_store_import_fd (PulpContentStore *self,
                                        gint fd,
                                        guint64 max_size,
@@ -28,5 +36,11 @@ gboolean pulp_content_store_remove (PulpContentStore *self,
                                     const gchar *sha256,
                                     guint64 *bytes_freed,
                                     GError **error);
+gboolean pulp_content_store_remove_unreferenced (PulpContentStore *self,
+                                                 GHashTable *referenced,
+                                                 guint64 *files,
+                                                 guint64 *bytes,
+                                                 GCancellable *cancellable,
+                                                 GError **error);
 
 G_END_DECLS

@@ -3,7 +3,11 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pulp-content-store.h"
 #include "pulp-engine.h"
@@ -32,6 +36,7 @@ struct _PulpEngine
   GHashTable *tasks;        /* &id → PulpTask */
   guint64 task_retention;   /* µs */
   guint prune_source;
+  guint64 upload_max_size; /* bytes, 0: no limit */
 };
 
 enum {
@@ -205,13 +210,16 @@ core_key_type (const gchar *key)
 }
 
 static gboolean
-check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *type, GError **error)
+check_type (const gchar *message, const gchar *key, GVariant *value, const gchar *type, GError **error)
 {
   if (g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
     return TRUE;
-  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-               _("%s “%s” must have type “%s”, not “%s”"), what, key, type,
+  /* @message is one of the three translated sentences below */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, message, key, type,
                g_variant_get_type_string (value));
+#pragma GCC diagnostic pop
   return FALSE;
 }
 
@@ -220,26 +228,27 @@ check_type (const gchar *what, const gchar *key, GVariant *value, const gchar *t
 static GVariant *
 validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GError **error)
 {
-  g_auto (GVariantDict) merged;
-  g_auto (GVariantDict) own;
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
+  g_auto (GVariantDict) own = G_VARIANT_DICT_INIT (NULL);
   g_autoptr (GVariant) own_v = NULL;
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
 
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, base);
   g_variant_iter_init (&iter, config);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
+      g_autoptr (GVariant) owned = value; /* freed on every way out of the loop */
       const gchar *type = core_key_type (key);
       if (type != NULL
-          && (!check_type (_("Configuration key"), key, value, type, error) || !check_key (key, value, error)))
+          && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error)))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
 
   /* the importer sees all of its own keys, old and new */
-  g_variant_dict_init (&own, NULL);
   g_autoptr (GVariant) all = g_variant_ref_sink (g_variant_dict_end (&merged));
   g_variant_iter_init (&iter, all);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
@@ -286,6 +295,9 @@ pulp_validate_repository_id (const gchar *id, GError **error)
 
 /* ---- importers ---------------------------------------------------------- */
 
+static GHashTable *loaded_dirs;
+G_LOCK_DEFINE_STATIC (loaded_dirs);
+
 static void
 load_importers (PulpEngine *self, const gchar *dir)
 {
@@ -294,16 +306,24 @@ load_importers (PulpEngine *self, const gchar *dir)
   const gchar *name;
 
   pulp_importer_ensure_extension_point ();
-  /* Modules stay loaded for the life of the process; GIO keeps them. */
-  g_list_free (g_io_modules_load_all_in_directory (dir));
-  /* uninstalled, each importer sits in its own folder of the build tree */
-  d = g_dir_open (dir, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+  /* Modules stay loaded for the life of the process (GIO keeps them), and
+   * a type can be registered only once: load each folder once. */
+  G_LOCK (loaded_dirs);
+  if (loaded_dirs == NULL)
+    loaded_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_add (loaded_dirs, g_strdup (dir)))
     {
-      g_autofree gchar *sub = g_build_filename (dir, name, NULL);
-      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
-        g_list_free (g_io_modules_load_all_in_directory (sub));
+      g_list_free (g_io_modules_load_all_in_directory (dir));
+      /* uninstalled, each importer sits in its own folder of the build tree */
+      d = g_dir_open (dir, 0, NULL);
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree gchar *sub = g_build_filename (dir, name, NULL);
+          if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+            g_list_free (g_io_modules_load_all_in_directory (sub));
+        }
     }
+  G_UNLOCK (loaded_dirs);
 
   ep = g_io_extension_point_lookup (PULP_IMPORTER_EXTENSION_POINT_NAME);
   for (GList *l = g_io_extension_point_get_extensions (ep); l != NULL; l = l->next)
@@ -597,6 +617,7 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
   g_autofree gchar *cnc = NULL;
   gint64 max_parallel = 2;
   gint64 retention = 86400;
+  gint64 upload_max = G_GINT64_CONSTANT (4) << 30;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -606,6 +627,8 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
         max_parallel = g_key_file_get_int64 (config, "daemon", "max-parallel-tasks", NULL);
       if (g_key_file_has_key (config, "daemon", "task-retention-seconds", NULL))
         retention = g_key_file_get_int64 (config, "daemon", "task-retention-seconds", NULL);
+      if (g_key_file_has_key (config, "daemon", "upload-max-size", NULL))
+        upload_max = g_key_file_get_int64 (config, "daemon", "upload-max-size", NULL);
       provider = g_key_file_get_string (config, "database", "provider", NULL);
       cnc = g_key_file_get_string (config, "database", "cnc-string", NULL);
     }
@@ -617,6 +640,13 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
     }
   self->state_dir = g_strdup (state_dir);
   self->task_retention = (guint64) retention * G_USEC_PER_SEC;
+  if (upload_max < 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "upload-max-size must not be negative (0 means no limit)");
+      return NULL;
+    }
+  self->upload_max_size = (guint64) upload_max;
 
   self->content = pulp_content_store_new (state_dir, error);
   if (self->content == NULL)
@@ -658,7 +688,7 @@ pulp_engine_get_state_dir (PulpEngine *self)
 
 /**
  * pulp_engine_create_repository:
- * @config: an `a{sv}`, validated by the core and then by the importer
+ * @config: (transfer floating): an `a{sv}`, validated by the core and then by the importer
  *
  * Returns: (transfer none): the new repository, or %NULL
  */
@@ -669,6 +699,7 @@ pulp_engine_create_repository (PulpEngine *self,
                                GVariant *config,
                                GError **error)
 {
+  g_autoptr (GVariant) config_ref = g_variant_ref_sink (config);
   g_autoptr (GVariant) empty = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   g_autoptr (GVariant) valid = NULL;
   g_autofree gchar *text = NULL;
@@ -780,7 +811,7 @@ pulp_engine_list_repositories (PulpEngine *self)
 
 /**
  * pulp_engine_configure_repository:
- * @config: keys to merge into the stored configuration
+ * @config: (transfer floating): keys to merge into the stored configuration
  *
  * Returns: %TRUE if the merged configuration was valid and stored
  */
@@ -790,6 +821,7 @@ pulp_engine_configure_repository (PulpEngine *self,
                                   GVariant *config,
                                   GError **error)
 {
+  g_autoptr (GVariant) config_ref = g_variant_ref_sink (config);
   g_autoptr (GVariant) valid = NULL;
   g_autofree gchar *text = NULL;
   PulpImporter *importer;
@@ -860,8 +892,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
   g_autoptr (PulpStoreRepository) row = find_repository_row (job->store, job->repo_id, &local);
 
   if (row != NULL)
-    conduit = pulp_sync_conduit_new (job->store, job->content, task, row,
-                                     g_variant_ref (job->config), &local);
+    conduit = pulp_sync_conduit_new (job->store, job->content, task, row, job->config, &local);
   if (conduit != NULL && pulp_importer_sync_repo (job->importer, conduit, cancellable, &local)
       && !g_cancellable_set_error_if_cancelled (cancellable, &local))
     summary = pulp_sync_conduit_commit (conduit, &local);
@@ -881,7 +912,7 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 
 /**
  * pulp_engine_sync:
- * @options: an `a{sv}` overriding the configuration for this sync:
+ * @options: (transfer floating): an `a{sv}` overriding the configuration for this sync:
  *   `sync-policy`, `download-policy`, `force`
  * @uid: the user who asked
  *
@@ -892,7 +923,8 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
 PulpTask *
 pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, guint32 uid, GError **error)
 {
-  g_auto (GVariantDict) merged;
+  g_autoptr (GVariant) options_ref = g_variant_ref_sink (options);
+  g_auto (GVariantDict) merged = G_VARIANT_DICT_INIT (NULL);
   GVariantIter iter;
   const gchar *key;
   GVariant *value;
@@ -909,10 +941,12 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                    pulp_repository_get_importer (repo));
       return NULL;
     }
+  g_variant_dict_clear (&merged);
   g_variant_dict_init (&merged, pulp_repository_get_config (repo));
   g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
+      g_autoptr (GVariant) owned = value; /* freed on every way out of the loop */
       const gchar *type = g_str_equal (key, "force") ? "b" : NULL;
       if (g_str_equal (key, "sync-policy") || g_str_equal (key, "download-policy"))
         type = "s";
@@ -922,7 +956,7 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
                        _("Unknown sync option “%s” (known: sync-policy, download-policy, force)"), key);
           return NULL;
         }
-      if (!check_type (_("Sync option"), key, value, type, error) || !check_key (key, value, error))
+      if (!check_type (_("Sync option “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
@@ -946,38 +980,59 @@ pulp_engine_sync (PulpEngine *self, PulpRepository *repo, GVariant *options, gui
 
 /* ---- content ------------------------------------------------------------ */
 
+/* @type is a GVariant format string: "&s" borrows a string from @filter,
+ * whose type is "s". */
 static gboolean
 lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer out, GError **error)
 {
   g_autoptr (GVariant) v = g_variant_lookup_value (filter, key, NULL);
   if (v == NULL)
     return TRUE;
-  if (!check_type (_("Filter key"), key, v, type, error))
+  /* a format string such as "&s" names the type "s" */
+  if (!check_type (_("Filter key “%s” must have type “%s”, not “%s”"), key, v, type + (type[0] == '&'),
+                   error))
     return FALSE;
   g_variant_get (v, type, out);
   return TRUE;
 }
 
-/**
- * pulp_engine_list_units:
- * @filter: an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
- *   `limit` t (default 1000, at most 10000)
- *
- * Returns: (transfer container) (element-type PulpUnit): a page of units in
- * a stable order (by unit id)
- */
-GPtrArray *
-pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
+typedef struct
 {
+  PulpStore *store;
+  PulpContentStore *content;
+  gchar *repo;
+  gchar *type;
+  guint64 version;
+  guint64 offset;
+  guint64 limit;
+} UnitQuery;
+
+static void
+unit_query_free (UnitQuery *q)
+{
+  g_object_unref (q->store);
+  g_object_unref (q->content);
+  g_free (q->repo);
+  g_free (q->type);
+  g_free (q);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UnitQuery, unit_query_free)
+
+/* Checks a ListUnits filter where the caller is (the main context). */
+static UnitQuery *
+unit_query_new (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
+{
+  g_autoptr (UnitQuery) q = g_new0 (UnitQuery, 1);
   const gchar *type = "";
-  guint64 version = pulp_repository_get_latest_version (repo);
-  guint64 offset = 0, limit = 1000;
-  g_autoptr (GPtrArray) units = NULL;
   GVariantIter iter;
   const gchar *key;
 
-  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
-
+  q->store = g_object_ref (self->store);
+  q->content = g_object_ref (self->content);
+  q->repo = g_strdup (pulp_repository_get_id (repo));
+  q->version = pulp_repository_get_latest_version (repo);
+  q->limit = 1000;
   g_variant_iter_init (&iter, filter);
   while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
     if (!g_strv_contains ((const gchar *const[]){ "type", "version", "offset", "limit", NULL }, key))
@@ -987,38 +1042,126 @@ pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter
         return NULL;
       }
   if (!lookup_filter (filter, "type", "&s", &type, error)
-      || !lookup_filter (filter, "version", "t", &version, error)
-      || !lookup_filter (filter, "offset", "t", &offset, error)
-      || !lookup_filter (filter, "limit", "t", &limit, error))
+      || !lookup_filter (filter, "version", "t", &q->version, error)
+      || !lookup_filter (filter, "offset", "t", &q->offset, error)
+      || !lookup_filter (filter, "limit", "t", &q->limit, error))
     return NULL;
-  if (limit > 10000)
+  q->type = g_strdup (type);
+  if (q->limit > 10000)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("“limit” may be at most 10000, not %" G_GUINT64_FORMAT), limit);
+                   _("“limit” may be at most 10000, not %llu"), (unsigned long long) q->limit);
       return NULL;
     }
-  if (version > pulp_repository_get_latest_version (repo))
+  if (q->version > pulp_repository_get_latest_version (repo))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-                   _("Repository “%s” has no version %" G_GUINT64_FORMAT " (latest: %" G_GUINT64_FORMAT ")"),
-                   pulp_repository_get_id (repo), version, pulp_repository_get_latest_version (repo));
+                   _("Repository “%s” has no version %llu (latest: %llu)"), pulp_repository_get_id (repo),
+                   (unsigned long long) q->version,
+                   (unsigned long long) pulp_repository_get_latest_version (repo));
       return NULL;
     }
-  units = pulp_store_list_units (self->store, pulp_repository_get_id (repo), version, type, "",
-                                 offset, limit, error);
+  return g_steal_pointer (&q);
+}
+
+/* The database work of a ListUnits, in any thread. */
+static GPtrArray *
+unit_query_run (UnitQuery *q, GError **error)
+{
+  g_autoptr (GPtrArray) units = pulp_store_list_units (q->store, q->repo, q->version, q->type, "",
+                                                       q->offset, q->limit, error);
   if (units == NULL)
     return NULL;
   for (guint i = 0; i < units->len; i++)
     {
       PulpUnit *unit = g_ptr_array_index (units, i);
       const gchar *sha256 = pulp_unit_get_sha256 (unit);
-      if (*sha256 != '\0' && pulp_content_store_has (self->content, sha256))
+      if (*sha256 != '\0' && pulp_content_store_has (q->content, sha256))
         {
-          g_autofree gchar *path = pulp_content_store_get_path (self->content, sha256);
+          g_autofree gchar *path = pulp_content_store_get_path (q->content, sha256);
           pulp_unit_set_path (unit, path);
         }
     }
   return g_steal_pointer (&units);
+}
+
+/**
+ * pulp_engine_list_units:
+ * @filter: (transfer floating): an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
+ *   `limit` t (default 1000, at most 10000)
+ *
+ * Returns: (transfer container) (element-type PulpUnit): a page of units in
+ * a stable order (by unit id)
+ */
+GPtrArray *
+pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
+{
+  g_autoptr (GVariant) filter_ref = g_variant_ref_sink (filter);
+  g_autoptr (UnitQuery) q = NULL;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  q = unit_query_new (self, repo, filter, error);
+  return q != NULL ? unit_query_run (q, error) : NULL;
+}
+
+static void
+list_units_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  g_autoptr (GPtrArray) units = unit_query_run (data, &error);
+  GVariantBuilder b;
+
+  if (units == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < units->len; i++)
+    g_variant_builder_add_value (&b, pulp_unit_to_variant (g_ptr_array_index (units, i)));
+  g_task_return_pointer (task, g_variant_ref_sink (g_variant_builder_end (&b)),
+                         (GDestroyNotify) g_variant_unref);
+}
+
+/**
+ * pulp_engine_list_units_async:
+ * @filter: (transfer floating): as for pulp_engine_list_units()
+ *
+ * Checks @filter at once (errors reach @callback), then reads the page and
+ * packs it as `aa{sv}` in a worker thread, so the main context never waits
+ * for the database.
+ */
+void
+pulp_engine_list_units_async (PulpEngine *self,
+                              PulpRepository *repo,
+                              GVariant *filter,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  g_autoptr (GVariant) filter_ref = g_variant_ref_sink (filter);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+  UnitQuery *q = unit_query_new (self, repo, filter, &error);
+
+  if (q == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, q, (GDestroyNotify) unit_query_free);
+  g_task_run_in_thread (task, list_units_in_thread);
+}
+
+/**
+ * pulp_engine_list_units_finish:
+ *
+ * Returns: (transfer full): the units as `aa{sv}`, or %NULL
+ */
+GVariant *
+pulp_engine_list_units_finish (PulpEngine *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -1043,4 +1186,500 @@ pulp_engine_check_integrity (PulpEngine *self, GError **error)
 {
   g_return_val_if_fail (PULP_IS_ENGINE (self), FALSE);
   return pulp_store_check_integrity (self->store, error);
+}
+
+/* ---- upload, remove, rollback, orphan cleanup ---------------------------- */
+
+/* The work of a task that changes a repository (or, for cleanup, the
+ * store) without an importer's sync; each field is used by some kinds. */
+typedef struct
+{
+  PulpStore *store;
+  PulpContentStore *content;
+  PulpImporter *importer;
+  gchar *repo_id;
+  gint fd;
+  guint64 max_size;
+  gchar *type;
+  GVariant *metadata;
+  GPtrArray *unit_ids;
+  guint64 version;
+} ContentJob;
+
+static void
+content_job_free (ContentJob *job)
+{
+  g_object_unref (job->store);
+  g_object_unref (job->content);
+  g_clear_object (&job->importer);
+  g_free (job->repo_id);
+  if (job->fd >= 0)
+    close (job->fd);
+  g_free (job->type);
+  g_clear_pointer (&job->metadata, g_variant_unref);
+  g_clear_pointer (&job->unit_ids, g_ptr_array_unref);
+  g_free (job);
+}
+
+static ContentJob *
+content_job_new (PulpEngine *self, const gchar *repo_id)
+{
+  ContentJob *job = g_new0 (ContentJob, 1);
+  job->store = g_object_ref (self->store);
+  job->content = g_object_ref (self->content);
+  job->repo_id = g_strdup (repo_id);
+  job->fd = -1;
+  return job;
+}
+
+/* Makes the next version of the repository of @row from its latest:
+ * without the units @remove names, then with @add (units carrying their
+ * uploaded flag; @upsert, if given, is stored first). Everything happens
+ * in one transaction, so the version appears whole or not at all. No
+ * change makes no version. */
+static gboolean
+commit_version (ContentJob *job,
+                PulpTask *task,
+                const PulpStoreRepository *row,
+                GPtrArray *upsert,
+                GPtrArray *add,
+                GPtrArray *remove,
+                GVariantDict *summary,
+                GError **error)
+{
+  guint64 version = row->latest_version;
+  guint64 count = row->unit_count;
+
+  if (add->len > 0 || remove->len > 0)
+    {
+      version++;
+      count = count + add->len - remove->len;
+      pulp_task_report_progress (task, "committing", 0, 1, NULL);
+      /* content a new version references is durable before the version */
+      if (add->len > 0 && !pulp_content_store_sync (job->content, error))
+        return FALSE;
+      if (!pulp_store_begin (job->store, error))
+        return FALSE;
+      if ((upsert != NULL && !pulp_store_upsert_units (job->store, upsert, error))
+          || !pulp_store_remove_content (job->store, job->repo_id, version, remove, error)
+          || !pulp_store_add_content (job->store, job->repo_id, version, add, error)
+          || !pulp_store_add_version (job->store, job->repo_id, version, count,
+                                      (guint64) g_get_real_time (), error))
+        {
+          pulp_store_rollback (job->store);
+          return FALSE;
+        }
+      if (!pulp_store_commit (job->store, error))
+        return FALSE;
+      pulp_task_report_progress (task, "committing", 1, 1, NULL);
+    }
+  g_variant_dict_insert (summary, "added", "t", (guint64) add->len);
+  g_variant_dict_insert (summary, "removed", "t", (guint64) remove->len);
+  g_variant_dict_insert (summary, "version", "t", version);
+  g_variant_dict_insert (summary, "unit-count", "t", count);
+  return TRUE;
+}
+
+static GVariant *
+fail_task (GError *local, const gchar *format, const gchar *repo_id, GError **error)
+{
+  pulp_error_convert (&local);
+  g_prefix_error (&local, format, repo_id);
+  g_propagate_error (error, local);
+  return NULL;
+}
+
+static GVariant *
+upload_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **error)
+{
+  ContentJob *job = data;
+  g_auto (GVariantDict) summary;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (PulpUnit) unit = NULL;
+  g_autoptr (PulpStoreRepository) row = NULL;
+  g_autoptr (GHashTable) present = NULL;
+  g_autoptr (GPtrArray) units = g_ptr_array_new ();
+  g_autoptr (GPtrArray) remove = g_ptr_array_new ();
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  g_autofree gchar *tmp_path = NULL;
+  g_autofree gchar *sha256 = NULL;
+  guint64 size = 0;
+  gpointer flag;
+
+  g_variant_dict_init (&summary, NULL);
+  pulp_task_report_progress (task, "reading", 0, 0, NULL);
+  if (!pulp_content_store_read_fd (job->content, job->fd, job->max_size, &tmp_path, &sha256, &size,
+                                   cancellable, &local))
+    return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
+  pulp_task_report_progress (task, "reading", size, size, NULL);
+
+  /* the importer sees the content before it is stored: what it rejects
+   * never reaches the content store */
+  pulp_task_report_progress (task, "importing", 0, 1, NULL);
+  unit = pulp_importer_import_upload (job->importer, job->type, tmp_path, job->metadata, &local);
+  if (unit != NULL && *pulp_unit_get_sha256 (unit) == '\0')
+    pulp_unit_set_sha256 (unit, sha256);
+  if (unit != NULL && g_strcmp0 (pulp_unit_get_sha256 (unit), sha256) != 0)
+    g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED,
+                 _("the importer gave the unit the digest %s, but the content has %s"),
+                 pulp_unit_get_sha256 (unit), sha256);
+  if (local == NULL)
+    {
+      pulp_unit_set_size (unit, size);
+      pulp_unit_set_uploaded (unit, TRUE);
+      pulp_unit_set_path (unit, "");
+      if (pulp_content_store_commit_temp (job->content, tmp_path, sha256, &local))
+        g_clear_pointer (&tmp_path, g_free);
+    }
+  if (local != NULL)
+    {
+      if (tmp_path != NULL)
+        g_unlink (tmp_path);
+      return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
+    }
+  pulp_task_report_progress (task, "importing", 1, 1, NULL);
+
+  row = find_repository_row (job->store, job->repo_id, &local);
+  g_ptr_array_add (ids, (gpointer) pulp_unit_get_id (unit));
+  if (row != NULL)
+    present = pulp_store_find_content (job->store, job->repo_id, row->latest_version, ids, &local);
+  if (present == NULL)
+    return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
+  /* a unit a sync brought becomes an uploaded one: its row is replaced */
+  flag = g_hash_table_lookup (present, pulp_unit_get_id (unit));
+  if (flag != NULL && GPOINTER_TO_INT (flag) - 1 == 0)
+    g_ptr_array_add (remove, (gpointer) pulp_unit_get_id (unit));
+  if (flag == NULL || remove->len > 0)
+    g_ptr_array_add (units, unit);
+  if (!commit_version (job, task, row, units->len > 0 ? units : NULL, units, remove, &summary,
+                       &local))
+    return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
+  g_variant_dict_insert (&summary, "unit-id", "s", pulp_unit_get_id (unit));
+  g_variant_dict_insert (&summary, "sha256", "s", sha256);
+  g_variant_dict_insert (&summary, "bytes", "t", size);
+  return g_variant_dict_end (&summary);
+}
+
+/**
+ * pulp_engine_upload:
+ * @fd: a file descriptor open for reading on a regular file; the engine
+ *   takes it over (and closes it, also on error)
+ * @type: the unit type, one the repository's importer accepts
+ * @metadata: an `a{sv}` for the importer
+ * @uid: the user who asked
+ *
+ * Checks what can be checked without reading the content (the file
+ * descriptor, its size against `upload-max-size`, type and metadata) and
+ * queues a task that reads the content, lets the importer derive the unit
+ * and commits a new version with the unit flagged uploaded.
+ *
+ * Returns: (transfer full): the queued task, or %NULL
+ */
+PulpTask *
+pulp_engine_upload (PulpEngine *self,
+                    PulpRepository *repo,
+                    gint fd,
+                    const gchar *type,
+                    GVariant *metadata,
+                    guint32 uid,
+                    GError **error)
+{
+  PulpImporter *importer;
+  ContentJob *job;
+  struct stat st;
+  gint flags;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  importer = g_hash_table_lookup (self->importers, pulp_repository_get_importer (repo));
+  flags = fd >= 0 ? fcntl (fd, F_GETFL) : -1;
+  if (fd < 0 || flags < 0 || fstat (fd, &st) != 0)
+    g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("The file descriptor passed to Upload is not open"));
+  else if (S_ISDIR (st.st_mode))
+    g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("The file descriptor passed to Upload is a directory, not a file"));
+  else if (!S_ISREG (st.st_mode))
+    g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("The file descriptor passed to Upload is not a regular file"));
+  else if ((flags & O_PATH) != 0 || (flags & O_ACCMODE) == O_WRONLY)
+    g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("The file descriptor passed to Upload is not open for reading"));
+  else if (self->upload_max_size > 0 && (guint64) st.st_size > self->upload_max_size)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("The file is %llu bytes, more than the upload limit of %llu bytes"
+                   " (upload-max-size)"),
+                 (unsigned long long) st.st_size, (unsigned long long) self->upload_max_size);
+  else if (importer == NULL)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No importer “%s” is loaded"),
+                 pulp_repository_get_importer (repo));
+  else if (!pulp_importer_validate_upload (importer, type, metadata, error))
+    pulp_error_convert (error);
+  if (error != NULL && *error != NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+
+  job = content_job_new (self, pulp_repository_get_id (repo));
+  job->importer = g_object_ref (importer);
+  job->fd = fd;
+  job->max_size = self->upload_max_size;
+  job->type = g_strdup (type);
+  job->metadata = g_variant_ref_sink (metadata);
+  return queue_task (self, "upload", job->repo_id, uid, FALSE, upload_run, job,
+                     (GDestroyNotify) content_job_free, error);
+}
+
+/* Describes the first few of @missing for an error message. */
+static gchar *
+describe_missing (GPtrArray *missing)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < missing->len && i < 3; i++)
+    g_string_append_printf (text, "%s“%s”", i > 0 ? ", " : "",
+                            (gchar *) g_ptr_array_index (missing, i));
+  if (missing->len > 3)
+    g_string_append_printf (text, _(" and %u more"), missing->len - 3);
+  return g_string_free (text, FALSE);
+}
+
+/* Sets NotFound unless @version of @repo_id holds every unit of @ids. */
+static gboolean
+check_units_present (PulpStore *store, const gchar *repo_id, guint64 version, GPtrArray *ids,
+                     GError **error)
+{
+  g_autoptr (GHashTable) found = pulp_store_find_content (store, repo_id, version, ids, error);
+  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
+  g_autofree gchar *list = NULL;
+
+  if (found == NULL)
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    if (!g_hash_table_contains (found, g_ptr_array_index (ids, i)))
+      g_ptr_array_add (missing, g_ptr_array_index (ids, i));
+  if (missing->len == 0)
+    return TRUE;
+  list = describe_missing (missing);
+  g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
+               _("Version %llu of repository “%s” has no unit %s"), (unsigned long long) version,
+               repo_id, list);
+  return FALSE;
+}
+
+static GVariant *
+remove_units_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **error)
+{
+  ContentJob *job = data;
+  g_auto (GVariantDict) summary;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
+  g_autoptr (PulpStoreRepository) row = find_repository_row (job->store, job->repo_id, &local);
+
+  g_variant_dict_init (&summary, NULL);
+  /* a sync queued before may have changed the repository since the call */
+  if (row == NULL
+      || !check_units_present (job->store, job->repo_id, row->latest_version, job->unit_ids,
+                               &local)
+      || g_cancellable_set_error_if_cancelled (cancellable, &local)
+      || !commit_version (job, task, row, NULL, none, job->unit_ids, &summary, &local))
+    return fail_task (g_steal_pointer (&local), _("Removing units from %s failed: "), job->repo_id,
+                      error);
+  return g_variant_dict_end (&summary);
+}
+
+/**
+ * pulp_engine_remove_units:
+ * @unit_ids: (array zero-terminated=1): ids of units of the latest version
+ *
+ * Queues a task that makes a new version without those units (uploaded
+ * ones too: the caller asks for it by id). Ids the latest version does not
+ * hold fail the call with %PULP_ERROR_NOT_FOUND.
+ *
+ * Returns: (transfer full): the queued task, or %NULL
+ */
+PulpTask *
+pulp_engine_remove_units (PulpEngine *self,
+                          PulpRepository *repo,
+                          const gchar *const *unit_ids,
+                          guint32 uid,
+                          GError **error)
+{
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  ContentJob *job;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; unit_ids[i] != NULL; i++)
+    if (g_hash_table_add (seen, (gpointer) unit_ids[i]))
+      g_ptr_array_add (ids, g_strdup (unit_ids[i]));
+  if (ids->len == 0)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           _("RemoveUnits needs at least one unit id"));
+      return NULL;
+    }
+  if (!check_units_present (self->store, pulp_repository_get_id (repo),
+                            pulp_repository_get_latest_version (repo), ids, error))
+    return NULL;
+  job = content_job_new (self, pulp_repository_get_id (repo));
+  job->unit_ids = g_steal_pointer (&ids);
+  return queue_task (self, "remove-units", job->repo_id, uid, FALSE, remove_units_run, job,
+                     (GDestroyNotify) content_job_free, error);
+}
+
+static GVariant *
+rollback_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **error)
+{
+  ContentJob *job = data;
+  g_auto (GVariantDict) summary;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GHashTable) target = NULL;
+  g_autoptr (GHashTable) current = NULL;
+  g_autoptr (GPtrArray) add = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) remove = g_ptr_array_new ();
+  g_autoptr (PulpStoreRepository) row = find_repository_row (job->store, job->repo_id, &local);
+  GHashTableIter iter;
+  gpointer id, flag;
+
+  g_variant_dict_init (&summary, NULL);
+  pulp_task_report_progress (task, "comparing", 0, 0, NULL);
+  if (row != NULL)
+    target = pulp_store_load_content (job->store, job->repo_id, job->version, &local);
+  if (target != NULL)
+    current = pulp_store_load_content (job->store, job->repo_id, row->latest_version, &local);
+  if (current == NULL)
+    return fail_task (g_steal_pointer (&local), _("Rollback of %s failed: "), job->repo_id, error);
+
+  /* a unit whose uploaded flag differs is replaced, so the flag returns too */
+  g_hash_table_iter_init (&iter, current);
+  while (g_hash_table_iter_next (&iter, &id, &flag))
+    if (g_hash_table_lookup (target, id) != flag)
+      g_ptr_array_add (remove, id);
+  g_hash_table_iter_init (&iter, target);
+  while (g_hash_table_iter_next (&iter, &id, &flag))
+    if (g_hash_table_lookup (current, id) != flag)
+      {
+        PulpUnit *unit = pulp_unit_new_stored ("", id, "");
+        pulp_unit_set_uploaded (unit, GPOINTER_TO_INT (flag) - 1);
+        g_ptr_array_add (add, unit);
+      }
+  if (g_cancellable_set_error_if_cancelled (cancellable, &local)
+      || !commit_version (job, task, row, NULL, add, remove, &summary, &local))
+    return fail_task (g_steal_pointer (&local), _("Rollback of %s failed: "), job->repo_id, error);
+  g_variant_dict_insert (&summary, "source-version", "t", job->version);
+  return g_variant_dict_end (&summary);
+}
+
+/**
+ * pulp_engine_rollback:
+ * @version: an existing version of @repo (0: the empty start)
+ *
+ * Queues a task that makes a new version whose content (and uploaded
+ * flags) equal those of @version; older versions stay, so a rollback can
+ * itself be rolled back.
+ *
+ * Returns: (transfer full): the queued task, or %NULL
+ */
+PulpTask *
+pulp_engine_rollback (PulpEngine *self,
+                      PulpRepository *repo,
+                      guint64 version,
+                      guint32 uid,
+                      GError **error)
+{
+  g_autoptr (GArray) versions = NULL;
+  gboolean found = version == 0;
+  ContentJob *job;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  versions = pulp_store_list_versions (self->store, pulp_repository_get_id (repo), error);
+  if (versions == NULL)
+    return NULL;
+  for (guint i = 0; i < versions->len; i++)
+    found = found || g_array_index (versions, PulpStoreVersion, i).number == version;
+  if (!found)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
+                   _("Repository “%s” has no version %llu (latest: %llu)"),
+                   pulp_repository_get_id (repo), (unsigned long long) version,
+                   (unsigned long long) pulp_repository_get_latest_version (repo));
+      return NULL;
+    }
+  job = content_job_new (self, pulp_repository_get_id (repo));
+  job->version = version;
+  return queue_task (self, "rollback", job->repo_id, uid, FALSE, rollback_run, job,
+                     (GDestroyNotify) content_job_free, error);
+}
+
+static GVariant *
+cleanup_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **error)
+{
+  ContentJob *job = data;
+  g_auto (GVariantDict) summary;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GHashTable) digests = NULL;
+  guint64 units = 0, files = 0, bytes = 0;
+
+  g_variant_dict_init (&summary, NULL);
+  /* The scheduler runs this task alone, so no sync or upload is between
+   * storing a file and recording its unit: every file no unit names is
+   * garbage (also what a failed sync downloaded). */
+  pulp_task_report_progress (task, "units", 0, 0, NULL);
+  if (pulp_store_delete_orphan_units (job->store, &units, &local))
+    {
+      pulp_task_report_progress (task, "units", units, units, NULL);
+      pulp_task_report_progress (task, "files", 0, 0, NULL);
+      digests = pulp_store_list_unit_digests (job->store, &local);
+    }
+  if (digests == NULL
+      || !pulp_content_store_remove_unreferenced (job->content, digests, &files, &bytes,
+                                                  cancellable, &local))
+    {
+      pulp_error_convert (&local);
+      g_prefix_error (&local, _("Orphan cleanup failed: "));
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  pulp_task_report_progress (task, "files", files, files, NULL);
+  g_variant_dict_insert (&summary, "removed", "t", units);
+  g_variant_dict_insert (&summary, "files-removed", "t", files);
+  g_variant_dict_insert (&summary, "bytes-freed", "t", bytes);
+  return g_variant_dict_end (&summary);
+}
+
+/**
+ * pulp_engine_cleanup_orphans:
+ * @options: an `a{sv}`; no keys are defined yet
+ *
+ * Queues an exclusive task that deletes the units no version of any
+ * repository holds and the stored files no unit names.
+ *
+ * Returns: (transfer full): the queued task, or %NULL
+ */
+PulpTask *
+pulp_engine_cleanup_orphans (PulpEngine *self, GVariant *options, guint32 uid, GError **error)
+{
+  GVariantIter iter;
+  const gchar *key;
+
+  g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_variant_iter_init (&iter, options);
+  if (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("Unknown cleanup option “%s” (none are defined)"), key);
+      return NULL;
+    }
+  return queue_task (self, "cleanup-orphans", "", uid, TRUE, cleanup_run,
+                     content_job_new (self, ""), (GDestroyNotify) content_job_free, error);
 }

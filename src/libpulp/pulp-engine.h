@@ -43,7 +43,34 @@ GPtrArray *pulp_engine_list_units (PulpEngine *self,
                                    PulpRepository *repo,
                                    GVariant *filter,
                                    GError **error);
+void pulp_engine_list_units_async (PulpEngine *self,
+                                   PulpRepository *repo,
+                                   GVariant *filter,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+GVariant *pulp_engine_list_units_finish (PulpEngine *self, GAsyncResult *result, GError **error);
 GArray *pulp_engine_list_versions (PulpEngine *self, PulpRepository *repo, GError **error);
+PulpTask *pulp_engine_upload (PulpEngine *self,
+                              PulpRepository *repo,
+                              gint fd,
+                              const gchar *type,
+                              GVariant *metadata,
+                              guint32 uid,
+                              GError **error);
+PulpTask *pulp_engine_remove_units (PulpEngine *self,
+                                    PulpRepository *repo,
+                                    const gchar *const *unit_ids,
+                                    guint32 uid,
+                                    GError **error);
+PulpTask *pulp_engine_rollback (PulpEngine *self,
+                                PulpRepository *repo,
+                                guint64 version,
+                                guint32 uid,
+                                GError **error);
+PulpTask *pulp_engine_cleanup_orphans (PulpEngine *self,
+                                       GVariant *options,
+                                       guint32 uid,
+                                       GError **error);
 gboolean pulp_engine_check_integrity (PulpEngine *self, GError **error);
 
 gboolean pulp_validate_repository_id (const gchar *id, GError **error);

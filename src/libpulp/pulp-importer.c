@@ -131,3 +131,36 @@ pulp_importer_import_upload (PulpImporter *self,
     }
   return iface->import_upload (self, type, content_path, metadata, error);
 }
+
+/**
+ * pulp_importer_validate_upload:
+ * @type: the unit type the caller asked for
+ * @metadata: the caller's `a{sv}`
+ *
+ * The checks of an upload that need no content, run when `Upload` is
+ * called so that bad arguments fail the call rather than the task.
+ *
+ * Returns: %TRUE if the importer takes uploads of @type with @metadata
+ */
+gboolean
+pulp_importer_validate_upload (PulpImporter *self,
+                               const gchar *type,
+                               GVariant *metadata,
+                               GError **error)
+{
+  PulpImporterInterface *iface;
+
+  g_return_val_if_fail (PULP_IS_IMPORTER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = PULP_IMPORTER_GET_IFACE (self);
+  if (iface->import_upload == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "This importer does not accept uploads");
+      return FALSE;
+    }
+  if (iface->validate_upload == NULL)
+    return TRUE;
+  return iface->validate_upload (self, type, metadata, error);
+}

@@ -26,6 +26,10 @@ G_DECLARE_INTERFACE (PulpImporter, pulp_importer, PULP, IMPORTER, GObject)
  * @import_upload: called in a worker thread for `Upload`: derives the unit
  *   (type, key, metadata, relative path) from the stored content at
  *   @content_path and the caller's @metadata
+ * @validate_upload: called in the main thread when `Upload` is called,
+ *   before any content is read: rejects a @type the importer does not take
+ *   and malformed @metadata with %PULP_ERROR_INVALID_ARGUMENT, so the
+ *   caller learns of it at once; may be %NULL (then only import_upload checks)
  */
 struct _PulpImporterInterface
 {
@@ -42,6 +46,10 @@ struct _PulpImporterInterface
                               const gchar *content_path,
                               GVariant *metadata,
                               GError **error);
+  gboolean (*validate_upload) (PulpImporter *self,
+                               const gchar *type,
+                               GVariant *metadata,
+                               GError **error);
 };
 
 const gchar *pulp_importer_get_description (PulpImporter *self);
@@ -55,6 +63,11 @@ PulpUnit *pulp_importer_import_upload (PulpImporter *self,
                                        const gchar *content_path,
                                        GVariant *metadata,
                                        GError **error);
+
+gboolean pulp_importer_validate_upload (PulpImporter *self,
+                                        const gchar *type,
+                                        GVariant *metadata,
+                                        GError **error);
 
 void pulp_importer_ensure_extension_point (void);
 

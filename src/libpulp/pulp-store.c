@@ -11,15 +11,12 @@
  * versions and tasks, through libgda (SQLite by default).
  *
  * libgda walks a list of every statement run inside a transaction before
- * each new one, so transactions are kept to a few hundred statements and
- * rows are written with multi-row INSERTs of about %BATCH_PARAMS parameters
- * each: libgda's cost of binding grows with the square of the parameters
- * of one statement, its cost of executing with the number of statements.
+ * each new one, so transactions are kept to a few hundred statements; many
+ * rows travel as one JSON parameter that the database unpacks, since
+ * libgda's binding of each parameter costs more than SQLite's own work.
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit.
  */
-
-#define BATCH_PARAMS 512
 
 /* libgda 5 has no autoptr declarations of its own */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GdaSqlParser, g_object_unref)
@@ -230,11 +227,11 @@ static const gchar *const migrations[] = {
   " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0);"
   "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
   " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
-  " size INTEGER NOT NULL);"
+  " size INTEGER NOT NULL) WITHOUT ROWID;"
   "CREATE INDEX units_sha256 ON units (sha256);"
   "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
-  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL);"
-  "CREATE INDEX repository_content_repo ON repository_content (repository, unit);"
+  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL,"
+  " PRIMARY KEY (repository, unit, version_added)) WITHOUT ROWID;"
   "CREATE INDEX repository_content_unit ON repository_content (unit);"
   "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
   " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number));"
@@ -249,6 +246,11 @@ static const gchar *const migrations[] = {
    * sync left */
   "ALTER TABLE repositories ADD COLUMN importer_state TEXT NOT NULL DEFAULT '';"
   "ALTER TABLE repositories ADD COLUMN importer_state_version INTEGER NOT NULL DEFAULT -1;",
+  /* 3: no query needs these, and keeping them up to date was a third of
+   * the cost of storing a unit (ids and digests are hashes: every insert
+   * lands on another page); orphan cleanup, which reads them, is rare */
+  "DROP INDEX units_sha256;"
+  "DROP INDEX repository_content_unit;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
@@ -353,7 +355,8 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       && (!pragma_select (self, "PRAGMA journal_mode=WAL", error)
           || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
           || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
-          || !pragma_select (self, "PRAGMA cache_size=-32768", error)))
+          || !pragma_select (self, "PRAGMA cache_size=-65536", error)
+          || !pragma_select (self, "PRAGMA wal_autocheckpoint=16384", error)))
     {
       db_error (error, "setting up SQLite");
       return NULL;
@@ -577,19 +580,45 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
   return g_steal_pointer (&ids);
 }
 
-static gchar *
-values_sql (const gchar *head, const gchar *row_fmt, guint rows, const gchar *tail)
+static void
+json_string (GString *out, const gchar *s)
 {
-  GString *sql = g_string_new (head);
-  for (guint i = 0; i < rows; i++)
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) (s != NULL ? s : ""); *p != '\0'; p++)
     {
-      if (i > 0)
-        g_string_append_c (sql, ',');
-      g_string_append_printf (sql, row_fmt, i, i, i, i, i, i, i);
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (gchar) *p);
+        }
+      else if (*p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, (gchar) *p);
     }
-  g_string_append (sql, tail);
-  return g_string_free (sql, FALSE);
+  g_string_append_c (out, '"');
 }
+
+/* Rows go to the database as one JSON array bound to one parameter and
+ * unpacked by the database (json_each in SQLite, json_array_elements in
+ * PostgreSQL): libgda binds each parameter with GObject signals, which
+ * cost more than SQLite's own work when every value is a parameter. */
+#define JSON_ROWS 2000
+
+static gboolean
+run_json (PulpStore *self, const gchar *sql_sqlite, const gchar *sql_other, GString *json,
+          GError **error)
+{
+  Statement *st = prepare (self, self->is_sqlite ? sql_sqlite : sql_other, error);
+  if (st == NULL)
+    return FALSE;
+  bind_string (st, 0, json->str);
+  return run (self, st, error);
+}
+
+#define UNITS_UPSERT                                                                       \
+  " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"                           \
+  " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size"
 
 /**
  * pulp_store_upsert_units:
@@ -603,38 +632,44 @@ gboolean
 pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (256 * JSON_ROWS);
 
-  const guint batch = BATCH_PARAMS / 7;
-
-  for (guint start = 0; start < units->len; start += batch)
+  for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (batch, units->len - start);
-      g_autofree gchar *sql = values_sql (
-          "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) VALUES ",
-          "(##i%u::string, ##t%u::string, ##k%u::string, ##m%u::string, ##p%u::string,"
-          " ##s%u::string, ##z%u::gint64)",
-          rows,
-          " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
-          " relative_path = excluded.relative_path, sha256 = excluded.sha256,"
-          " size = excluded.size");
-      Statement *st = prepare (self, sql, error);
+      guint rows = MIN (JSON_ROWS, units->len - start);
 
-      if (st == NULL)
-        return FALSE;
+      g_string_truncate (json, 0);
+      g_string_append_c (json, '[');
       for (guint r = 0; r < rows; r++)
         {
           PulpUnit *unit = g_ptr_array_index (units, start + r);
           g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-          guint h = r * 7;
-          bind_string (st, h, pulp_unit_get_id (unit));
-          bind_string (st, h + 1, pulp_unit_get_type_id (unit));
-          bind_string (st, h + 2, pulp_unit_get_key_text (unit));
-          bind_string (st, h + 3, metadata);
-          bind_string (st, h + 4, pulp_unit_get_relative_path (unit));
-          bind_string (st, h + 5, pulp_unit_get_sha256 (unit));
-          bind_int (st, h + 6, (gint64) pulp_unit_get_size (unit));
+
+          g_string_append (json, r > 0 ? ",[" : "[");
+          json_string (json, pulp_unit_get_id (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_type_id (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_key_text (unit));
+          g_string_append_c (json, ',');
+          json_string (json, metadata);
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_relative_path (unit));
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_sha256 (unit));
+          g_string_append_printf (json, ",%" G_GUINT64_FORMAT "]", pulp_unit_get_size (unit));
         }
-      if (!run (self, st, error))
+      g_string_append_c (json, ']');
+      if (!run_json (self,
+                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
+                     " json_extract (value, '$[2]'), json_extract (value, '$[3]'),"
+                     " json_extract (value, '$[4]'), json_extract (value, '$[5]'),"
+                     " json_extract (value, '$[6]') FROM json_each (##j::string) WHERE 1" UNITS_UPSERT,
+                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+                     " SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::bigint"
+                     " FROM json_array_elements (##j::string::json) AS e" UNITS_UPSERT,
+                     json, error))
         {
           db_error (error, "storing units");
           return FALSE;
@@ -658,28 +693,34 @@ pulp_store_add_content (PulpStore *self,
                         GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (64 * JSON_ROWS);
 
-  const guint batch = BATCH_PARAMS / 4;
-
-  for (guint start = 0; start < units->len; start += batch)
+  for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (batch, units->len - start);
-      g_autofree gchar *sql = values_sql (
-          "INSERT INTO repository_content (repository, unit, version_added, uploaded) VALUES ",
-          "(##r%u::string, ##u%u::string, ##v%u::gint64, ##f%u::gint64)", rows, "");
-      Statement *st = prepare (self, sql, error);
+      guint rows = MIN (JSON_ROWS, units->len - start);
 
-      if (st == NULL)
-        return FALSE;
+      g_string_truncate (json, 0);
+      g_string_append_c (json, '[');
       for (guint r = 0; r < rows; r++)
         {
           PulpUnit *unit = g_ptr_array_index (units, start + r);
-          bind_string (st, r * 4, repo);
-          bind_string (st, r * 4 + 1, pulp_unit_get_id (unit));
-          bind_int (st, r * 4 + 2, (gint64) version);
-          bind_int (st, r * 4 + 3, pulp_unit_get_uploaded (unit) ? 1 : 0);
+          g_string_append (json, r > 0 ? ",[" : "[");
+          json_string (json, repo);
+          g_string_append_c (json, ',');
+          json_string (json, pulp_unit_get_id (unit));
+          g_string_append_printf (json, ",%" G_GUINT64_FORMAT ",%d]", version,
+                                  pulp_unit_get_uploaded (unit) ? 1 : 0);
         }
-      if (!run (self, st, error))
+      g_string_append_c (json, ']');
+      if (!run_json (self,
+                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
+                     " json_extract (value, '$[2]'), json_extract (value, '$[3]')"
+                     " FROM json_each (##j::string)",
+                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+                     " SELECT e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint"
+                     " FROM json_array_elements (##j::string::json) AS e",
+                     json, error))
         {
           db_error (error, "adding content");
           return FALSE;
@@ -703,31 +744,39 @@ pulp_store_remove_content (PulpStore *self,
                            GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
+  const gchar *ids_sqlite = "(SELECT value FROM json_each (##j::string))";
+  const gchar *ids_other = "(SELECT json_array_elements_text (##j::string::json))";
+  g_autofree gchar *del = g_strconcat (
+      "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
+      " ##v::gint64 AND unit IN ", self->is_sqlite ? ids_sqlite : ids_other, NULL);
+  g_autofree gchar *upd = g_strconcat (
+      "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
+      " ##r::string AND version_removed IS NULL AND unit IN ",
+      self->is_sqlite ? ids_sqlite : ids_other, NULL);
 
-  for (guint start = 0; start < unit_ids->len; start += BATCH_PARAMS)
+  for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
     {
-      guint rows = MIN (BATCH_PARAMS, unit_ids->len - start);
-      g_autofree gchar *in = values_sql ("", "##u%u::string", rows, ")");
-      g_autofree gchar *del = g_strconcat (
-          "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
-          " ##v::gint64 AND unit IN (", in, NULL);
-      g_autofree gchar *upd = g_strconcat (
-          "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
-          " ##r::string AND version_removed IS NULL AND unit IN (", in, NULL);
+      guint rows = MIN (JSON_ROWS, unit_ids->len - start);
       Statement *sd = prepare (self, del, error);
       Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
 
       if (su == NULL)
         return FALSE;
-      bind_string (sd, 0, repo);
-      bind_int (sd, 1, (gint64) version);
-      bind_int (su, 0, (gint64) version);
-      bind_string (su, 1, repo);
+      g_string_assign (json, "[");
       for (guint r = 0; r < rows; r++)
         {
-          bind_string (sd, 2 + r, g_ptr_array_index (unit_ids, start + r));
-          bind_string (su, 2 + r, g_ptr_array_index (unit_ids, start + r));
+          if (r > 0)
+            g_string_append_c (json, ',');
+          json_string (json, g_ptr_array_index (unit_ids, start + r));
         }
+      g_string_append_c (json, ']');
+      bind_string (sd, 0, repo);
+      bind_int (sd, 1, (gint64) version);
+      bind_string (sd, 2, json->str);
+      bind_int (su, 0, (gint64) version);
+      bind_string (su, 1, repo);
+      bind_string (su, 2, json->str);
       if (!run (self, sd, error) || !run (self, su, error))
         {
           db_error (error, "removing content");
@@ -900,6 +949,117 @@ pulp_store_list_versions (PulpStore *self, const gchar *repo, GError **error)
   return g_steal_pointer (&versions);
 }
 
+/* A reader for the one JSON shape the database hands back to
+ * pulp_store_list_units(): an array of rows, each an array of strings and
+ * integers. */
+typedef struct
+{
+  const gchar *p;
+  gboolean failed;
+} Json;
+
+static void
+json_skip (Json *j, gchar c)
+{
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  if (*j->p != c)
+    j->failed = TRUE;
+  else
+    j->p++;
+}
+
+static gboolean
+json_peek (Json *j, gchar c)
+{
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  return *j->p == c;
+}
+
+static gunichar
+json_hex4 (Json *j)
+{
+  gunichar u = 0;
+  for (gint i = 0; i < 4; i++)
+    {
+      gint d = g_ascii_xdigit_value (j->p[i]);
+      if (d < 0)
+        {
+          j->failed = TRUE;
+          return 0;
+        }
+      u = u * 16 + (gunichar) d;
+    }
+  j->p += 4;
+  return u;
+}
+
+/* Reads a string into @out (reused between calls); NULL for JSON null. */
+static const gchar *
+json_read_string (Json *j, GString *out)
+{
+  g_string_truncate (out, 0);
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  if (g_str_has_prefix (j->p, "null"))
+    {
+      j->p += 4;
+      return NULL;
+    }
+  json_skip (j, '"');
+  while (!j->failed && *j->p != '"')
+    {
+      if (*j->p == '\0')
+        j->failed = TRUE;
+      else if (*j->p != '\\')
+        g_string_append_c (out, *j->p++);
+      else
+        {
+          gchar e = j->p[1];
+          gunichar u;
+          j->p += 2;
+          switch (e)
+            {
+            case 'n': g_string_append_c (out, '\n'); break;
+            case 't': g_string_append_c (out, '\t'); break;
+            case 'r': g_string_append_c (out, '\r'); break;
+            case 'b': g_string_append_c (out, '\b'); break;
+            case 'f': g_string_append_c (out, '\f'); break;
+            case 'u':
+              u = json_hex4 (j);
+              if (u >= 0xd800 && u < 0xdc00 && j->p[0] == '\\' && j->p[1] == 'u')
+                {
+                  gunichar lo;
+                  j->p += 2;
+                  lo = json_hex4 (j);
+                  u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                }
+              g_string_append_unichar (out, u);
+              break;
+            default: g_string_append_c (out, e); break;
+            }
+        }
+    }
+  json_skip (j, '"');
+  return out->str;
+}
+
+static gint64
+json_read_int (Json *j)
+{
+  gchar *end = NULL;
+  gint64 v;
+
+  while (g_ascii_isspace (*j->p))
+    j->p++;
+  v = g_ascii_strtoll (j->p, &end, 10);
+  if (end == j->p)
+    j->failed = TRUE;
+  j->p = end;
+  return v;
+}
+
 /**
  * pulp_store_list_units:
  * @type: (nullable): only units of this type
@@ -922,47 +1082,240 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GdaDataModel) model = NULL;
-  GType types[] = { G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                    G_TYPE_INT64,  G_TYPE_INT64,  G_TYPE_STRING, G_TYPE_NONE };
-  Statement *st = prepare (self,
-                           "SELECT u.type, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size,"
-                           " c.uploaded, c.unit FROM repository_content c JOIN units u ON u.id = c.unit"
-                           " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
-                           " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
-                           " AND (##t::string = '' OR u.type = ##t2::string)"
-                           " AND c.unit > ##a::string ORDER BY c.unit"
-                           " LIMIT ##l::gint64 OFFSET ##o::gint64",
-                           error);
+  g_autoptr (GString) type_s = g_string_new (NULL);
+  g_autoptr (GString) id_s = g_string_new (NULL);
+  g_autoptr (GString) key_s = g_string_new (NULL);
+  g_autoptr (GString) s = g_string_new (NULL);
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  /* Without a type, the page is cut from repository_content alone (its
+   * primary key holds every column the page needs) and only its rows are
+   * joined; a type needs the join for every row skipped. */
+  gboolean any_type = type == NULL || *type == '\0';
+  const gchar *text;
+  Statement *st;
+  guint h = 0;
+  Json j;
+
+  /* The page comes back as one JSON text built by the database: reading
+   * rows one by one through libgda costs several GObject signals a row. */
+  if (self->is_sqlite && any_type)
+    st = prepare (self,
+                  "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
+                  " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
+                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
+                  " FROM (SELECT unit, uploaded FROM repository_content"
+                  " WHERE repository = ##r::string AND version_added <= ##v::gint64"
+                  " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
+                  " AND unit > ##a::string ORDER BY unit"
+                  " LIMIT ##l::gint64 OFFSET ##o::gint64) c"
+                  " JOIN units u ON u.id = c.unit ORDER BY c.unit)",
+                  error);
+  else if (self->is_sqlite)
+    st = prepare (self,
+                  "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
+                  " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
+                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
+                  " FROM repository_content c JOIN units u ON u.id = c.unit"
+                  " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                  " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                  " AND c.unit > ##a::string AND u.type = ##t::string ORDER BY c.unit"
+                  " LIMIT ##l::gint64 OFFSET ##o::gint64)",
+                  error);
+  else if (any_type)
+    st = prepare (self,
+                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"
+                  " relative_path, sha256, size, uploaded) ORDER BY unit), '[]') FROM"
+                  " (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path, u.sha256,"
+                  " u.size, c.uploaded FROM (SELECT unit, uploaded FROM repository_content"
+                  " WHERE repository = ##r::string AND version_added <= ##v::gint64"
+                  " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
+                  " AND unit > ##a::string ORDER BY unit"
+                  " LIMIT ##l::gint64 OFFSET ##o::gint64) AS c"
+                  " JOIN units u ON u.id = c.unit) AS page",
+                  error);
+  else
+    st = prepare (self,
+                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"
+                  " relative_path, sha256, size, uploaded) ORDER BY unit), '[]') FROM"
+                  " (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path, u.sha256,"
+                  " u.size, c.uploaded FROM repository_content c JOIN units u ON u.id = c.unit"
+                  " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                  " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                  " AND c.unit > ##a::string AND u.type = ##t::string ORDER BY c.unit"
+                  " LIMIT ##l::gint64 OFFSET ##o::gint64) AS page",
+                  error);
   if (st == NULL)
     return NULL;
-  bind_string (st, 0, repo);
-  bind_int (st, 1, (gint64) version);
-  bind_int (st, 2, (gint64) version);
-  bind_string (st, 3, type);
-  bind_string (st, 4, type);
-  bind_string (st, 5, after_id);
-  bind_int (st, 6, (gint64) limit);
-  bind_int (st, 7, (gint64) offset);
+  bind_string (st, h++, repo);
+  bind_int (st, h++, (gint64) version);
+  bind_int (st, h++, (gint64) version);
+  bind_string (st, h++, after_id);
+  if (!any_type)
+    bind_string (st, h++, type);
+  bind_int (st, h++, (gint64) limit);
+  bind_int (st, h++, (gint64) offset);
   model = query (self, st, types, error);
   if (model == NULL)
     {
       db_error (error, "listing units");
       return NULL;
     }
-  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+  text = get_string (model, 0, 0);
+  j.p = text != NULL ? text : "[]";
+  j.failed = FALSE;
+  json_skip (&j, '[');
+  while (!j.failed && !json_peek (&j, ']'))
     {
-      g_autoptr (GVariant) metadata = pulp_variant_decode (get_string (model, 2, i), NULL);
-      PulpUnit *unit = pulp_unit_new_stored (get_string (model, 0, i), get_string (model, 7, i),
-                                             get_string (model, 1, i));
+      g_autoptr (GVariant) metadata = NULL;
+      PulpUnit *unit;
 
-      pulp_unit_set_metadata (unit, metadata);
-      pulp_unit_set_relative_path (unit, get_string (model, 3, i));
-      pulp_unit_set_sha256 (unit, get_string (model, 4, i));
-      pulp_unit_set_size (unit, (guint64) get_int (model, 5, i));
-      pulp_unit_set_uploaded (unit, get_int (model, 6, i) != 0);
+      if (units->len > 0)
+        json_skip (&j, ',');
+      json_skip (&j, '[');
+      json_read_string (&j, type_s);
+      json_skip (&j, ',');
+      json_read_string (&j, id_s);
+      json_skip (&j, ',');
+      json_read_string (&j, key_s);
+      json_skip (&j, ',');
+      metadata = pulp_variant_decode (json_read_string (&j, s), NULL);
+      unit = pulp_unit_new_stored (type_s->str, id_s->str, key_s->str);
       g_ptr_array_add (units, unit);
+      pulp_unit_set_metadata (unit, metadata);
+      json_skip (&j, ',');
+      pulp_unit_set_relative_path (unit, json_read_string (&j, s));
+      json_skip (&j, ',');
+      pulp_unit_set_sha256 (unit, json_read_string (&j, s));
+      json_skip (&j, ',');
+      pulp_unit_set_size (unit, (guint64) json_read_int (&j));
+      json_skip (&j, ',');
+      pulp_unit_set_uploaded (unit, json_read_int (&j) != 0);
+      json_skip (&j, ']');
+    }
+  if (j.failed)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED,
+                   "Database error while listing units: unexpected data near “%.20s”", j.p);
+      return NULL;
     }
   return g_steal_pointer (&units);
+}
+
+/**
+ * pulp_store_find_content:
+ * @unit_ids: (element-type utf8): unit ids to look for
+ *
+ * Returns: (transfer full): unit id → GINT_TO_POINTER (uploaded + 1) for
+ *   those of @unit_ids that @version of @repo holds, or %NULL on error
+ */
+GHashTable *
+pulp_store_find_content (PulpStore *self,
+                         const gchar *repo,
+                         guint64 version,
+                         GPtrArray *unit_ids,
+                         GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
+  GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
+  g_autofree gchar *sql = g_strconcat (
+      "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
+      " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
+      " OR version_removed > ##v2::gint64) AND unit IN ",
+      self->is_sqlite ? "(SELECT value FROM json_each (##j::string))"
+                      : "(SELECT json_array_elements_text (##j::string::json))",
+      NULL);
+
+  for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
+    {
+      guint rows = MIN (JSON_ROWS, unit_ids->len - start);
+      g_autoptr (GdaDataModel) model = NULL;
+      Statement *st = prepare (self, sql, error);
+
+      if (st == NULL)
+        return NULL;
+      g_string_assign (json, "[");
+      for (guint r = 0; r < rows; r++)
+        {
+          if (r > 0)
+            g_string_append_c (json, ',');
+          json_string (json, g_ptr_array_index (unit_ids, start + r));
+        }
+      g_string_append_c (json, ']');
+      bind_string (st, 0, repo);
+      bind_int (st, 1, (gint64) version);
+      bind_int (st, 2, (gint64) version);
+      bind_string (st, 3, json->str);
+      model = query (self, st, types, error);
+      if (model == NULL)
+        {
+          db_error (error, "looking up units");
+          return NULL;
+        }
+      for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+        g_hash_table_insert (found, g_strdup (get_string (model, 0, i)),
+                             GINT_TO_POINTER (get_int (model, 1, i) + 1));
+    }
+  return g_steal_pointer (&found);
+}
+
+/**
+ * pulp_store_delete_orphan_units:
+ * @removed: (out): how many units were deleted
+ *
+ * Deletes the units that no version of any repository holds (no content
+ * row names them); their files are the caller's business.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GError) local = NULL;
+  Statement *st = prepare (self,
+                           "DELETE FROM units WHERE id NOT IN"
+                           " (SELECT unit FROM repository_content)",
+                           error);
+  gint rows;
+
+  if (st == NULL)
+    return FALSE;
+  rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      db_error (error, "deleting orphaned units");
+      return FALSE;
+    }
+  *removed = rows > 0 ? (guint64) rows : 0;
+  return TRUE;
+}
+
+/**
+ * pulp_store_list_unit_digests:
+ *
+ * Returns: (transfer full) (element-type utf8 gpointer): the set of the
+ *   sha256 of every stored unit, or %NULL on error
+ */
+GHashTable *
+pulp_store_list_unit_digests (PulpStore *self, GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GHashTable) digests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  Statement *st = prepare (self, "SELECT DISTINCT sha256 FROM units WHERE sha256 != ''", error);
+
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    {
+      db_error (error, "listing stored content");
+      return NULL;
+    }
+  for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
+    g_hash_table_add (digests, g_strdup (get_string (model, 0, i)));
+  return g_steal_pointer (&digests);
 }
 
 /**

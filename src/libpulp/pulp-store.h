@@ -46,7 +46,7 @@ typedef struct
 void pulp_store_task_free (PulpStoreTask *task);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpStoreTask, pulp_store_task_free)
 
-#define PULP_STORE_SCHEMA_VERSION 2
+#define PULP_STORE_SCHEMA_VERSION 3
 
 PulpStore *pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error);
 guint pulp_store_get_schema_version (PulpStore *self);
@@ -107,6 +107,13 @@ GPtrArray *pulp_store_list_units (PulpStore *self,
                                   guint64 offset,
                                   guint64 limit,
                                   GError **error);
+GHashTable *pulp_store_find_content (PulpStore *self,
+                                     const gchar *repo,
+                                     guint64 version,
+                                     GPtrArray *unit_ids,
+                                     GError **error);
+gboolean pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **error);
+GHashTable *pulp_store_list_unit_digests (PulpStore *self, GError **error);
 
 guint64 pulp_store_next_task_id (PulpStore *self, GError **error);
 gboolean pulp_store_save_task (PulpStore *self, const PulpStoreTask *task, GError **error);

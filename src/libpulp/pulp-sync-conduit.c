@@ -17,6 +17,8 @@
  */
 
 #define PAGE_SIZE 5000
+#define PENDING_MAX 10000
+#define PENDING_MAX_BYTES (8 * 1024 * 1024)
 
 struct _PulpSyncConduit
 {
@@ -37,6 +39,9 @@ struct _PulpSyncConduit
   GHashTable *removed;   /* ids of the base version removed in the pending version */
   guint64 kept_uploaded;
   GVariantDict summary;
+  GPtrArray *pending_units; /* saved, not yet written */
+  GPtrArray *pending_fresh; /* of those, the ones new to the repository */
+  gsize pending_bytes;      /* their metadata, roughly */
   GVariant *importer_state;     /* what the last sync left, if still valid */
   GVariant *new_importer_state; /* what this sync leaves */
 };
@@ -59,6 +64,8 @@ pulp_sync_conduit_finalize (GObject *object)
   g_hash_table_unref (self->added);
   g_hash_table_unref (self->removed);
   g_variant_dict_clear (&self->summary);
+  g_ptr_array_unref (self->pending_units);
+  g_ptr_array_unref (self->pending_fresh);
   g_clear_pointer (&self->importer_state, g_variant_unref);
   g_clear_pointer (&self->new_importer_state, g_variant_unref);
   G_OBJECT_CLASS (pulp_sync_conduit_parent_class)->finalize (object);
@@ -77,6 +84,8 @@ pulp_sync_conduit_init (PulpSyncConduit *self)
   self->added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->removed = g_hash_table_new (g_str_hash, g_str_equal);
   g_variant_dict_init (&self->summary, NULL);
+  self->pending_units = g_ptr_array_new_with_free_func (g_object_unref);
+  self->pending_fresh = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -103,7 +112,7 @@ pulp_sync_conduit_new (PulpStore *store,
   self->task = g_object_ref (task);
   self->repo_id = g_strdup (repo_id);
   self->base_version = latest_version;
-  self->config = g_variant_ref_sink (config);
+  self->config = g_variant_ref (config);
   g_variant_lookup (config, "remove-uploaded", "b", &self->remove_uploaded);
   /* state left by a sync is only trusted while nothing changed the
    * repository since (a rollback or an upload makes a new version) */
@@ -283,6 +292,33 @@ pulp_sync_conduit_foreach_unit (PulpSyncConduit *self,
     }
 }
 
+/* Writes the buffered units in one transaction. Rows of the pending
+ * version are invisible until the commit, so they may wait in memory;
+ * writing many at once keeps SQLite from rewriting the same pages for
+ * every small transaction (unit ids are hashes: inserts land all over the
+ * tree). */
+static gboolean
+flush_pending (PulpSyncConduit *self, GError **error)
+{
+  if (self->pending_units->len == 0)
+    return TRUE;
+  if (!pulp_store_begin (self->store, error))
+    return FALSE;
+  if (!pulp_store_upsert_units (self->store, self->pending_units, error)
+      || !pulp_store_add_content (self->store, self->repo_id, self->base_version + 1,
+                                  self->pending_fresh, error))
+    {
+      pulp_store_rollback (self->store);
+      return FALSE;
+    }
+  if (!pulp_store_commit (self->store, error))
+    return FALSE;
+  g_ptr_array_set_size (self->pending_units, 0);
+  g_ptr_array_set_size (self->pending_fresh, 0);
+  self->pending_bytes = 0;
+  return TRUE;
+}
+
 /**
  * pulp_sync_conduit_associate_units: (skip)
  *
@@ -292,34 +328,26 @@ pulp_sync_conduit_foreach_unit (PulpSyncConduit *self,
 gboolean
 pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GError **error)
 {
-  g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
-
   for (guint i = 0; i < units->len; i++)
     {
       PulpUnit *unit = g_ptr_array_index (units, i);
       const gchar *id = pulp_unit_get_id (unit);
       gpointer key;
+
+      g_ptr_array_add (self->pending_units, g_object_ref (unit));
+      self->pending_bytes += g_variant_get_size (pulp_unit_get_metadata (unit));
       if (in_current (self, id) && g_hash_table_lookup_extended (self->current, id, &key, NULL))
         g_hash_table_add (self->confirmed, key);
       else if (!g_hash_table_contains (self->added, id))
-        g_ptr_array_add (fresh, unit);
+        {
+          g_ptr_array_add (self->pending_fresh, g_object_ref (unit));
+          g_hash_table_insert (self->added, g_strdup (id),
+                               GINT_TO_POINTER (pulp_unit_get_uploaded (unit) + 1));
+        }
     }
-  if (!pulp_store_begin (self->store, error))
-    return FALSE;
-  if (!pulp_store_upsert_units (self->store, units, error)
-      || !pulp_store_add_content (self->store, self->repo_id, self->base_version + 1, fresh, error))
-    {
-      pulp_store_rollback (self->store);
-      return FALSE;
-    }
-  if (!pulp_store_commit (self->store, error))
-    return FALSE;
-  for (guint i = 0; i < fresh->len; i++)
-    {
-      PulpUnit *unit = g_ptr_array_index (fresh, i);
-      g_hash_table_insert (self->added, g_strdup (pulp_unit_get_id (unit)),
-                           GINT_TO_POINTER (pulp_unit_get_uploaded (unit) + 1));
-    }
+  /* rpm metadata runs to kilobytes a unit: bound the buffer by size too */
+  if (self->pending_units->len >= PENDING_MAX || self->pending_bytes >= PENDING_MAX_BYTES)
+    return flush_pending (self, error);
   return TRUE;
 }
 
@@ -387,7 +415,7 @@ remove_ids (PulpSyncConduit *self, GPtrArray *ids, GError **error)
 {
   if (ids->len == 0)
     return TRUE;
-  if (!pulp_store_begin (self->store, error))
+  if (!flush_pending (self, error) || !pulp_store_begin (self->store, error))
     return FALSE;
   if (!pulp_store_remove_content (self->store, self->repo_id, self->base_version + 1, ids, error))
     {
@@ -569,6 +597,9 @@ pulp_sync_conduit_commit (PulpSyncConduit *self, GError **error)
                                 ? pulp_variant_encode (self->new_importer_state, FALSE)
                                 : g_strdup ("");
   gboolean changed = added > 0 || removed > 0;
+
+  if (!flush_pending (self, error))
+    return NULL;
 
   if (changed)
     {

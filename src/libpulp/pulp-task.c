@@ -268,7 +268,7 @@ pulp_task_new_finished (guint64 id,
   if (summary != NULL)
     {
       g_variant_unref (self->summary);
-      self->summary = g_variant_ref_sink (summary);
+      self->summary = g_variant_take_ref (summary);
     }
   self->created = created;
   self->started = started;
@@ -482,6 +482,8 @@ flush_progress (gpointer user_data)
   g_mutex_lock (&self->lock);
   if (self->flush_source != NULL)
     {
+      /* called directly at the end: the timer must not hold the task */
+      g_source_destroy (self->flush_source);
       g_source_unref (self->flush_source);
       self->flush_source = NULL;
     }
@@ -586,7 +588,7 @@ finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
   if (summary != NULL)
     {
       g_variant_unref (self->summary);
-      self->summary = g_variant_ref_sink (summary);
+      self->summary = g_variant_take_ref (summary);
       g_object_notify_by_pspec (obj, props[PROP_SUMMARY]);
     }
   self->finished = (guint64) g_get_real_time ();

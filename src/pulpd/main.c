@@ -84,9 +84,8 @@ main (int argc, char **argv)
     { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Serve the session bus"), NULL },
     { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, N_("Serve the bus at this address"), N_("ADDR") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
-      N_("Database and content store (default " PULP_DEFAULT_STATE_DIR ")"), N_("DIR") },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config,
-      N_("Configuration file (default " PULP_DEFAULT_CONFIG ")"), N_("FILE") },
+      N_("Where the database and the content store live"), N_("DIR") },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config, N_("Read settings from FILE"), N_("FILE") },
     { "importer-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_importer_dir,
       N_("Load importer modules from DIR"), N_("DIR") },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &opt_replace, N_("Replace a running pulpd"), NULL },
@@ -110,7 +109,12 @@ main (int argc, char **argv)
   textdomain (GETTEXT_PACKAGE);
 
   octx = g_option_context_new (NULL);
+  g_autofree gchar *defaults = NULL;
+
   g_option_context_set_summary (octx, _("The pulpd content repository service"));
+  defaults = g_strdup_printf (_("By default the state lives in %s and settings are read from %s."),
+                              PULP_DEFAULT_STATE_DIR, PULP_DEFAULT_CONFIG);
+  g_option_context_set_description (octx, defaults);
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (octx, &argc, &argv, &error))
     {

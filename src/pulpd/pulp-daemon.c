@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
 
 #include "pulp-authority.h"
@@ -35,6 +36,8 @@ G_DEFINE_TYPE (PulpDaemon, pulp_daemon, G_TYPE_OBJECT)
 #define ACTION_MANAGE "org.pulp.manage-repositories"
 #define ACTION_SYNC "org.pulp.sync"
 #define ACTION_CANCEL "org.pulp.cancel-task"
+#define ACTION_MODIFY "org.pulp.modify-content"
+#define ACTION_CLEANUP "org.pulp.cleanup"
 
 static gchar *
 repository_path (const gchar *id)
@@ -273,27 +276,28 @@ handle_configure (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, 
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+list_units_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) units = pulp_engine_list_units_finish (PULP_ENGINE (source), result, &error);
+
+  if (units == NULL)
+    return_error (invocation, g_steal_pointer (&error));
+  else
+    pulp_dbus_repository_complete_list_units (NULL, invocation, units);
+}
+
 static gboolean
 handle_list_units (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, GVariant *filter,
                    PulpDaemon *self)
 {
   PulpRepository *repo = lookup_repository (self, invocation);
-  g_autoptr (GPtrArray) units = NULL;
-  g_autoptr (GError) error = NULL;
-  GVariantBuilder b;
 
-  if (repo == NULL)
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  units = pulp_engine_list_units (self->engine, repo, filter, &error);
-  if (units == NULL)
-    {
-      return_error (invocation, g_steal_pointer (&error));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < units->len; i++)
-    g_variant_builder_add_value (&b, pulp_unit_to_variant (g_ptr_array_index (units, i)));
-  pulp_dbus_repository_complete_list_units (iface, invocation, g_variant_builder_end (&b));
+  if (repo != NULL)
+    pulp_engine_list_units_async (self->engine, repo, filter, list_units_done,
+                                  g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -323,13 +327,103 @@ handle_list_versions (PulpDBusRepository *iface, GDBusMethodInvocation *invocati
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Methods of the contract that a later piece of work brings. */
-static gboolean
-handle_not_yet (PulpDBusRepository *iface, GDBusMethodInvocation *invocation)
+/* Answers a method that queued @task, or failed with @error. */
+static void
+return_task (GDBusMethodInvocation *invocation, PulpTask *task, GError **error)
 {
-  g_dbus_method_invocation_return_error (invocation, PULP_ERROR, PULP_ERROR_FAILED,
-                                         _("%s is not available in this version of pulpd"),
-                                         g_dbus_method_invocation_get_method_name (invocation));
+  g_autofree gchar *path = NULL;
+
+  if (task == NULL)
+    {
+      return_error (invocation, g_steal_pointer (error));
+      return;
+    }
+  path = task_path (pulp_task_get_id (task));
+  g_object_unref (task);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
+static void
+upload_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_data)
+{
+  PulpDaemon *self = user_data;
+  PulpRepository *repo = lookup_repository (self, invocation);
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  GUnixFDList *fds = g_dbus_message_get_unix_fd_list (message);
+  g_autoptr (GVariant) metadata = NULL;
+  g_autoptr (GError) error = NULL;
+  const gchar *type;
+  gint32 handle;
+  gint fd = -1;
+
+  if (repo == NULL)
+    return;
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(h&s@a{sv})", &handle,
+                 &type, &metadata);
+  if (fds == NULL || handle < 0 || handle >= g_unix_fd_list_get_length (fds))
+    {
+      g_dbus_method_invocation_return_error (invocation, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                                             _("Upload needs a file descriptor passed with the call"
+                                               " (handle %d, %d passed)"),
+                                             handle,
+                                             fds != NULL ? g_unix_fd_list_get_length (fds) : 0);
+      return;
+    }
+  /* our own copy: the message keeps its descriptor until it is freed */
+  fd = g_unix_fd_list_get (fds, handle, NULL);
+  return_task (invocation,
+               pulp_engine_upload (self->engine, repo, fd, type, metadata, uid, &error), &error);
+}
+
+static gboolean
+handle_upload (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+               GVariant *file, const gchar *type, GVariant *metadata, PulpDaemon *self)
+{
+  pulp_authority_check (self->authority, invocation, ACTION_MODIFY, upload_authorized, self);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+remove_units_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_data)
+{
+  PulpDaemon *self = user_data;
+  PulpRepository *repo = lookup_repository (self, invocation);
+  g_autofree const gchar **ids = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (repo == NULL)
+    return;
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(^a&s)", &ids);
+  return_task (invocation, pulp_engine_remove_units (self->engine, repo, ids, uid, &error), &error);
+}
+
+static gboolean
+handle_remove_units (PulpDBusRepository *iface, GDBusMethodInvocation *invocation,
+                     const gchar *const *unit_ids, PulpDaemon *self)
+{
+  pulp_authority_check (self->authority, invocation, ACTION_MODIFY, remove_units_authorized, self);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+rollback_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_data)
+{
+  PulpDaemon *self = user_data;
+  PulpRepository *repo = lookup_repository (self, invocation);
+  g_autoptr (GError) error = NULL;
+  guint64 version;
+
+  if (repo == NULL)
+    return;
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(t)", &version);
+  return_task (invocation, pulp_engine_rollback (self->engine, repo, version, uid, &error), &error);
+}
+
+static gboolean
+handle_rollback (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, guint64 version,
+                 PulpDaemon *self)
+{
+  pulp_authority_check (self->authority, invocation, ACTION_MODIFY, rollback_authorized, self);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -346,9 +440,9 @@ repository_added (PulpEngine *engine, PulpRepository *repo, PulpDaemon *self)
   g_signal_connect (iface, "handle-configure", G_CALLBACK (handle_configure), self);
   g_signal_connect (iface, "handle-list-units", G_CALLBACK (handle_list_units), self);
   g_signal_connect (iface, "handle-list-versions", G_CALLBACK (handle_list_versions), self);
-  g_signal_connect (iface, "handle-upload", G_CALLBACK (handle_not_yet), NULL);
-  g_signal_connect (iface, "handle-remove-units", G_CALLBACK (handle_not_yet), NULL);
-  g_signal_connect (iface, "handle-rollback", G_CALLBACK (handle_not_yet), NULL);
+  g_signal_connect (iface, "handle-upload", G_CALLBACK (handle_upload), self);
+  g_signal_connect (iface, "handle-remove-units", G_CALLBACK (handle_remove_units), self);
+  g_signal_connect (iface, "handle-rollback", G_CALLBACK (handle_rollback), self);
   pulp_dbus_object_skeleton_set_repository (object, iface);
   g_hash_table_insert (self->repositories, g_strdup (path), g_object_ref (repo));
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
@@ -463,6 +557,28 @@ handle_list_importers (PulpDBusManager *iface, GDBusMethodInvocation *invocation
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+cleanup_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_data)
+{
+  PulpDaemon *self = user_data;
+  g_autoptr (GVariant) options = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(@a{sv})", &options);
+  return_task (invocation, pulp_engine_cleanup_orphans (self->engine, options, uid, &error),
+               &error);
+}
+
+static gboolean
+handle_cleanup_orphans (PulpDBusManager *iface,
+                        GDBusMethodInvocation *invocation,
+                        GVariant *options,
+                        PulpDaemon *self)
+{
+  pulp_authority_check (self->authority, invocation, ACTION_CLEANUP, cleanup_authorized, self);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- object ------------------------------------------------------------------ */
 
 static void
@@ -528,7 +644,8 @@ pulp_daemon_new (PulpEngine *engine, GDBusConnection *connection, gboolean syste
   g_signal_connect (self->manager, "handle-get-repository", G_CALLBACK (handle_get_repository), self);
   g_signal_connect (self->manager, "handle-list-repositories", G_CALLBACK (handle_list_repositories), self);
   g_signal_connect (self->manager, "handle-list-importers", G_CALLBACK (handle_list_importers), self);
-  g_signal_connect (self->manager, "handle-cleanup-orphans", G_CALLBACK (handle_not_yet), NULL);
+  g_signal_connect (self->manager, "handle-cleanup-orphans", G_CALLBACK (handle_cleanup_orphans),
+                    self);
   pulp_dbus_object_skeleton_set_manager (object, self->manager);
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
 

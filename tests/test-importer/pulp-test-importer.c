@@ -15,6 +15,11 @@
  *   block-after N PATH     once N units were handled, report the stage
  *                          "blocked" and wait until PATH exists (or the
  *                          sync is cancelled)
+ *   total N                report N as the total of the "units" stage
+ *   unit-bytes N           report bytes-done/bytes-total/rate details as if
+ *                          each unit were N bytes
+ *   pace-us N              take N microseconds per unit (a slow upstream,
+ *                          so that clients see the progress move)
  *
  * It drives every conduit call: it reads the current units, keeps the
  * unchanged ones, saves the others in batches, removes what it is told and,
@@ -44,6 +49,10 @@ typedef struct
   guint64 fail_after;
   guint64 block_after;
   gchar *block_path;
+  guint64 total;
+  guint64 unit_bytes;
+  guint64 pace_us;
+  gint64 started;
 } Run;
 
 static gboolean
@@ -53,6 +62,14 @@ remember_unit (PulpUnit *unit, gpointer user_data, GError **error)
   g_hash_table_insert (existing, g_strdup (pulp_unit_get_id (unit)),
                        g_variant_ref (pulp_unit_get_metadata (unit)));
   return TRUE;
+}
+
+static GVariant *
+one_entry (const gchar *key, const gchar *value)
+{
+  GVariant *entry = g_variant_new_dict_entry (g_variant_new_string (key),
+                                              g_variant_new_variant (g_variant_new_string (value)));
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), &entry, 1);
 }
 
 static gboolean
@@ -79,8 +96,8 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
   g_autoptr (PulpUnit) unit = NULL;
   GVariant *known;
 
-  unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
-  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'value': <%s>}", value));
+  unit = pulp_unit_new ("test", one_entry ("name", name));
+  pulp_unit_set_metadata (unit, one_entry ("value", value));
   pulp_unit_set_relative_path (unit, name);
 
   known = g_hash_table_lookup (run->existing, pulp_unit_get_id (unit));
@@ -92,7 +109,23 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
     return FALSE;
 
   run->handled++;
-  pulp_sync_conduit_set_progress (run->conduit, "units", run->handled, 0, NULL);
+  if (run->pace_us > 0)
+    g_usleep (run->pace_us);
+  if (run->unit_bytes > 0)
+    {
+      gint64 elapsed = MAX (g_get_monotonic_time () - run->started, 1);
+      guint64 bytes = run->handled * run->unit_bytes;
+      GVariantDict details;
+
+      g_variant_dict_init (&details, NULL);
+      g_variant_dict_insert (&details, "bytes-done", "t", bytes);
+      g_variant_dict_insert (&details, "bytes-total", "t", run->total * run->unit_bytes);
+      g_variant_dict_insert (&details, "rate", "t", (guint64) (bytes * G_USEC_PER_SEC / elapsed));
+      pulp_sync_conduit_set_progress (run->conduit, "units", run->handled, run->total,
+                                      g_variant_dict_end (&details));
+    }
+  else
+    pulp_sync_conduit_set_progress (run->conduit, "units", run->handled, run->total, NULL);
   if (run->fail_after > 0 && run->handled >= run->fail_after)
     {
       if (!flush (run, error))
@@ -130,7 +163,7 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
   g_autoptr (GHashTable) existing
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  Run run = { conduit, existing, batch, 0, 0, 0, NULL };
+  Run run = { conduit, existing, batch, 0, 0, 0, NULL, 0, 0, 0, g_get_monotonic_time () };
   g_autofree gchar *block_path = NULL;
 
   pulp_sync_conduit_set_progress (conduit, "metadata", 0, 1, NULL);
@@ -156,6 +189,12 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
           g_free (block_path);
           run.block_path = block_path = g_strdup (w[2]);
         }
+      else if (g_str_equal (w[0], "total") && n == 2)
+        run.total = g_ascii_strtoull (w[1], NULL, 10);
+      else if (g_str_equal (w[0], "unit-bytes") && n == 2)
+        run.unit_bytes = g_ascii_strtoull (w[1], NULL, 10);
+      else if (g_str_equal (w[0], "pace-us") && n == 2)
+        run.pace_us = g_ascii_strtoull (w[1], NULL, 10);
       else if (g_str_equal (w[0], "unit") && n == 3)
         {
           if (!handle_unit (&run, w[1], w[2], cancellable, error))
@@ -173,8 +212,7 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
         }
       else if (g_str_equal (w[0], "remove") && n == 2)
         {
-          g_autoptr (GVariant) key = g_variant_ref_sink (g_variant_new_parsed ("{'name': <%s>}", w[1]));
-          g_autoptr (PulpUnit) unit = pulp_unit_new ("test", key);
+          g_autoptr (PulpUnit) unit = pulp_unit_new ("test", one_entry ("name", w[1]));
           const gchar *ids[] = { pulp_unit_get_id (unit), NULL };
           if (!flush (&run, error) || !pulp_sync_conduit_unassociate_units (conduit, ids, error))
             return FALSE;

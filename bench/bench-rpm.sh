@@ -1,0 +1,167 @@
+#!/bin/bash
+# The rpm importer side by side with the reference clients, in one run, on
+# the same repositories served by the same loopback nginx:
+#   (a) 2,000 real small RPMs (rpmbuild + createrepo_c), immediate, first sync
+#   (b) the same, no-op resync
+#   (c) metadata only: a 50,000-package primary.xml.gz (generated in
+#       createrepo_c's schema), pulpd on_demand vs `dnf makecache` cold
+# against `dnf reposync --download-metadata` and `lftp mirror --parallel=8`
+# (each with a private cache/config). Prints wall time, CPU time (user +
+# system: steadier than wall time on a shared machine) and peak RSS (pulpd:
+# VmHWM, reset before each case; the others: their own maximum RSS).
+# Usage: bench/bench-rpm.sh [BUILD_DIR]
+#   CASES="a b c" (default) chooses the cases; NO_DNF=1 skips dnf in (c);
+#   PERF=CASE records a profile of pulpd in that case (perf record).
+#   BENCH_RPM_CACHE=DIR keeps the generated repositories there between runs
+#   (building 2,000 RPMs takes about a minute); KEEP=1 keeps the work dir.
+set -eu
+BUILD=$(cd "${1:-build}" && pwd)
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/bench-rpm.XXXXXX)
+chmod 755 "$WORK"
+CACHE=${BENCH_RPM_CACHE:-$WORK/repos}
+PULPD_PID=
+BUS_PID=
+cleanup() {
+  [ -n "$PULPD_PID" ] && kill "$PULPD_PID" 2>/dev/null
+  [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+echo "work: $WORK"
+
+# --- repositories (cached: they do not change between runs)
+mkdir -p "$CACHE"
+chmod 755 "$CACHE"
+if [ ! -f "$CACHE/small/repodata/repomd.xml" ]; then
+  echo "building 2,000 RPMs…"
+  "$TOP/tests/make-rpm-repo.sh" -n 2000 -s 20 -z 10000 "$CACHE/small" >/dev/null
+fi
+if [ ! -f "$CACHE/big/repodata/repomd.xml" ]; then
+  echo "generating a 50,000-package primary…"
+  "$TOP/tests/make-rpm-repo.sh" -n 1 -p seed "$CACHE/big" >/dev/null
+  python3 "$TOP/bench/make-big-primary.py" 50000 "$WORK/big.xml"
+  python3 "$TOP/tests/rpm-set-primary.py" "$CACHE/big" "$WORK/big.xml" gz
+  rm -f "$WORK/big.xml"
+fi
+small_mb=$(du -sm --apparent-size "$CACHE/small" | cut -f1)
+big_gz=$(du -m --apparent-size "$CACHE"/big/repodata/*-primary.xml.gz | cut -f1)
+
+# --- the server
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+mkdir -p "$WORK/nginx-tmp"
+cat >"$WORK/nginx.conf" <<CONF
+daemon on;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path $WORK/nginx-tmp;
+  server { listen 127.0.0.1:$PORT; root $CACHE; autoindex on; }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+
+# --- pulpd on a private bus
+dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr" 4>"$WORK/bus.pid"
+BUS_PID=$(cat "$WORK/bus.pid")
+A=$(cat "$WORK/addr")
+"$BUILD/src/pulpd/pulpd" --address "$A" --state-dir "$WORK/state" \
+  --importer-dir "$BUILD/importers/rpm" >"$WORK/pulpd.log" 2>&1 &
+PULPD_PID=$!
+B="busctl --address=$A"
+for _ in $(seq 100); do $B status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+create() { # create ID FEED POLICY
+  $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} "$1" rpm 2 \
+    feed s "$2" download-policy s "$3" >/dev/null
+}
+reset_hwm() { echo 5 >"/proc/$PULPD_PID/clear_refs"; }
+hwm() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PULPD_PID/status"; }
+ROWS=()
+row() { ROWS+=("$(printf '| %-4s | %-44s | %8s s | %8s s | %6s MB | %s |' "$@")"); }
+cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$PULPD_PID/stat"; } # USER_HZ is 100
+# pulp_sync CASE ID: sync to the end, client-side wall time; PERF=CASE
+# records a profile of pulpd during that case into $PERF_OUT (KEEP=1 keeps it)
+pulp_sync() {
+  local t0 t1 c0 c1 t state summary perf_pid=
+  reset_hwm
+  c0=$(cpu)
+  if [ "${PERF:-}" = "$1" ]; then
+    perf record -q -F 199 --call-graph dwarf,16384 -p "$PULPD_PID" -o "${PERF_OUT:-$WORK/perf.data}" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1 # perf attaches asynchronously
+  fi
+  if [ -n "${RSS_TRACE:-}" ]; then
+    (while kill -0 "$PULPD_PID" 2>/dev/null; do
+      awk '/VmRSS/ {printf "%d ", $2 / 1024}' "/proc/$PULPD_PID/status"; sleep 0.5; done) >"$WORK/rss-$1" &
+  fi
+  t0=$(date +%s.%N)
+  t=$($B call org.pulp.Manager "/org/pulp/repositories/$2" org.pulp.Repository Sync a{sv} 0 | cut -d'"' -f2)
+  state=$($B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait | cut -d'"' -f2)
+  t1=$(date +%s.%N)
+  c1=$(cpu)
+  [ -n "${RSS_TRACE:-}" ] && echo "RSS trace (MB, every 0.5 s) of $1: $(cat "$WORK/rss-$1")" >&2
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  summary=$($B get-property org.pulp.Manager "$t" org.pulp.Task Summary)
+  row "$1" "pulpd ($state)" "$(printf %.2f "$(echo "$t1 - $t0" | bc -l)")" \
+    "$(printf %.2f "$(echo "$c1 - $c0" | bc -l)")" "$(hwm)" \
+    "$(echo "$summary" | grep -o '"added" t [0-9]*\|"downloaded" t [0-9]*\|"skipped" b [a-z]*' | tr '\n' ' ')"
+}
+# tool CASE NAME COMMAND…: wall time and maximum RSS of the command
+tool() {
+  local c=$1 name=$2 out
+  shift 2
+  out=$(python3 - "$@" <<'EOF'
+import resource, subprocess, sys, time
+t = time.monotonic()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.monotonic() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f %.2f %.0f %s" % (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, "ok" if r.returncode == 0 else "exit %d: %s" % (
+    r.returncode, r.stderr.decode(errors="replace").strip().splitlines()[-1:])))
+EOF
+  )
+  row "$c" "$name" $(echo "$out" | cut -d' ' -f1-3) "$(echo "$out" | cut -d' ' -f4-)"
+}
+D=$WORK/dnf
+mkdir -p "$D/repos.d" "$D/log" "$D/persist"
+printf '[main]\ngpgcheck=0\nreposdir=%s\nlogdir=%s\npersistdir=%s\n' \
+  "$D/repos.d" "$D/log" "$D/persist" >"$D/dnf.conf"
+printf '[small]\nname=small\nbaseurl=%s/small/\ngpgcheck=0\n[big]\nname=big\nbaseurl=%s/big/\ngpgcheck=0\n' \
+  "$URL" "$URL" >"$D/repos.d/bench.repo"
+dnf_() { # dnf_ CACHEDIR ARGS…
+  local cache=$1
+  shift
+  echo dnf -q -c "$D/dnf.conf" --setopt=reposdir="$D/repos.d" --setopt=cachedir="$cache" \
+    --disableplugin=generate_completion_cache,local --releasever=12 "$@"
+}
+
+CASES=${CASES:-a b c}
+case $CASES in *a*)
+# (a) first sync of 2,000 small RPMs
+create small "$URL/small/" immediate
+pulp_sync a small
+tool a "dnf reposync --download-metadata" $(dnf_ "$D/cache-a" reposync --repoid=small --download-metadata -p "$WORK/dnf-out")
+tool a "lftp mirror --parallel=8 (verifies nothing)" lftp -c "mirror --parallel=8 $URL/small/ $WORK/lftp-out"
+# (b) the same, nothing changed upstream
+pulp_sync b small
+tool b "dnf reposync --download-metadata" $(dnf_ "$D/cache-a" reposync --repoid=small --download-metadata -p "$WORK/dnf-out")
+tool b "lftp mirror --parallel=8" lftp -c "mirror --parallel=8 $URL/small/ $WORK/lftp-out"
+;; esac
+case $CASES in *c*)# (c) metadata only, 50,000 packages
+create big "$URL/big/" on_demand
+pulp_sync c big
+[ -n "${NO_DNF:-}" ] || tool c "dnf makecache (cold)" $(dnf_ "$D/cache-c" makecache --repo=big)
+;; esac
+
+echo
+echo "2,000 RPMs: $small_mb MB; 50,000-package primary.xml.gz: $big_gz MB; $(nproc) cores, loopback nginx"
+echo "| case | client | wall | CPU | peak RSS | notes |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Writes a large, plausible primary.xml in createrepo_c's schema.
+
+usage: make-big-primary.py COUNT OUT.xml
+
+Each package looks like one of a distribution's: a description of a few
+lines, a dozen provides and requires, a few file entries, about 2 KiB of
+XML (50,000 packages: about 110 MB, like a RHEL/Fedora primary of that
+size). Digests are made up: the file is for metadata-only (on_demand)
+syncs, where no package is fetched.
+"""
+import hashlib
+import sys
+
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<metadata xmlns="http://linux.duke.edu/metadata/common" '
+        'xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="%d">\n')
+
+PKG = '''<package type="rpm">
+  <name>{name}</name>
+  <arch>x86_64</arch>
+  <version epoch="0" ver="{ver}" rel="{rel}.fc40"/>
+  <checksum type="sha256" pkgid="YES">{sum}</checksum>
+  <summary>Library and tools number {i} for the benchmark of metadata-only syncs</summary>
+  <description>This is package {name}, generated for a benchmark.
+It has a description of a few lines, like most packages of a distribution,
+with enough text to make the metadata about as large per package as a real
+primary.xml: dependencies, provides and a few files follow.</description>
+  <packager>Fedora Project</packager>
+  <url>https://example.org/projects/{name}</url>
+  <time file="1700000000" build="{build}"/>
+  <size package="{size}" installed="{isize}" archive="{asize}"/>
+  <location href="Packages/{first}/{name}-{ver}-{rel}.fc40.x86_64.rpm"/>
+  <format>
+    <rpm:license>MIT AND (GPL-2.0-or-later OR LGPL-2.1-or-later)</rpm:license>
+    <rpm:vendor>Fedora Project</rpm:vendor>
+    <rpm:group>Unspecified</rpm:group>
+    <rpm:buildhost>buildvm-x86-{host}.iad2.fedoraproject.org</rpm:buildhost>
+    <rpm:sourcerpm>{name}-{ver}-{rel}.fc40.src.rpm</rpm:sourcerpm>
+    <rpm:header-range start="4504" end="{hend}"/>
+    <rpm:provides>
+      <rpm:entry name="{name}" flags="EQ" epoch="0" ver="{ver}" rel="{rel}.fc40"/>
+      <rpm:entry name="{name}(x86-64)" flags="EQ" epoch="0" ver="{ver}" rel="{rel}.fc40"/>
+      <rpm:entry name="lib{name}.so.{rel}()(64bit)"/>
+      <rpm:entry name="lib{name}.so.{rel}(V_{rel})(64bit)"/>
+      <rpm:entry name="config({name})" flags="EQ" epoch="0" ver="{ver}" rel="{rel}.fc40"/>
+      <rpm:entry name="pkgconfig({name})" flags="EQ" epoch="0" ver="{ver}"/>
+    </rpm:provides>
+    <rpm:requires>
+      <rpm:entry name="/usr/bin/sh" pre="1"/>
+      <rpm:entry name="libc.so.6(GLIBC_2.34)(64bit)"/>
+      <rpm:entry name="libc.so.6()(64bit)"/>
+      <rpm:entry name="libm.so.6()(64bit)"/>
+      <rpm:entry name="libz.so.1()(64bit)"/>
+      <rpm:entry name="libglib-2.0.so.0()(64bit)"/>
+      <rpm:entry name="{dep}" flags="GE" epoch="0" ver="1.0"/>
+      <rpm:entry name="rtld(GNU_HASH)"/>
+    </rpm:requires>
+    <rpm:obsoletes>
+      <rpm:entry name="{name}-compat" flags="LT" epoch="0" ver="{ver}"/>
+    </rpm:obsoletes>
+    <file>/usr/bin/{name}</file>
+    <file>/etc/{name}.conf</file>
+  </format>
+</package>
+'''
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    count = int(sys.argv[1])
+    with open(sys.argv[2], "w", encoding="utf-8") as out:
+        out.write(HEAD % count)
+        for i in range(count):
+            name = "bench-pkg-%06d" % i
+            out.write(PKG.format(
+                name=name, i=i, first=name[0], ver="%d.%d.%d" % (i % 7, i % 13, i % 101),
+                rel=i % 9 + 1, sum=hashlib.sha256(name.encode()).hexdigest(),
+                build=1700000000 + i, size=10000 + i, isize=40000 + i, asize=30000 + i,
+                host=i % 40, hend=4504 + 2000 + i % 500,
+                dep="bench-pkg-%06d" % ((i * 7919) % count)))
+        out.write("</metadata>\n")
+
+
+main()

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine without D-Bus: repositories, validation, syncs and versions,
+ * the scheduler, cancellation and progress, with the test importer. */
+
+#include <glib/gstdio.h>
+
+#include "pulp-engine.h"
+#include "pulp-error.h"
+#include "pulp-store.h"
+
+typedef struct
+{
+  gchar *dir;
+  gchar *desc;
+  gchar *go;
+  PulpEngine *engine;
+} Fixture;
+
+static PulpEngine *
+open_engine_with_retention (Fixture *f, gint retention)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) config = g_key_file_new ();
+  g_autofree gchar *state = g_build_filename (f->dir, "state", NULL);
+  PulpEngine *engine;
+
+  g_key_file_set_integer (config, "daemon", "max-parallel-tasks", 2);
+  if (retention >= 0)
+    g_key_file_set_integer (config, "daemon", "task-retention-seconds", retention);
+  engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
+  g_assert_no_error (error);
+  return engine;
+}
+
+static PulpEngine *
+open_engine (Fixture *f)
+{
+  return open_engine_with_retention (f, -1);
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("pulp-engine-XXXXXX", NULL);
+  f->desc = g_build_filename (f->dir, "desc", NULL);
+  f->go = g_build_filename (f->dir, "go", NULL);
+  f->engine = open_engine (f);
+}
+
+static void
+rm_rf (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        rm_rf (child);
+      else
+        {
+          g_chmod (child, 0644);
+          g_unlink (child);
+        }
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->engine);
+  rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->desc);
+  g_free (f->go);
+}
+
+static void
+write_desc (Fixture *f, const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (f->desc, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+static PulpRepository *
+create_repo (Fixture *f, const gchar *id, const gchar *policy)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *uri = g_filename_to_uri (f->desc, NULL, NULL);
+  GVariantDict config;
+  PulpRepository *repo;
+
+  g_variant_dict_init (&config, NULL);
+  g_variant_dict_insert (&config, "feed", "s", uri);
+  g_variant_dict_insert (&config, "sync-policy", "s", policy);
+  repo = pulp_engine_create_repository (f->engine, id, "test", g_variant_dict_end (&config), &error);
+  g_assert_no_error (error);
+  return repo;
+}
+
+static void
+wait_finished (PulpTask *task)
+{
+  while (!pulp_task_is_finished (task))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static PulpTask *
+start_sync (Fixture *f, PulpRepository *repo)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  PulpTask *task = pulp_engine_sync (f->engine, repo, options, 0, &error);
+  g_assert_no_error (error);
+  return task;
+}
+
+static PulpTask *
+run_sync (Fixture *f, PulpRepository *repo)
+{
+  PulpTask *task = start_sync (f, repo);
+  wait_finished (task);
+  return task;
+}
+
+static void
+wait_stage (PulpTask *task, const gchar *stage)
+{
+  while (g_strcmp0 (pulp_task_get_stage (task), stage) != 0)
+    {
+      g_assert_false (pulp_task_is_finished (task));
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_validation (Fixture *f, gconstpointer data)
+{
+  const gchar *bad_ids[] = { "", "../x", "a b", ".a", "-a",
+                             "0123456789012345678901234567890123456789012345678901234567890123456789" };
+  g_autoptr (GPtrArray) repos = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (pulp_engine_create_repository (f->engine, bad_ids[i], "test",
+                                                    g_variant_new ("a{sv}", NULL), &error));
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_true (strstr (error->message, "repository id") != NULL);
+    }
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (pulp_engine_create_repository (f->engine, "r", "nope", g_variant_new ("a{sv}", NULL),
+                                                  &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND);
+  }
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (pulp_engine_create_repository (f->engine, "r", "test",
+                                                  g_variant_new_parsed ("{'max-retries': <'3'>}"), &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+    g_assert_cmpstr (error->message, ==, "Configuration key “max-retries” must have type “u”, not “s”");
+  }
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (pulp_engine_create_repository (f->engine, "r", "test",
+                                                  g_variant_new_parsed ("{'feed': <'http:///x'>}"), &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  }
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (pulp_engine_create_repository (f->engine, "r", "test",
+                                                  g_variant_new_parsed ("{'shape': <'round'>}"), &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+    g_assert_true (strstr (error->message, "“shape”") != NULL);
+  }
+  repos = pulp_engine_list_repositories (f->engine);
+  g_assert_cmpuint (repos->len, ==, 0);
+
+  /* and nothing was written either */
+  g_clear_object (&f->engine);
+  f->engine = open_engine (f);
+  g_clear_pointer (&repos, g_ptr_array_unref);
+  repos = pulp_engine_list_repositories (f->engine);
+  g_assert_cmpuint (repos->len, ==, 0);
+}
+
+static guint64
+summary_u64 (PulpTask *task, const gchar *key)
+{
+  guint64 v = G_MAXUINT64;
+  g_assert_true (g_variant_lookup (pulp_task_get_summary (task), key, "t", &v));
+  return v;
+}
+
+static void
+test_persist (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  PulpRepository *repo;
+  const gchar *policy;
+
+  PulpTask *task;
+  guint64 task_id;
+
+  write_desc (f, "units 10 a v1\n");
+  repo = create_repo (f, "keep", "mirror");
+  task = run_sync (f, repo);
+  task_id = pulp_task_get_id (task);
+  g_object_unref (task);
+  g_clear_object (&f->engine);
+
+  f->engine = open_engine (f);
+  /* finished tasks are kept, with what they said */
+  task = pulp_engine_get_task (f->engine, task_id);
+  g_assert_nonnull (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 10);
+  repo = pulp_engine_get_repository (f->engine, "keep", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pulp_repository_get_importer (repo), ==, "test");
+  g_assert_true (g_variant_lookup (pulp_repository_get_config (repo), "sync-policy", "&s", &policy));
+  g_assert_cmpstr (policy, ==, "mirror");
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 10);
+  g_assert_cmpuint (pulp_repository_get_last_sync (repo), >, 0);
+
+  /* … for as long as task-retention-seconds says */
+  g_clear_object (&f->engine);
+  f->engine = open_engine_with_retention (f, 0);
+  g_assert_null (pulp_engine_get_task (f->engine, task_id));
+}
+
+
+static void
+test_versions (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) units = NULL;
+  g_autoptr (GArray) versions = NULL;
+  PulpRepository *repo;
+  PulpTask *task;
+
+  write_desc (f, "units 50 a v1\n");
+  repo = create_repo (f, "v", "mirror");
+  task = run_sync (f, repo);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 50);
+  g_object_unref (task);
+
+  /* no change: no version */
+  task = run_sync (f, repo);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 0);
+  g_assert_cmpuint (summary_u64 (task, "version"), ==, 1);
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+
+  /* one removed, one added, one changed in place */
+  write_desc (f, "units 48 a v1\nunit a49 v2\nunit b v1\n");
+  task = run_sync (f, repo);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 1);
+  g_assert_cmpuint (summary_u64 (task, "removed"), ==, 1);
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 2);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 50);
+
+  versions = pulp_engine_list_versions (f->engine, repo, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (versions->len, ==, 2);
+  g_assert_cmpuint (g_array_index (versions, PulpStoreVersion, 0).unit_count, ==, 50);
+
+  /* version 1 still lists a48, version 2 does not; paging sees each unit once */
+  units = pulp_engine_list_units (f->engine, repo, g_variant_new_parsed ("{'version': <uint64 1>}"), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (units->len, ==, 50);
+  {
+    g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    for (guint64 offset = 0; offset < 50; offset += 7)
+      {
+        g_autoptr (GPtrArray) page = pulp_engine_list_units (
+            f->engine, repo, g_variant_new_parsed ("{'offset': <%t>, 'limit': <uint64 7>}", offset), &error);
+        g_assert_no_error (error);
+        for (guint i = 0; i < page->len; i++)
+          g_assert_true (g_hash_table_add (seen, g_strdup (pulp_unit_get_id (g_ptr_array_index (page, i)))));
+      }
+    g_assert_cmpuint (g_hash_table_size (seen), ==, 50);
+  }
+  {
+    g_autoptr (GPtrArray) none = pulp_engine_list_units (
+        f->engine, repo, g_variant_new_parsed ("{'version': <uint64 3>}"), &error);
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND);
+    g_assert_null (none);
+  }
+}
+
+static void
+test_failure (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  PulpRepository *repo;
+  PulpTask *task;
+
+  write_desc (f, "units 20 a v1\n");
+  repo = create_repo (f, "f", "mirror");
+  g_object_unref (run_sync (f, repo));
+
+  write_desc (f, "fail-after 15\nunits 30 b v1\n");
+  task = run_sync (f, repo);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_FAILED);
+  g_assert_cmpstr (pulp_task_get_error (task), ==,
+                   "Sync of f failed: test importer: failing as told after 15 units");
+  g_assert_cmpstr (pulp_task_get_error_name (task), ==, "org.pulp.Error.Failed");
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 20);
+  g_assert_true (pulp_engine_check_integrity (f->engine, &error));
+
+  /* the next sync is not confused by what the failed one wrote */
+  write_desc (f, "units 30 b v1\n");
+  task = run_sync (f, repo);
+  g_assert_cmpuint (summary_u64 (task, "added"), ==, 30);
+  g_assert_cmpuint (summary_u64 (task, "removed"), ==, 20);
+  g_object_unref (task);
+}
+
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *text = g_strdup_printf ("block-after 5 %s\nunits 10 a v1\n", f->go);
+  PulpRepository *repo;
+  g_autoptr (PulpTask) task = NULL;
+
+  write_desc (f, text);
+  repo = create_repo (f, "c", "additive");
+  task = start_sync (f, repo);
+  wait_stage (task, "blocked");
+  pulp_task_cancel (task);
+  wait_finished (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_CANCELLED);
+  g_assert_cmpstr (pulp_task_get_error_name (task), ==, "org.pulp.Error.Cancelled");
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 0);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 0);
+}
+
+static void
+test_scheduler (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *text = g_strdup_printf ("block-after 1 %s\nunits 2 a v1\n", f->go);
+  g_autoptr (PulpTask) a1 = NULL;
+  g_autoptr (PulpTask) a2 = NULL;
+  g_autoptr (PulpTask) b1 = NULL;
+  PulpRepository *a, *b;
+
+  write_desc (f, text);
+  a = create_repo (f, "a", "additive");
+  b = create_repo (f, "b", "additive");
+  a1 = start_sync (f, a);
+  a2 = start_sync (f, a);
+  b1 = start_sync (f, b);
+
+  /* different repositories run side by side, the same one in order */
+  wait_stage (a1, "blocked");
+  wait_stage (b1, "blocked");
+  g_assert_cmpint (pulp_task_get_state (a2), ==, PULP_TASK_STATE_QUEUED);
+  g_assert_true (pulp_repository_get_active_task (a) == a1);
+  g_assert_true (pulp_repository_get_active_task (b) == b1);
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (pulp_engine_delete_repository (f->engine, "a", &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_BUSY);
+  }
+
+  g_file_set_contents (f->go, "", 0, NULL);
+  wait_finished (a1);
+  wait_finished (a2);
+  wait_finished (b1);
+  g_assert_cmpint (pulp_task_get_state (a2), ==, PULP_TASK_STATE_COMPLETED);
+  g_assert_cmpuint (pulp_task_get_started (a2), >=, pulp_task_get_finished (a1));
+  g_assert_cmpuint (pulp_task_get_started (b1), <, pulp_task_get_finished (a1));
+  g_assert_cmpuint (pulp_task_get_id (a2), >, pulp_task_get_id (a1));
+  g_assert_null (pulp_repository_get_active_task (a));
+}
+
+typedef struct
+{
+  GPtrArray *stages;   /* stage names in order of first appearance */
+  GHashTable *last;    /* stage → last done */
+  GHashTable *count;   /* stage → signals */
+  gboolean monotonic;
+  guint total_signals;
+} Seen;
+
+static void
+on_progress (PulpTask *task, const gchar *stage, guint64 done, guint64 total, GVariant *details,
+             Seen *seen)
+{
+  gpointer last;
+
+  seen->total_signals++;
+  if (!g_hash_table_lookup_extended (seen->last, stage, NULL, &last))
+    g_ptr_array_add (seen->stages, g_strdup (stage));
+  else if (done < GPOINTER_TO_SIZE (last))
+    seen->monotonic = FALSE;
+  g_hash_table_insert (seen->last, g_strdup (stage), GSIZE_TO_POINTER (done));
+  g_hash_table_insert (seen->count, g_strdup (stage),
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (seen->count, stage)) + 1));
+}
+
+static void
+test_progress (Fixture *f, gconstpointer data)
+{
+  Seen seen = { g_ptr_array_new_with_free_func (g_free),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), TRUE, 0 };
+  g_autoptr (PulpTask) task = NULL;
+  PulpRepository *repo;
+  gdouble seconds;
+
+  write_desc (f, "units 30000 p v1\n");
+  repo = create_repo (f, "p", "additive");
+  task = start_sync (f, repo);
+  g_signal_connect (task, "progress", G_CALLBACK (on_progress), &seen);
+  wait_finished (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  seconds = (gdouble) (pulp_task_get_finished (task) - pulp_task_get_started (task)) / G_USEC_PER_SEC;
+  g_test_message ("%u progress signals in %.2f s", seen.total_signals, seconds);
+
+  g_assert_true (seen.monotonic);
+  /* each stage ends with its final values */
+  g_assert_cmpstr (g_ptr_array_index (seen.stages, 0), ==, "metadata");
+  g_assert_cmpuint (GPOINTER_TO_SIZE (g_hash_table_lookup (seen.last, "metadata")), ==, 1);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (g_hash_table_lookup (seen.last, "units")), ==, 30000);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (g_hash_table_lookup (seen.last, "committing")), ==, 1);
+  /* at most ~10 a second, plus one at the end of each stage */
+  g_assert_cmpuint (seen.total_signals, <=, (guint) (seconds * 10) + 2 + 2 * seen.stages->len);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen.count, "units")), >=, 1);
+
+  g_ptr_array_unref (seen.stages);
+  g_hash_table_unref (seen.last);
+  g_hash_table_unref (seen.count);
+}
+
+static void
+test_interrupted (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *state = g_build_filename (f->dir, "state", NULL);
+  g_autofree gchar *cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", state);
+  PulpStoreTask row = { 41, "sync", "", "running", "units", "", "", "", 1, 2, 0, 0 };
+  PulpTask *task;
+
+  /* a task the daemon was running when it died, as the database has it */
+  g_clear_object (&f->engine);
+  {
+    g_autoptr (PulpStore) store = pulp_store_new ("SQLite", cnc, &error);
+    g_assert_no_error (error);
+    g_assert_true (pulp_store_save_task (store, &row, &error));
+  }
+  f->engine = open_engine (f);
+  task = pulp_engine_get_task (f->engine, 41);
+  g_assert_nonnull (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_FAILED);
+  g_assert_cmpstr (pulp_task_get_error_name (task), ==, "org.pulp.Error.Interrupted");
+  g_assert_cmpstr (pulp_task_get_error (task), ==, "The daemon stopped while the task ran");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/pulp/engine/repository/validation", test_validation);
+  ADD ("/pulp/engine/repository/persist", test_persist);
+  ADD ("/pulp/engine/sync/versions", test_versions);
+  ADD ("/pulp/engine/sync/failure", test_failure);
+  ADD ("/pulp/engine/sync/cancel", test_cancel);
+  ADD ("/pulp/engine/scheduler/queue", test_scheduler);
+  ADD ("/pulp/engine/task/progress", test_progress);
+  ADD ("/pulp/engine/task/interrupted", test_interrupted);
+  return g_test_run ();
+}

@@ -1,0 +1,438 @@
+#!/bin/bash
+# End-to-end tests of the rpm importer through pulpd on a private system bus
+# (run under tests/pulp-test-bus): real RPMs built with rpmbuild, real
+# metadata from createrepo_c (and the real packages of fixtures/rpm-real),
+# served by a test-owned nginx on 127.0.0.1. Checks what a user would:
+# task state, Error, Summary, unit counts, stored files and their digests,
+# and the files `dnf reposync` downloads from the same server.
+# Usage: test-rpm-sync.sh PULPD RPM_IMPORTER_DIR
+set -u
+PULPD=$1
+IMPORTERS=$2
+TESTS=$(cd "$(dirname "$0")" && pwd)
+MAKE_REPO=$TESTS/make-rpm-repo.sh
+SET_PRIMARY=$TESTS/rpm-set-primary.py
+FIXTURES=$TESTS/fixtures/rpm-real
+WORK=$(mktemp -d /tmp/test-rpm-sync.XXXXXX)
+chmod 755 "$WORK" # nginx workers do not run as root
+STATE=$WORK/state
+WWW=$WORK/www
+PID=
+pass=0
+fail=0
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
+check() { # check DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
+}
+contains() { # contains DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
+}
+lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) not_ok "$1: «$2» in «$3»" ;; *) ok "$1" ;; esac
+}
+
+M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
+mgr() { busctl --system call $M "$@" 2>&1; }
+prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
+rprop() { prop "/org/pulp/repositories/$1" org.pulp.Repository "$2"; }
+create() { # create ID FEED [more config: N key type value…]
+  local id=$1 feed=$2
+  shift 2
+  local n=1
+  [ $# -gt 0 ] && { n=$((1 + $1)); shift; }
+  mgr CreateRepository ssa{sv} "$id" rpm "$n" feed s "$feed" "$@" >/dev/null
+}
+# sync ID [N key type value…]: runs a sync to its end; sets T (the task) and
+# S (its final state)
+sync() {
+  local id=$1
+  shift
+  [ $# -eq 0 ] && set -- 0
+  T=$(busctl --system call org.pulp.Manager "/org/pulp/repositories/$id" org.pulp.Repository \
+    Sync a{sv} "$@" 2>&1 | cut -d'"' -f2)
+  S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
+}
+configure() { # configure ID N key type value…
+  local id=$1
+  shift
+  busctl --system call org.pulp.Manager "/org/pulp/repositories/$id" org.pulp.Repository \
+    Configure a{sv} "$@" >/dev/null
+}
+# list ID [FILTER…]: ListUnits as JSON text, non-ASCII as it is
+list() {
+  local id=$1
+  shift
+  [ $# -eq 0 ] && set -- 0
+  busctl --system --json=short call org.pulp.Manager "/org/pulp/repositories/$id" \
+    org.pulp.Repository ListUnits a{sv} "$@" |
+    python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False))'
+}
+summary() { prop "$T" org.pulp.Task Summary; }
+task_error() { prop "$T" org.pulp.Task Error; }
+error_name() { sqlite3 "$STATE/pulp.db" "SELECT error_name FROM tasks WHERE id = ${T##*/}"; }
+stored_rows() { sqlite3 "$STATE/pulp.db" "SELECT count(*) FROM repository_content WHERE repository = '$1'"; }
+requests() { wc -l <"$WORK/access.log"; }
+# units ID: "relative-path sha256 stored" per unit, sorted; stored is the
+# digest of the file in the content store ("-" when there is none)
+units() {
+  busctl --system --json=short call org.pulp.Manager "/org/pulp/repositories/$1" \
+    org.pulp.Repository ListUnits a{sv} 1 limit t 10000 | python3 -c '
+import hashlib, json, sys
+for u in json.load(sys.stdin)["data"][0]:
+    p = u["path"]["data"]
+    stored = hashlib.sha256(open(p, "rb").read()).hexdigest() if p else "-"
+    print(u["relative-path"]["data"], u["sha256"]["data"], stored)' | sort
+}
+# files DIR: "relative-path sha256 sha256" for each .rpm under DIR, sorted
+files() {
+  (cd "$1" && find . -name '*.rpm' -printf '%P\n' | sort | while read -r f; do
+    s=$(sha256sum "$f" | cut -d' ' -f1)
+    echo "$f $s $s"
+  done)
+}
+
+# --- the server: nginx on a free loopback port, logging every request
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+mkdir -p "$WWW" "$WORK/nginx-tmp"
+cat >"$WORK/nginx.conf" <<CONF
+daemon on;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log $WORK/access.log;
+  client_body_temp_path $WORK/nginx-tmp;
+  server { listen 127.0.0.1:$PORT; root $WWW; }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK" || { echo "nginx did not start"; exit 99; }
+
+start() {
+  "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 200); do
+    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "pulpd did not come up:"
+  cat "$WORK/pulpd.log"
+  exit 1
+}
+
+# --- repositories
+mk() { "$MAKE_REPO" "$@" >/dev/null || { echo "make-rpm-repo $* failed"; exit 99; }; }
+mk -n 40 -s 4 -z 100 -c gz "$WWW/gz"             # packages in 4 sub-folders, gz primary
+mk -n 12 -p xpkg -c xz "$WWW/xz"                  # xz primary
+mkdir -p "$WWW/real" "$WWW/zst" "$WWW/based"                  # the real packages, gz and zstd primary
+cp "$FIXTURES"/*.rpm "$WWW/real/"
+cp "$FIXTURES"/*.rpm "$WWW/zst/"
+createrepo_c --quiet --no-database "$WWW/real"
+createrepo_c --quiet --no-database "$WWW/zst"
+"$SET_PRIMARY" "$WWW/zst" - zst
+# xml:base and --location-prefix: metadata in based/, packages in pool/el/
+mk -n 8 -p bpkg -m "$WORK/bsrc"
+createrepo_c --quiet --no-database --baseurl "$URL/pool/" --location-prefix el/ \
+  --outputdir "$WWW/based" "$WORK/bsrc"
+mkdir -p "$WWW/pool/el"
+mv "$WORK/bsrc/Packages" "$WWW/pool/el/"
+start
+
+# --- gz primary, packages in sub-folders
+create gz "$URL/gz/"
+sync gz
+check "gz: sync completes" "completed" "$S"
+check "gz: 40 units" "t 40" "$(rprop gz UnitCount)"
+check "gz: version 1" "t 1" "$(rprop gz LatestVersion)"
+contains "gz: summary added 40" '"added" t 40' "$(summary)"
+contains "gz: summary downloaded 40" '"downloaded" t 40' "$(summary)"
+contains "gz: not skipped" '"skipped" b false' "$(summary)"
+check "gz: every package stored under its location with its digest" "$(files "$WWW/gz")" "$(units gz)"
+check "gz: packages kept in their sub-folders" "4" "$(units gz | cut -d/ -f2 | sort -u | wc -l)"
+
+# --- the no-op shortcut
+before=$(requests)
+sync gz
+check "no-op: completes" "completed" "$S"
+contains "no-op: skipped" '"skipped" b true' "$(summary)"
+check "no-op: one request" "1" "$(($(requests) - before))"
+contains "no-op: the one request was repomd.xml" "GET /gz/repodata/repomd.xml" "$(tail -n 1 "$WORK/access.log")"
+check "no-op: no new version" "t 1" "$(rprop gz LatestVersion)"
+contains "no-op: summary still counts the packages" '"packages" t 40' "$(summary)"
+before=$(requests)
+sync gz
+check "no-op again (the state survives a skip)" "completed" "$S"
+contains "no-op again: skipped" '"skipped" b true' "$(summary)"
+check "no-op again: one request" "1" "$(($(requests) - before))"
+before=$(requests)
+sync gz 1 force b true
+check "force: completes" "completed" "$S"
+contains "force: not skipped" '"skipped" b false' "$(summary)"
+check "force: repomd and primary read, no package fetched again" "2" "$(($(requests) - before))"
+contains "force: nothing added" '"added" t 0' "$(summary)"
+kill $PID; wait $PID 2>/dev/null
+start
+before=$(requests)
+sync gz
+contains "no-op after a daemon restart: skipped" '"skipped" b true' "$(summary)"
+check "no-op after a restart: one request" "1" "$(($(requests) - before))"
+
+# primary changed without a revision bump (and the same repomd size class)
+mk -n 6 -p rev -c gz "$WWW/rev"
+createrepo_c --quiet --no-database --revision 7 "$WWW/rev"
+create rev "$URL/rev"
+sync rev
+check "revision: first sync has 6" "t 6" "$(rprop rev UnitCount)"
+mk -n 1 -p revextra -m "$WWW/rev"
+createrepo_c --quiet --no-database --revision 7 "$WWW/rev"
+contains "revision: repomd still says revision 7" "<revision>7</revision>" "$(cat "$WWW/rev/repodata/repomd.xml")"
+sync rev
+check "revision: resync completes" "completed" "$S"
+contains "revision: changed primary is not skipped" '"skipped" b false' "$(summary)"
+check "revision: the new package arrived" "t 7" "$(rprop rev UnitCount)"
+sync rev
+contains "revision: then unchanged again: skipped" '"skipped" b true' "$(summary)"
+# only primary's content changes: same size, same revision, repomd rewritten
+python3 - "$WWW/rev" <<'EOF'
+import glob, gzip, sys
+path = glob.glob(sys.argv[1] + "/repodata/*-primary.xml.gz")[0]
+xml = gzip.decompress(open(path, "rb").read()).decode()
+open(sys.argv[1] + "/plain.xml", "w").write(xml.replace("Test package number 1 of 1.", "Test package number 1 of 1!"))
+EOF
+"$SET_PRIMARY" "$WWW/rev" "$WWW/rev/plain.xml" gz
+sync rev
+check "revision: primary edited in place: not skipped" "completed" "$S"
+contains "revision: primary edited in place: summary" '"skipped" b false' "$(summary)"
+
+# --- on_demand, then immediate: the files of the units synced on_demand arrive
+create od "$URL/gz/" 1 download-policy s on_demand
+sync od
+check "on_demand: completes" "completed" "$S"
+check "on_demand: 40 units" "t 40" "$(rprop od UnitCount)"
+contains "on_demand: nothing downloaded" '"downloaded" t 0' "$(summary)"
+check "on_demand: the units know their sha256" "40" "$(units od | awk 'length($2) == 64' | wc -l)"
+# the gz repository above already stored these files: use another repository
+mk -n 15 -p odpkg -c gz "$WWW/od"
+configure od 1 feed s "$URL/od/"
+sync od 1 sync-policy s mirror
+check "on_demand: 15 units from the new feed" "t 15" "$(rprop od UnitCount)"
+check "on_demand: no file stored" "15" "$(units od | awk '$3 == "-"' | wc -l)"
+sync od 1 sync-policy s mirror
+contains "on_demand: unchanged: skipped" '"skipped" b true' "$(summary)"
+before=$(requests)
+sync od 1 download-policy s immediate
+check "immediate after on_demand: completes" "completed" "$S"
+contains "immediate after on_demand: not skipped" '"skipped" b false' "$(summary)"
+contains "immediate after on_demand: 15 downloaded" '"downloaded" t 15' "$(summary)"
+check "immediate after on_demand: every file stored" "$(files "$WWW/od")" "$(units od)"
+check "immediate after on_demand: no new version" "t 2" "$(rprop od LatestVersion)"
+check "immediate after on_demand: 2 + 15 requests" "17" "$(($(requests) - before))"
+sync od 1 download-policy s immediate
+contains "immediate again: skipped" '"skipped" b true' "$(summary)"
+sync od
+contains "additive after mirror, same upstream: skipped" '"skipped" b true' "$(summary)"
+
+# --- xz, zstd, the real packages, xml:base
+create xz "$URL/xz"
+sync xz
+check "xz: completes" "completed" "$S"
+check "xz: all stored" "$(files "$WWW/xz")" "$(units xz)"
+create zst "$URL/zst/"
+sync zst
+check "zstd: completes" "completed" "$S"
+check "zstd: the 12 real packages stored" "$(files "$WWW/zst")" "$(units zst)"
+create real "$URL/real/"
+sync real
+check "real (gz): completes" "completed" "$S"
+check "real: same units as from the zstd primary" "$(units zst)" "$(units real)"
+real_units=$(list real)
+contains "real: epoch 2 of Archer in the key" '"epoch": {"type": "s", "data": "2"}, "name": {"type": "s", "data": "Archer"}' "$real_units"
+contains "real: UTF-8 summary" 'Balíček s \"ěščřžýáíéů' "$real_units"
+contains "real: ISO-8859-1 summary converted to UTF-8" 'Balicek s \"àáâãäåç' "$real_units"
+contains "real: source package" '"arch": {"type": "s", "data": "src"}' "$real_units"
+contains "real: weak dependencies kept" '"recommends"' "$real_units"
+create based "$URL/based/"
+sync based
+check "xml:base + location prefix: completes" "completed" "$S"
+check "xml:base: packages fetched from the pool, paths carry the prefix" "$(files "$WWW/pool")" "$(units based)"
+check "xml:base: 8 packages under el/Packages/" "8" "$(units based | grep -c '^el/Packages/bpkg-')"
+contains "xml:base: base kept in the metadata" "\"location-base\": {\"type\": \"s\", \"data\": \"$URL/pool/\"}" \
+  "$(list based 1 limit t 1)"
+
+# --- an update that adds, removes and rebuilds packages: mirror vs additive
+mk -n 20 -p upkg -c gz "$WWW/up"
+create upm "$URL/up" 1 sync-policy s mirror
+create upa "$URL/up"
+sync upm
+sync upa
+check "update: mirror repository starts with 20" "t 20" "$(rprop upm UnitCount)"
+rm "$WWW"/up/Packages/upkg-0[1-4]-*.rpm                        # 4 removed
+mk -n 20 -p upkg -z 10 -m "$WORK/rebuilt"                        # 4 rebuilt: same NEVRA
+for i in 05 06 07 08; do mv "$WORK"/rebuilt/Packages/upkg-$i-*.rpm "$WWW/up/Packages/"; done
+mk -n 3 -p newpkg -m "$WWW/up"                                    # 3 added
+createrepo_c --quiet --no-database "$WWW/up"
+sync upm
+check "update (mirror): completes" "completed" "$S"
+contains "update (mirror): 7 added" '"added" t 7' "$(summary)"
+contains "update (mirror): 8 removed" '"removed" t 8' "$(summary)"
+check "update (mirror): 19 units" "t 19" "$(rprop upm UnitCount)"
+check "update (mirror): exactly upstream's files" "$(files "$WWW/up")" "$(units upm)"
+sync upa
+check "update (additive): completes" "completed" "$S"
+contains "update (additive): 7 added" '"added" t 7' "$(summary)"
+contains "update (additive): none removed" '"removed" t 0' "$(summary)"
+check "update (additive): 27 units" "t 27" "$(rprop upa UnitCount)"
+check "update (additive): both builds of upkg-05" "2" "$(units upa | grep -c /upkg-05-)"
+check "update: the mirror's version 1 still lists the old builds" "20" \
+  "$(list upm 2 version t 1 limit t 100 | grep -o '"location-href": {"type": "s", "data": "Packages/upkg-' | wc -l)"
+sync upa 1 sync-policy s mirror
+contains "additive then mirror, same upstream: not skipped" '"skipped" b false' "$(summary)"
+check "additive then mirror: 19 units" "t 19" "$(rprop upa UnitCount)"
+
+# --- failures: the repository keeps its previous version, the Error says why
+mk -n 10 -p tpkg -c gz "$WWW/tamper"
+victim=$(cd "$WWW/tamper" && ls Packages/*.rpm | sed -n 3p)
+printf 'X' | dd of="$WWW/tamper/$victim" bs=1 seek=200 conv=notrunc status=none
+create tamper "$URL/tamper"
+sync tamper
+check "tampered package: fails" "failed" "$S"
+contains "tampered package: Error names it" "package $victim" "$(task_error)"
+contains "tampered package: Error says the digest differs" "expected sha256" "$(task_error)"
+check "tampered package: Checksum error" "org.pulp.Error.Checksum" "$(error_name)"
+check "tampered package: no version" "t 0" "$(rprop tamper LatestVersion)"
+check "tampered package: nothing associated" "0" "$(stored_rows tamper)"
+mk -n 10 -p tpkg -c gz "$WORK/tamper-good"
+cp "$WORK/tamper-good/$victim" "$WWW/tamper/$victim" 2>/dev/null || true
+createrepo_c --quiet --no-database "$WWW/tamper"
+sync tamper
+check "after the fix upstream: completes" "completed" "$S"
+
+mk -n 5 -p ppkg -c xz "$WWW/badprimary"
+primary=$(ls "$WWW"/badprimary/repodata/*-primary.xml.xz)
+printf 'garbage' >>"$primary"
+create badprimary "$URL/badprimary"
+sync badprimary
+check "tampered primary: fails" "failed" "$S"
+contains "tampered primary: Error names primary" "primary.xml.xz: size" "$(task_error)"
+contains "tampered primary: Error says the size differs" "does not match the declared size" "$(task_error)"
+check "tampered primary: Checksum error" "org.pulp.Error.Checksum" "$(error_name)"
+check "tampered primary: nothing stored" "0" "$(stored_rows badprimary)"
+truncate -s -7 "$primary"
+printf 'Z' | dd of="$primary" bs=1 seek=100 conv=notrunc status=none
+sync badprimary
+check "tampered primary, same size: fails" "failed" "$S"
+contains "tampered primary, same size: digest" "sha256 digest" "$(task_error)"
+
+mk -n 6 -p mpkg -c gz "$WWW/missing"
+gone=$(cd "$WWW/missing" && ls Packages/*.rpm | sed -n 2p)
+rm "$WWW/missing/$gone"
+create missing "$URL/missing"
+sync missing
+check "missing package: fails" "failed" "$S"
+contains "missing package: Error names it" "package $gone" "$(task_error)"
+contains "missing package: 404" "404" "$(task_error)"
+check "missing package: nothing associated" "0" "$(stored_rows missing)"
+configure missing 1 skip-failed b true
+sync missing
+check "missing package with skip-failed: completes" "completed" "$S"
+contains "skip-failed: one failed" '"failed" t 1' "$(summary)"
+check "skip-failed: 5 units" "t 5" "$(rprop missing UnitCount)"
+sync missing
+contains "skip-failed: a resync is not skipped (a package is missing)" '"skipped" b false' "$(summary)"
+
+# --- malformed and hostile XML: InvalidArgument, nothing stored (on_demand
+# saves in batches as it parses: the pending rows must be thrown away)
+bad_primary() { # bad_primary NAME: a repository whose primary is $WORK/NAME.xml
+  mk -n 3 -p "$1" -c gz "$WWW/$1"
+  "$SET_PRIMARY" "$WWW/$1" "$WORK/$1.xml" gz
+  create "$1" "$URL/$1" 1 download-policy s on_demand
+}
+python3 - "$WORK" <<'EOF'
+import sys
+work = sys.argv[1]
+pkg = '''<package type="rpm"><name>p%d</name><arch>noarch</arch>
+<version epoch="0" ver="1" rel="1"/><checksum type="sha256" pkgid="YES">%064x</checksum>
+<summary>s</summary><description>d</description><packager/><url/>
+<time file="1" build="1"/><size package="10" installed="0" archive="0"/>
+<location href="Packages/p%d.rpm"/><format><rpm:license>MIT</rpm:license></format></package>
+'''
+head = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<metadata xmlns="http://linux.duke.edu/metadata/common" '
+        'xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="%d">\n')
+many = "".join(pkg % (i, i + 1, i) for i in range(2500))
+# cut in the middle of a package after 2,500 good ones (two saved batches)
+open(work + "/truncated.xml", "w").write(head % 2600 + many + pkg[:150])
+open(work + "/badtag.xml", "w").write(head % 2501 + many + "<package><name>x</nam></package></metadata>")
+# external entity: must never be read
+open(work + "/xxe.xml", "w").write(
+    '<?xml version="1.0"?>\n<!DOCTYPE metadata [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+    + head.split("\n", 1)[1] % 1 + (pkg % (1, 1, 1)).replace("<summary>s", "<summary>&xxe;") + "</metadata>")
+# billion laughs
+lol = '<!ENTITY l0 "lollollollollollollollollollol">' + "".join(
+    '<!ENTITY l%d "%s">' % (i, ("&l%d;" % (i - 1)) * 10) for i in range(1, 10))
+open(work + "/laughs.xml", "w").write(
+    '<?xml version="1.0"?>\n<!DOCTYPE metadata [' + lol + ']>\n'
+    + head.split("\n", 1)[1] % 1 + (pkg % (1, 1, 1)).replace("<summary>s", "<summary>&l9;") + "</metadata>")
+# a package location that leaves the repository
+open(work + "/escape.xml", "w").write(head % 2501 + many + (pkg % (9999, 9999, 9999)).replace(
+    "Packages/p9999.rpm", "../../etc/passwd") + "</metadata>")
+EOF
+for name in truncated badtag xxe laughs escape; do
+  bad_primary $name
+  sync $name
+  check "$name primary: fails" "failed" "$S"
+  echo "# $name: $(task_error)"
+  check "$name primary: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
+  contains "$name primary: Error names the file" "-primary.xml.gz" "$(task_error)"
+  check "$name primary: no version" "t 0" "$(rprop $name LatestVersion)"
+  check "$name primary: nothing stored" "0" "$(stored_rows $name)"
+done
+sync truncated
+contains "truncated primary: Error says malformed" "is malformed" "$(task_error)"
+contains "truncated primary: Error gives the line" "line" "$(task_error)"
+sync escape
+contains "escaping location: Error says why" "leaves the repository" "$(task_error)"
+sync xxe
+lacks "xxe: /etc/passwd never read" "root:" "$(task_error; summary)"
+mk -n 2 -p rmd -c gz "$WWW/badrepomd"
+echo '<repomd><data type="primary"><location href="x"' >"$WWW/badrepomd/repodata/repomd.xml"
+create badrepomd "$URL/badrepomd"
+sync badrepomd
+check "malformed repomd.xml: fails" "failed" "$S"
+check "malformed repomd.xml: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
+contains "malformed repomd.xml: Error names it" "$URL/badrepomd/repodata/repomd.xml" "$(task_error)"
+sed -i 's|<location href="repodata/|<location href="../../repodata/|' "$WWW/tamper/repodata/repomd.xml"
+sync tamper 1 force b true
+check "primary outside the repository: fails" "failed" "$S"
+contains "primary outside the repository: Error says why" "leaves the repository" "$(task_error)"
+check "primary outside the repository: version kept" "t 1" "$(rprop tamper LatestVersion)"
+
+# --- the same files as dnf reposync downloads from the same server
+D=$WORK/dnf
+mkdir -p "$D/repos.d" "$D/cache" "$D/out" "$D/log" "$D/persist"
+printf '[main]\ngpgcheck=0\nreposdir=%s\ncachedir=%s\nlogdir=%s\npersistdir=%s\n' \
+  "$D/repos.d" "$D/cache" "$D/log" "$D/persist" >"$D/dnf.conf"
+printf '[real]\nname=real\nbaseurl=%s/real/\ngpgcheck=0\n' "$URL" >"$D/repos.d/real.repo"
+if dnf -q -c "$D/dnf.conf" --setopt=reposdir="$D/repos.d" --setopt=cachedir="$D/cache" \
+  --disableplugin=generate_completion_cache,local --releasever=12 \
+  reposync --repoid=real -p "$D/out" >"$D/reposync.log" 2>&1; then
+  ok "dnf reposync of the real repository"
+else
+  not_ok "dnf reposync failed: $(tail -n 3 "$D/reposync.log")"
+fi
+check "pulpd stores the same package files and digests as dnf reposync" \
+  "$(files "$D/out/real" | cut -d' ' -f2 | sort)" "$(units real | cut -d' ' -f3 | sort)"
+check "… under the same relative paths" "$(files "$D/out/real" | cut -d' ' -f1)" "$(units real | cut -d' ' -f1)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
