@@ -7,13 +7,17 @@
 # -K list`, and for (b) also `curl -o FILE` one file after another. Prints a
 # table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM).
 # Everything writes to the same disk; `sync` runs (untimed) before each
-# measurement so no one pays for another's write-back. pulpd's wall time is
+# measurement so no one pays for another's write-back. Each measurement is
+# repeated REPEAT times (default 3), interleaved, and the best is shown. pulpd's wall time is
 # Sync call to Wait return, and includes its syncfs() before the commit.
 # Usage: bench/bench-file.sh [BUILD_DIR]
 # Environment: SMALL_N (10000), SMALL_SIZE (4k), BIG_N (20), BIG_SIZE (50M),
 # CASES ("a b": b alone skips (a) and (c)), ONLY_PULPD=1 skips the other
 # clients, PERF_DIR=DIR records each pulpd sync with `perf record -g` into
-# DIR/<case>.data, KEEP=1 keeps the work folder.
+# DIR/<case>.data (PERF_CMD replaces `perf record -g -o FILE`), STAGES=1
+# prints when each stage of each pulpd sync began (from the Progress
+# signals), CONCURRENCY sets pulpd's download-concurrency (default 10),
+# KEEP=1 keeps the work folder.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
@@ -75,7 +79,7 @@ URL=http://127.0.0.1:$PORT
 for t in small big; do
   grep -v '^#' "$WORK/www/$t/PULP_MANIFEST" | while IFS= read -r line; do
     rel=${line%,*,*}
-    printf 'url = "%s/%s/%s"\noutput = "%s"\n' "$URL" "$t" "$rel" "$WORK/out/curl/$rel"
+    printf 'url = "%s/%s/%s"\noutput = "%s"\n' "$URL" "$t" "$rel" "$rel"
   done >"$WORK/curl-$t.list"
 done
 
@@ -83,14 +87,6 @@ CASES=${CASES:-a b}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 others() { [ -z "${ONLY_PULPD:-}" ]; }
 now() { date +%s.%N; }
-ROWS=()
-# row CASE TOOL SECONDS FILES BYTES [RSS]
-row() {
-  ROWS+=("$(printf '| %-18s | %-34s | %7.2f | %8.0f | %7.1f | %s |' "$1" "$2" "$3" \
-    "$(echo "$4 / $3" | bc -l)" "$(echo "$5 / $3 / 1000000" | bc -l)" "${6:-}")")
-  printf '%s: %s %.2f s\n' "$1" "$2" "$3"
-}
-settle() { sync; rm -rf "$WORK/out"; mkdir -p "$WORK/out/curl"; sync; }
 timed() { # timed COMMAND...: prints the wall time
   local t0 t1
   t0=$(now)
@@ -99,108 +95,178 @@ timed() { # timed COMMAND...: prints the wall time
   echo "$t1 - $t0" | bc -l
 }
 
-pulpd_start() { # pulpd_start NAME
+pulpd_start() { # pulpd_start TREE STATE_DIR
   dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr" 4>"$WORK/bus.pid"
   BUS_PID=$(cat "$WORK/bus.pid")
   A=$(cat "$WORK/addr")
-  ${PULPD_WRAP:-} "$BUILD/src/pulpd/pulpd" --address "$A" --state-dir "$WORK/state-$1" \
+  ${PULPD_WRAP:-} "$BUILD/src/pulpd/pulpd" --address "$A" --state-dir "$2" \
     --importer-dir "$BUILD/importers/file" >"$WORK/pulpd-$1.log" 2>&1 &
   PULPD_PID=$!
   B="busctl --address=$A"
   for _ in $(seq 100); do $B status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
   $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} bench file \
-    2 feed s "$URL/$1/PULP_MANIFEST" sync-policy s mirror >/dev/null
+    3 feed s "$URL/$1/PULP_MANIFEST" sync-policy s mirror \
+    download-concurrency u "${CONCURRENCY:-10}" >/dev/null
 }
 pulpd_sync() { # pulpd_sync NAME: prints the wall time; checks the task completed
-  local t0 t1 task state perf_pid=
+  local t0 t1 task state perf_pid= mon_pid=
   if [ -n "${PERF_DIR:-}" ]; then
     mkdir -p "$PERF_DIR"
-    perf record -q -g -p "$PULPD_PID" -o "$PERF_DIR/$1.data" >/dev/null 2>&1 &
+    ${PERF_CMD:-perf record -q -g -o "$PERF_DIR/$1.data"} -p "$PULPD_PID" >/dev/null 2>&1 &
     perf_pid=$!
     sleep 0.5
+  fi
+  cpu >"$WORK/cpu0"
+  if [ -n "${STAGES:-}" ]; then
+    $B monitor --json=short org.pulp.Manager >"$WORK/monitor-$1.json" 2>/dev/null &
+    mon_pid=$!
+    sleep 0.3
   fi
   t0=$(now)
   task=$($B call org.pulp.Manager /org/pulp/repositories/bench org.pulp.Repository Sync a{sv} 0 |
     cut -d'"' -f2)
   state=$($B call --timeout=900 org.pulp.Manager "$task" org.pulp.Task Wait | cut -d'"' -f2)
   t1=$(now)
+  printf '  pulpd CPU during the sync: %.2f\n' "$(echo "$(cpu) - $(cat "$WORK/cpu0")" | bc)" >&2
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
+  fi
+  if [ -n "$mon_pid" ]; then
+    sleep 0.2
+    kill "$mon_pid"
+    wait "$mon_pid" 2>/dev/null || true
+    python3 - "$WORK/monitor-$1.json" "$t0" >&2 <<'PY'
+import json, sys
+start = float(sys.argv[2])
+last = None
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("member") != "Progress":
+        continue
+    stage = m["payload"]["data"][1]
+    t = m.get("timestamp-realtime", 0) / 1e6 - start
+    if stage != last:
+        print(f"  {t:6.2f} s  {stage}")
+        last = stage
+PY
   fi
   if [ "$state" != completed ]; then
     echo "pulpd sync $state: $($B get-property org.pulp.Manager "$task" org.pulp.Task Error)" >&2
   fi
   echo "$t1 - $t0" | bc -l
 }
-rss() { awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PULPD_PID/status"; }
+# pulpd's CPU time so far (user + system), in seconds
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$PULPD_PID/stat"; }
 
-# --- (a) many small files
+REPEAT=${REPEAT:-3}
+declare -A BEST RSS_PEAK CPU_OF
+ORDER=()
+# record CASE TOOL SECONDS [RSS_MB] [CPU]: keeps the best (lowest) time of the
+# repetitions and the highest RSS
+record() {
+  local key="$1|$2"
+  printf '%s: %s %.2f s\n' "$1" "$2" "$3"
+  if [ -z "${BEST[$key]:-}" ]; then
+    ORDER+=("$key")
+    BEST[$key]=$3
+  elif [ "$(echo "$3 < ${BEST[$key]}" | bc)" = 1 ]; then
+    BEST[$key]=$3
+    CPU_OF[$key]=
+  fi
+  if [ -n "${4:-}" ] && [ "$(echo "$4 > ${RSS_PEAK[$key]:-0}" | bc)" = 1 ]; then
+    RSS_PEAK[$key]=$4
+  fi
+  [ -n "${5:-}" ] && [ "${BEST[$key]}" = "$3" ] && CPU_OF[$key]=$5
+  return 0
+}
+rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PULPD_PID/status"; }
 A_CASE="(a) $SMALL_N x $SMALL_SIZE"
-if want a; then
-settle
-pulpd_start small
-s=$(pulpd_sync a)
-row "$A_CASE" "pulpd" "$s" "$SMALL_N" "$small_bytes" "$(rss)"
-if others; then
-settle
-s=$(timed wget -r -np -nH -q -e robots=off -P "$WORK/out/wget" "$URL/small/")
-row "$A_CASE" "wget -r -np -nH" "$s" "$SMALL_N" "$small_bytes"
-settle
-s=$(timed lftp -c "mirror --parallel=8 $URL/small/ $WORK/out/lftp")
-row "$A_CASE" "lftp mirror --parallel=8" "$s" "$SMALL_N" "$small_bytes"
-settle
-s=$(timed curl -s -Z --parallel-max 10 --create-dirs -K "$WORK/curl-small.list")
-row "$A_CASE" "curl -Z --parallel-max 10" "$s" "$SMALL_N" "$small_bytes"
-fi
-
-# --- (c) no-op resync of (a), on the same daemon; lftp for reference
-C_CASE="(c) no-op resync"
-settle
-s=$(pulpd_sync c)
-row "$C_CASE" "pulpd" "$s" "$SMALL_N" 0 "$(rss) (whole run)"
-if others; then
-lftp -c "mirror --parallel=8 $URL/small/ $WORK/out/lftp" >/dev/null 2>&1
-sync
-s=$(timed lftp -c "mirror --parallel=8 $URL/small/ $WORK/out/lftp")
-row "$C_CASE" "lftp mirror --parallel=8 (no-op)" "$s" "$SMALL_N" 0
-fi
-stop_pulpd
-rm -rf "$WORK/state-small"
-fi
-
-# --- (b) a few big files
+C_CASE="(c) no-op resync of (a)"
 B_CASE="(b) $BIG_N x $BIG_SIZE"
-if want b; then
-settle
-pulpd_start big
-s=$(pulpd_sync b)
-row "$B_CASE" "pulpd" "$s" "$BIG_N" "$big_bytes" "$(rss)"
-stop_pulpd
-rm -rf "$WORK/state-big"
-if others; then
-settle
-s=$(timed wget -r -np -nH -q -e robots=off -P "$WORK/out/wget" "$URL/big/")
-row "$B_CASE" "wget -r -np -nH" "$s" "$BIG_N" "$big_bytes"
-settle
-s=$(timed lftp -c "mirror --parallel=8 $URL/big/ $WORK/out/lftp")
-row "$B_CASE" "lftp mirror --parallel=8" "$s" "$BIG_N" "$big_bytes"
-settle
-s=$(timed curl -s -Z --parallel-max 10 --create-dirs -K "$WORK/curl-big.list")
-row "$B_CASE" "curl -Z --parallel-max 10" "$s" "$BIG_N" "$big_bytes"
-settle
-sequential() {
+sequential() { # sequential DIR: curl -o, one file after another
   grep -v '^#' "$WORK/www/big/PULP_MANIFEST" | while IFS= read -r line; do
     rel=${line%,*,*}
-    curl -s -o "$WORK/out/$rel" "$URL/big/$rel"
+    curl -s -o "$1/$rel" "$URL/big/$rel"
   done
 }
-s=$(timed sequential)
-row "$B_CASE" "curl -o FILE, one after another" "$s" "$BIG_N" "$big_bytes"
-fi
-fi
+
+# Nothing is deleted until the end: on this machine's ext4 (no journal),
+# creating files right after deleting many scans the recently freed inodes
+# and costs whoever comes next several times the normal time.
+for rep in $(seq "$REPEAT"); do
+  out=$WORK/out/$rep
+  mkdir -p "$out"
+  if want a; then
+    sync
+    pulpd_start small "$out/pulpd-a"
+    s=$(pulpd_sync a 2>"$WORK/cpu-a")
+    record "$A_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-a")"
+    cat "$WORK/cpu-a" >&2
+    sync
+    s=$(pulpd_sync c 2>"$WORK/cpu-c")
+    record "$C_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-c")"
+    cat "$WORK/cpu-c" >&2
+    stop_pulpd
+    if others; then
+      sync
+      record "$A_CASE" "wget -r -np -nH" \
+        "$(timed wget -r -np -nH -q -e robots=off -P "$out/wget-a" "$URL/small/")"
+      sync
+      record "$A_CASE" "lftp mirror --parallel=8" \
+        "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-a")"
+      sync
+      record "$A_CASE" "curl -Z --parallel-max 10" "$(timed curl -s -Z --parallel-max 10 \
+        --create-dirs --output-dir "$out/curl-a" -K "$WORK/curl-small.list")"
+      sync
+      record "$C_CASE" "lftp mirror --parallel=8" \
+        "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-a")"
+    fi
+  fi
+  if want b; then
+    sync
+    pulpd_start big "$out/pulpd-b"
+    s=$(pulpd_sync b 2>"$WORK/cpu-b")
+    record "$B_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-b")"
+    cat "$WORK/cpu-b" >&2
+    stop_pulpd
+    if others; then
+      sync
+      record "$B_CASE" "wget -r -np -nH" \
+        "$(timed wget -r -np -nH -q -e robots=off -P "$out/wget-b" "$URL/big/")"
+      sync
+      record "$B_CASE" "lftp mirror --parallel=8" \
+        "$(timed lftp -c "mirror --parallel=8 $URL/big/ $out/lftp-b")"
+      sync
+      record "$B_CASE" "curl -Z --parallel-max 10" "$(timed curl -s -Z --parallel-max 10 \
+        --create-dirs --output-dir "$out/curl-b" -K "$WORK/curl-big.list")"
+      sync
+      mkdir -p "$out/seq-b"
+      record "$B_CASE" "curl -o FILE, one after another" "$(timed sequential "$out/seq-b")"
+    fi
+  fi
+done
 
 echo
-echo "| case               | tool                               |  wall s |  files/s |    MB/s | pulpd peak RSS |"
-echo "|---|---|---|---|---|---|"
-printf '%s\n' "${ROWS[@]}"
+echo "Best of $REPEAT runs; RSS is the highest of the runs (VmHWM); CPU is pulpd's user+system"
+echo "time in its best run. MB = 10^6 bytes."
+echo
+echo "| case | tool | wall s | files/s | MB/s | pulpd peak RSS | pulpd CPU s |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for key in "${ORDER[@]}"; do
+  c=${key%%|*}
+  tool=${key#*|}
+  s=${BEST[$key]}
+  case $c in
+    "$A_CASE") files=$SMALL_N bytes=$small_bytes ;;
+    "$C_CASE") files=$SMALL_N bytes=0 ;;
+    *) files=$BIG_N bytes=$big_bytes ;;
+  esac
+  rss=${RSS_PEAK[$key]:-}
+  printf '| %s | %s | %.2f | %.0f | %.1f | %s | %s |\n' "$c" "$tool" "$s" \
+    "$(echo "$files / $s" | bc -l)" "$(echo "$bytes / $s / 1000000" | bc -l)" \
+    "${rss:+$rss MB}" "${CPU_OF[$key]:-}"
+done

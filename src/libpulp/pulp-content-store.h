@@ -16,6 +16,12 @@ gboolean pulp_content_store_commit_temp (PulpContentStore *self,
                                          const gchar *tmp_path,
                                          const gchar *sha256,
                                          GError **error);
+gint pulp_content_store_open_new (PulpContentStore *self, gchar **tmp_path, GError **error);
+gboolean pulp_content_store_commit_fd (PulpContentStore *self,
+                                       gint fd,
+                                       const gchar *tmp_path,
+                                       const gchar *sha256,
+                                       GError **error);
 gboolean pulp_content_store_read_fd (PulpContentStore *self,
                                      gint fd,
                                      guint64 max_size,

@@ -535,33 +535,42 @@ attempt_succeeded (Transfer *t)
       return;
     }
 
-  if (t->fd >= 0)
-    {
-      gint fd = t->fd;
-      t->fd = -1;
-      if (close (fd) != 0)
-        {
-          int saved = errno;
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s",
-                        t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
-          return;
-        }
-    }
   if (b->sink == SINK_STORE)
     {
-      g_autofree gchar *tmp_path = g_steal_pointer (&t->tmp_path);
+      g_autofree gchar *tmp_path = NULL;
 
+      /* Committed while still open: an unnamed (O_TMPFILE) file would
+       * vanish on close. */
       sha256 = pulp_digest_get_string (t->sha256);
-      if (!pulp_content_store_commit_temp (b->self->store, tmp_path, sha256, &error))
+      if (!pulp_content_store_commit_fd (b->self->store, t->fd, t->tmp_path, sha256, &error))
         {
           attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
           return;
         }
+      tmp_path = g_steal_pointer (&t->tmp_path);
+      /* Write errors of local files show at write() or at the syncfs()
+       * before the commit, not here. */
+      if (close (t->fd) != 0)
+        g_warning ("Closing the stored %s: %s", sha256, g_strerror (errno));
+      t->fd = -1;
       g_free (dl->sha256);
       g_free (dl->path);
       dl->sha256 = g_strdup (sha256);
       dl->path = pulp_content_store_get_path (b->self->store, sha256);
       dl->fetched = TRUE;
+    }
+  else if (t->fd >= 0)
+    {
+      gint fd = t->fd;
+
+      t->fd = -1;
+      if (close (fd) != 0)
+        {
+          int saved = errno;
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s", b->dest_path,
+                        g_strerror (saved));
+          return;
+        }
     }
   transfer_done (t, NULL);
 }
@@ -813,7 +822,7 @@ attempt_start (Transfer *t)
 
   if (b->sink == SINK_STORE)
     {
-      t->fd = pulp_content_store_open_temp (b->self->store, &t->tmp_path, &error);
+      t->fd = pulp_content_store_open_new (b->self->store, &t->tmp_path, &error);
       if (t->fd < 0)
         {
           attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
