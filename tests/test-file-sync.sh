@@ -70,9 +70,9 @@ create() {
   local n=$((1 + ${1:-0})); [ $# -gt 0 ] && shift
   call $M CreateRepository ssa{sv} "$id" file "$n" feed s "$feed" "$@" >/dev/null
 }
-# sync ID [N KEY TYPE VALUE...]: runs a sync to its end; sets T to the task
+# run_sync ID [N KEY TYPE VALUE...]: runs a sync to its end; sets T to the task
 # and S to its final state
-sync() {
+run_sync() {
   local id=$1; shift
   [ $# -eq 0 ] && set -- 0
   T=$(repo "$id" Sync a{sv} "$@" | cut -d'"' -f2)
@@ -190,7 +190,7 @@ start
 tree clean 200 4k --subdirs 5 --odd-names
 create clean "$NGINX/clean/PULP_MANIFEST" 1 sync-policy s mirror
 create additive "$NGINX/clean/PULP_MANIFEST"
-sync clean; check "clean sync completes" "completed" "$S"
+run_sync clean; check "clean sync completes" "completed" "$S"
 check "clean sync: no error" "" "$(terror)"
 check "clean sync: 200 units" "t 200" "$(rprop clean UnitCount)"
 check "clean sync: version 1" "t 1" "$(rprop clean LatestVersion)"
@@ -200,11 +200,11 @@ check "clean sync: every unit's path is its stored, read-only, correct content" 
 check "clean sync: the store holds each file once" "200" "$(find "$STATE/content" -type f | wc -l)"
 check "clean sync: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
 check "clean sync: nginx got 201 requests" "201" "$(wc -l <"$WORK/nginx-access.log")"
-sync additive; check "same feed, second repository: completes" "completed" "$S"
+run_sync additive; check "same feed, second repository: completes" "completed" "$S"
 contains "second repository: nothing downloaded again" '"downloaded" t 0' "$(tsummary)"
 check "second repository: no file requested again" "202" "$(wc -l <"$WORK/nginx-access.log")"
 check "second repository: still one copy of each file" "200" "$(find "$STATE/content" -type f | wc -l)"
-sync clean; check "no-op resync completes" "completed" "$S"
+run_sync clean; check "no-op resync completes" "completed" "$S"
 check "no-op resync: no new version" "t 1" "$(rprop clean LatestVersion)"
 contains "no-op resync: nothing added" '"added" t 0' "$(tsummary)"
 
@@ -214,7 +214,7 @@ printf 'added\n' >"$WWW/clean/dir0000/new-file.bin"
 rm "$WWW/clean/dir0000/file-0000010.bin"
 manifest clean
 : >"$WORK/nginx-access.log"
-sync clean; check "mirror resync completes" "completed" "$S"
+run_sync clean; check "mirror resync completes" "completed" "$S"
 contains "mirror resync: 2 added" '"added" t 2' "$(tsummary)"
 contains "mirror resync: 2 removed" '"removed" t 2' "$(tsummary)"
 check "mirror resync: 200 units" "t 200" "$(rprop clean UnitCount)"
@@ -225,7 +225,7 @@ u=$(units_json clean)
 lacks "mirror resync: the removed file is gone" 'file-0000010.bin' "$u"
 contains "mirror resync: the added file is there" 'new-file.bin' "$u"
 contains "version 1 still lists the removed file" 'file-0000010.bin' "$(repo clean ListUnits a{sv} 2 version t 1 limit t 10000)"
-sync additive; check "additive resync completes" "completed" "$S"
+run_sync additive; check "additive resync completes" "completed" "$S"
 contains "additive resync: 2 added" '"added" t 2' "$(tsummary)"
 contains "additive resync: none removed" '"removed" t 0' "$(tsummary)"
 check "additive resync: 202 units (old and new content of the changed file)" "t 202" "$(rprop additive UnitCount)"
@@ -234,14 +234,14 @@ check "additive resync: no file fetched again" "4" "$(wc -l <"$WORK/nginx-access
 
 # --- HTTP errors
 create m404 "$FS/nope/PULP_MANIFEST"
-sync m404; check "404 manifest: failed" "failed" "$S"
+run_sync m404; check "404 manifest: failed" "failed" "$S"
 contains "404 manifest: Error names URL and status" "/nope/PULP_MANIFEST: HTTP 404 Not Found" "$(terror)"
 check "404 manifest: no version" "t 0" "$(rprop m404 LatestVersion)"
 
 tree f404 5 4k
 rm "$WWW/f404/file-0000002.bin"
 create f404 "$FS/f404/PULP_MANIFEST"
-sync f404; check "404 file: failed" "failed" "$S"
+run_sync f404; check "404 file: failed" "failed" "$S"
 e=$(terror)
 contains "404 file: Error names the file and the status" "/f404/file-0000002.bin: HTTP 404 Not Found" "$e"
 contains "404 file: Error counts the failures" "1 of 5 downloads failed" "$e"
@@ -250,7 +250,7 @@ check "404 file: no version" "t 0" "$(rprop f404 LatestVersion)"
 check "404 file: the other 4 files are kept in the store" "4" "$(stored f404)"
 repo f404 Configure a{sv} 1 skip-failed b true >/dev/null
 : >"$REQLOG"
-sync f404; check "skip-failed: completes" "completed" "$S"
+run_sync f404; check "skip-failed: completes" "completed" "$S"
 check "skip-failed: version 1 without the failed unit" "t 4" "$(rprop f404 UnitCount)"
 contains "skip-failed: Summary counts the failure" '"failed" t 1' "$(tsummary)"
 contains "skip-failed: Summary names the failed unit" '"failed-units" as 1 "file-0000002.bin"' "$(tsummary)"
@@ -260,40 +260,40 @@ contains "skip-failed: Summary says so" '"downloaded" t 0' "$(tsummary)"
 tree r500 4 4k
 create r500 "$FS/r500/PULP_MANIFEST"
 echo "/r500/file-0000001.bin status 500 2" >"$RULES"
-sync r500; check "500 twice then 200: completes" "completed" "$S"
+run_sync r500; check "500 twice then 200: completes" "completed" "$S"
 check "500 twice then 200: asked three times" "3" "$(requests /r500/file-0000001.bin)"
 check "500 twice then 200: all 4 units" "t 4" "$(rprop r500 UnitCount)"
 
 tree r403 4 4k
 create r403 "$FS/r403/PULP_MANIFEST"
 echo "/r403/file-0000001.bin status 403" >"$RULES"
-sync r403; check "403: failed" "failed" "$S"
+run_sync r403; check "403: failed" "failed" "$S"
 contains "403: Error says so" "/r403/file-0000001.bin: HTTP 403 Forbidden" "$(terror)"
 check "403: not retried" "1" "$(requests /r403/file-0000001.bin)"
 
 tree r429 2 4k
 create r429 "$FS/r429/PULP_MANIFEST"
 echo "/r429/file-0000000.bin status 429 1" >"$RULES"
-sync r429; check "429 once then 200: completes" "completed" "$S"
+run_sync r429; check "429 once then 200: completes" "completed" "$S"
 
 # --- broken transfers, wrong digests and sizes: retried, then failed
 tree trunc 3 64k
 create trunc "$FS/trunc/PULP_MANIFEST" 1 max-retries u 1
 echo "/trunc/file-0000001.bin truncate" >"$RULES"
-sync trunc; check "truncated body: failed" "failed" "$S"
+run_sync trunc; check "truncated body: failed" "failed" "$S"
 contains "truncated body: Error names the file" "/trunc/file-0000001.bin: " "$(terror)"
 contains "truncated body: Error counts attempts" "(2 attempts)" "$(terror)"
 check "truncated body: retried once (max-retries 1)" "2" "$(requests /trunc/file-0000001.bin)"
 check "truncated body: no partial content stored" "2" "$(stored trunc)"
 : >"$RULES"
-sync trunc; check "truncated body: next sync completes" "completed" "$S"
+run_sync trunc; check "truncated body: next sync completes" "completed" "$S"
 
 # A manifest cut short could parse as a smaller, valid one: a mirror sync
 # would then remove units that upstream still has.
 tree mtrunc 300 1k
 create mtrunc "$FS/mtrunc/PULP_MANIFEST" 1 max-retries u 0
 echo "/mtrunc/PULP_MANIFEST truncate" >"$RULES"
-sync mtrunc; check "truncated manifest: failed" "failed" "$S"
+run_sync mtrunc; check "truncated manifest: failed" "failed" "$S"
 contains "truncated manifest: Error says the body was cut short" "/mtrunc/PULP_MANIFEST: the server announced $(stat -c %s "$WWW/mtrunc/PULP_MANIFEST") bytes and sent" "$(terror)"
 check "truncated manifest: no version" "t 0" "$(rprop mtrunc LatestVersion)"
 : >"$RULES"
@@ -301,7 +301,7 @@ check "truncated manifest: no version" "t 0" "$(rprop mtrunc LatestVersion)"
 tree reset 3 64k
 create reset "$FS/reset/PULP_MANIFEST" 1 max-retries u 1
 echo "/reset/file-0000001.bin reset" >"$RULES"
-sync reset; check "connection reset mid-body: failed" "failed" "$S"
+run_sync reset; check "connection reset mid-body: failed" "failed" "$S"
 contains "connection reset: Error names the file" "/reset/file-0000001.bin: " "$(terror)"
 check "connection reset: retried" "2" "$(requests /reset/file-0000001.bin)"
 check "connection reset: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
@@ -310,7 +310,7 @@ tree stall 3 64k
 create stall "$FS/stall/PULP_MANIFEST" 1 max-retries u 1
 echo "/stall/file-0000001.bin stall" >"$RULES"
 s0=$(date +%s)
-sync stall
+run_sync stall
 s1=$(date +%s)
 check "stalling server: failed, not hung" "failed" "$S"
 contains "stalling server: Error names the file" "/stall/file-0000001.bin: " "$(terror)"
@@ -322,7 +322,7 @@ tree digest 3 4k
 sed -i '2s/,[0-9a-f]\{64\},/,0000000000000000000000000000000000000000000000000000000000000000,/' "$WWW/digest/PULP_MANIFEST"
 real=$(sha256sum "$WWW/digest/$(sed -n 2p "$WWW/digest/PULP_MANIFEST" | cut -d, -f1)" | cut -d' ' -f1)
 create digest "$FS/digest/PULP_MANIFEST" 1 max-retries u 1
-sync digest; check "wrong digest: failed" "failed" "$S"
+run_sync digest; check "wrong digest: failed" "failed" "$S"
 contains "wrong digest: Error has expected and actual digest" "expected sha256 0000000000000000000000000000000000000000000000000000000000000000, got $real" "$(terror)"
 check "wrong digest: retried once" "2" "$(requests /digest/file-0000000.bin)"
 check "wrong digest: nothing stored under either digest" "0" "$(find "$STATE/content" -name "${real:2}" | wc -l)"
@@ -330,27 +330,27 @@ check "wrong digest: nothing stored under either digest" "0" "$(find "$STATE/con
 tree size 3 4k
 sed -i '2s/,4096$/,4097/' "$WWW/size/PULP_MANIFEST"
 create size "$FS/size/PULP_MANIFEST" 1 max-retries u 0
-sync size; check "wrong size: failed" "failed" "$S"
+run_sync size; check "wrong size: failed" "failed" "$S"
 contains "wrong size: Error has both sizes" "/size/file-0000000.bin: expected 4097 bytes, the server announced 4096" "$(terror)"
 
 # --- redirects, basic auth, TLS
 tree redir 3 4k
 create redir "$FS/old/PULP_MANIFEST"
 echo "/old/* redirect /redir/*" >"$RULES"
-sync redir; check "redirect: completes" "completed" "$S"
+run_sync redir; check "redirect: completes" "completed" "$S"
 check "redirect: 3 units" "t 3" "$(rprop redir UnitCount)"
 check "redirect: files came from the new place" "3" "$(grep -c '^/redir/file' "$REQLOG")"
 
 tree auth 3 4k
 create auth "$FS/auth/PULP_MANIFEST"
 echo "/auth/* auth pulp s3cr3t-pw" >"$RULES"
-sync auth; check "basic auth, no credentials: failed" "failed" "$S"
+run_sync auth; check "basic auth, no credentials: failed" "failed" "$S"
 contains "basic auth, no credentials: 401" "/auth/PULP_MANIFEST: HTTP 401 Unauthorized" "$(terror)"
 repo auth Configure a{sv} 2 username s pulp password s wrong >/dev/null
-sync auth; check "basic auth, wrong password: failed" "failed" "$S"
+run_sync auth; check "basic auth, wrong password: failed" "failed" "$S"
 contains "basic auth, wrong password: 401" "HTTP 401 Unauthorized" "$(terror)"
 repo auth Configure a{sv} 1 password s s3cr3t-pw >/dev/null
-sync auth; check "basic auth: completes" "completed" "$S"
+run_sync auth; check "basic auth: completes" "completed" "$S"
 check "basic auth: 3 units" "t 3" "$(rprop auth UnitCount)"
 check "basic auth: the password is not in the daemon's log" "0" "$(grep -c 's3cr3t-pw' "$WORK/pulpd.log")"
 : >"$RULES"
@@ -369,26 +369,26 @@ TLS_PID=$SERVER_PID
 TLS_PORT=$SERVER_PORT
 tree tls 3 4k
 create tlsca "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST" 1 ca-cert s "$WORK/tls/ca.pem"
-sync tlsca; check "TLS with the test CA: completes" "completed" "$S"
+run_sync tlsca; check "TLS with the test CA: completes" "completed" "$S"
 check "TLS with the test CA: 3 units" "t 3" "$(rprop tlsca UnitCount)"
 create tlsbad "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST"
-sync tlsbad; check "TLS, unknown CA: failed" "failed" "$S"
+run_sync tlsbad; check "TLS, unknown CA: failed" "failed" "$S"
 contains "TLS, unknown CA: Error names the manifest" "/tls/PULP_MANIFEST: " "$(terror)"
 contains "TLS, unknown CA: Error says why" "certificate" "$(terror)"
 create tlsoff "https://127.0.0.1:$TLS_PORT/tls/PULP_MANIFEST" 1 tls-verify b false
-sync tlsoff; check "TLS, tls-verify=false: completes" "completed" "$S"
+run_sync tlsoff; check "TLS, tls-verify=false: completes" "completed" "$S"
 check "TLS, tls-verify=false: 3 units" "t 3" "$(rprop tlsoff UnitCount)"
 
 # --- malicious manifests: rejected before anything is stored
 tree evil 2 4k
 create evil "$FS/evil/PULP_MANIFEST"
-sync evil; check "evil: first a good sync" "completed" "$S"
+run_sync evil; check "evil: first a good sync" "completed" "$S"
 good=$(cat "$WWW/evil/PULP_MANIFEST")
 h=$(printf 'x%.0s' $(seq 64) | tr x a)
 while IFS='|' read -r what line message; do
   printf '%s\n%b\n' "$good" "$line" >"$WWW/evil/PULP_MANIFEST"
   : >"$REQLOG"
-  sync evil; check "manifest with $what: failed" "failed" "$S"
+  run_sync evil; check "manifest with $what: failed" "failed" "$S"
   contains "manifest with $what: Error says why" "$message" "$(terror)"
   contains "manifest with $what: Error names the manifest and line" "/evil/PULP_MANIFEST: Invalid PULP_MANIFEST, line 4" "$(terror)"
   check "manifest with $what: repository unchanged" "t 1 t 2" "$(rprop evil LatestVersion | tr '\n' ' ')$(rprop evil UnitCount)"
@@ -406,7 +406,7 @@ a duplicate path|file-0000000.bin,$h,1|is listed twice
 a missing field|x,$h|expected “relative/path,sha256,size”
 EOF
 printf '%s\n%s\n' "$good" "$(printf 'y%.0s' $(seq 5000)),$h,1" >"$WWW/evil/PULP_MANIFEST"
-sync evil; check "manifest with a 5000-byte line: failed" "failed" "$S"
+run_sync evil; check "manifest with a 5000-byte line: failed" "failed" "$S"
 contains "manifest with a 5000-byte line: Error says why" "line is longer than" "$(terror)"
 printf '%s\n' "$good" >"$WWW/evil/PULP_MANIFEST"
 
@@ -414,7 +414,7 @@ printf '%s\n' "$good" >"$WWW/evil/PULP_MANIFEST"
 tree lazy 20 4k
 create lazy "$FS/lazy/PULP_MANIFEST" 1 download-policy s on_demand
 : >"$REQLOG"
-sync lazy; check "on_demand: completes" "completed" "$S"
+run_sync lazy; check "on_demand: completes" "completed" "$S"
 check "on_demand: 20 units" "t 20" "$(rprop lazy UnitCount)"
 check "on_demand: only the manifest was requested" "1" "$(wc -l <"$REQLOG")"
 check "on_demand: every unit has an empty path" "20" "$(units_json lazy | grep -o '"path":{"type":"s","data":""}' | wc -l)"
@@ -426,7 +426,7 @@ head -6 "$WWW/cancel/PULP_MANIFEST" >"$WWW/cancel/first"
 mv "$WWW/cancel/PULP_MANIFEST" "$WWW/cancel/full"
 cp "$WWW/cancel/first" "$WWW/cancel/PULP_MANIFEST"
 create cancel "$FS/cancel/PULP_MANIFEST"
-sync cancel; check "cancel: version 1 first" "completed" "$S"
+run_sync cancel; check "cancel: version 1 first" "completed" "$S"
 cp "$WWW/cancel/full" "$WWW/cancel/PULP_MANIFEST"
 echo "/cancel/* delay 80" >"$RULES"
 start_sync cancel
@@ -443,7 +443,7 @@ have=$(stored cancel)
 check "cancel: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
 : >"$RULES"
 : >"$REQLOG"
-sync cancel; check "after cancel: next sync completes" "completed" "$S"
+run_sync cancel; check "after cancel: next sync completes" "completed" "$S"
 check "after cancel: 100 units" "t 100" "$(rprop cancel UnitCount)"
 check "after cancel: only files not stored before were requested" "$((100 - have))" "$(grep -c '^/cancel/file' "$REQLOG")"
 
@@ -453,7 +453,7 @@ head -2 "$WWW/crash/PULP_MANIFEST" >"$WWW/crash/first"
 mv "$WWW/crash/PULP_MANIFEST" "$WWW/crash/full"
 cp "$WWW/crash/first" "$WWW/crash/PULP_MANIFEST"
 create crash "$FS/crash/PULP_MANIFEST"
-sync crash; check "crash: version 1 first" "completed" "$S"
+run_sync crash; check "crash: version 1 first" "completed" "$S"
 cp "$WWW/crash/full" "$WWW/crash/PULP_MANIFEST"
 echo "/crash/* slow 32768 50" >"$RULES"
 : >"$REQLOG"
@@ -477,7 +477,7 @@ check "after kill -9: temp files gone" "0" "$(ls "$STATE/tmp" | wc -l)"
 check "after kill -9: no partial file in the store" "1" "$(stored crash)"
 check "after kill -9: other repositories intact" "t 200" "$(rprop clean UnitCount)"
 : >"$RULES"
-sync crash; check "after kill -9: next sync completes" "completed" "$S"
+run_sync crash; check "after kill -9: next sync completes" "completed" "$S"
 check "after kill -9: all units" "t 4" "$(rprop crash UnitCount)"
 check "after kill -9: units verified" "4 ok" "$(verify_units crash crash)"
 
