@@ -530,8 +530,12 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     return FALSE;
   st->packages_total = pulp_rpm_primary_peek_count (primary_path);
   report_units (st);
-  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed, scan_unit,
-                                        st, st->cancellable, error))
+  /* Under the immediate policy this scan only decides what to download:
+   * the units it sees need no metadata. */
+  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed,
+                                        st->on_demand ? PULP_RPM_PARSE_DEFAULT
+                                                      : PULP_RPM_PARSE_KEYS_ONLY,
+                                        scan_unit, st, st->cancellable, error))
     return FALSE;
   if (!save_batch (st, error))
     return FALSE;
