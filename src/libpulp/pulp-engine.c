@@ -996,6 +996,95 @@ lookup_filter (GVariant *filter, const gchar *key, const gchar *type, gpointer o
   return TRUE;
 }
 
+typedef struct
+{
+  PulpStore *store;
+  PulpContentStore *content;
+  gchar *repo;
+  gchar *type;
+  guint64 version;
+  guint64 offset;
+  guint64 limit;
+} UnitQuery;
+
+static void
+unit_query_free (UnitQuery *q)
+{
+  g_object_unref (q->store);
+  g_object_unref (q->content);
+  g_free (q->repo);
+  g_free (q->type);
+  g_free (q);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UnitQuery, unit_query_free)
+
+/* Checks a ListUnits filter where the caller is (the main context). */
+static UnitQuery *
+unit_query_new (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
+{
+  g_autoptr (UnitQuery) q = g_new0 (UnitQuery, 1);
+  const gchar *type = "";
+  GVariantIter iter;
+  const gchar *key;
+
+  q->store = g_object_ref (self->store);
+  q->content = g_object_ref (self->content);
+  q->repo = g_strdup (pulp_repository_get_id (repo));
+  q->version = pulp_repository_get_latest_version (repo);
+  q->limit = 1000;
+  g_variant_iter_init (&iter, filter);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    if (!g_strv_contains ((const gchar *const[]){ "type", "version", "offset", "limit", NULL }, key))
+      {
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("Unknown filter key “%s” (known: type, version, offset, limit)"), key);
+        return NULL;
+      }
+  if (!lookup_filter (filter, "type", "&s", &type, error)
+      || !lookup_filter (filter, "version", "t", &q->version, error)
+      || !lookup_filter (filter, "offset", "t", &q->offset, error)
+      || !lookup_filter (filter, "limit", "t", &q->limit, error))
+    return NULL;
+  q->type = g_strdup (type);
+  if (q->limit > 10000)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("“limit” may be at most 10000, not %llu"), (unsigned long long) q->limit);
+      return NULL;
+    }
+  if (q->version > pulp_repository_get_latest_version (repo))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
+                   _("Repository “%s” has no version %llu (latest: %llu)"), pulp_repository_get_id (repo),
+                   (unsigned long long) q->version,
+                   (unsigned long long) pulp_repository_get_latest_version (repo));
+      return NULL;
+    }
+  return g_steal_pointer (&q);
+}
+
+/* The database work of a ListUnits, in any thread. */
+static GPtrArray *
+unit_query_run (UnitQuery *q, GError **error)
+{
+  g_autoptr (GPtrArray) units = pulp_store_list_units (q->store, q->repo, q->version, q->type, "",
+                                                       q->offset, q->limit, error);
+  if (units == NULL)
+    return NULL;
+  for (guint i = 0; i < units->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (units, i);
+      const gchar *sha256 = pulp_unit_get_sha256 (unit);
+      if (*sha256 != '\0' && pulp_content_store_has (q->content, sha256))
+        {
+          g_autofree gchar *path = pulp_content_store_get_path (q->content, sha256);
+          pulp_unit_set_path (unit, path);
+        }
+    }
+  return g_steal_pointer (&units);
+}
+
 /**
  * pulp_engine_list_units:
  * @filter: (transfer floating): an `a{sv}`: `type` s, `version` t (default latest), `offset` t,
@@ -1008,57 +1097,71 @@ GPtrArray *
 pulp_engine_list_units (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError **error)
 {
   g_autoptr (GVariant) filter_ref = g_variant_ref_sink (filter);
-  const gchar *type = "";
-  guint64 version = pulp_repository_get_latest_version (repo);
-  guint64 offset = 0, limit = 1000;
-  g_autoptr (GPtrArray) units = NULL;
-  GVariantIter iter;
-  const gchar *key;
+  g_autoptr (UnitQuery) q = NULL;
 
   g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  q = unit_query_new (self, repo, filter, error);
+  return q != NULL ? unit_query_run (q, error) : NULL;
+}
 
-  g_variant_iter_init (&iter, filter);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
-    if (!g_strv_contains ((const gchar *const[]){ "type", "version", "offset", "limit", NULL }, key))
-      {
-        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                     _("Unknown filter key “%s” (known: type, version, offset, limit)"), key);
-        return NULL;
-      }
-  if (!lookup_filter (filter, "type", "&s", &type, error)
-      || !lookup_filter (filter, "version", "t", &version, error)
-      || !lookup_filter (filter, "offset", "t", &offset, error)
-      || !lookup_filter (filter, "limit", "t", &limit, error))
-    return NULL;
-  if (limit > 10000)
-    {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("“limit” may be at most 10000, not %llu"), (unsigned long long) limit);
-      return NULL;
-    }
-  if (version > pulp_repository_get_latest_version (repo))
-    {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND,
-                   _("Repository “%s” has no version %llu (latest: %llu)"), pulp_repository_get_id (repo),
-                   (unsigned long long) version,
-                   (unsigned long long) pulp_repository_get_latest_version (repo));
-      return NULL;
-    }
-  units = pulp_store_list_units (self->store, pulp_repository_get_id (repo), version, type, "",
-                                 offset, limit, error);
+static void
+list_units_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  g_autoptr (GPtrArray) units = unit_query_run (data, &error);
+  GVariantBuilder b;
+
   if (units == NULL)
-    return NULL;
-  for (guint i = 0; i < units->len; i++)
     {
-      PulpUnit *unit = g_ptr_array_index (units, i);
-      const gchar *sha256 = pulp_unit_get_sha256 (unit);
-      if (*sha256 != '\0' && pulp_content_store_has (self->content, sha256))
-        {
-          g_autofree gchar *path = pulp_content_store_get_path (self->content, sha256);
-          pulp_unit_set_path (unit, path);
-        }
+      g_task_return_error (task, error);
+      return;
     }
-  return g_steal_pointer (&units);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < units->len; i++)
+    g_variant_builder_add_value (&b, pulp_unit_to_variant (g_ptr_array_index (units, i)));
+  g_task_return_pointer (task, g_variant_ref_sink (g_variant_builder_end (&b)),
+                         (GDestroyNotify) g_variant_unref);
+}
+
+/**
+ * pulp_engine_list_units_async:
+ * @filter: (transfer floating): as for pulp_engine_list_units()
+ *
+ * Checks @filter at once (errors reach @callback), then reads the page and
+ * packs it as `aa{sv}` in a worker thread, so the main context never waits
+ * for the database.
+ */
+void
+pulp_engine_list_units_async (PulpEngine *self,
+                              PulpRepository *repo,
+                              GVariant *filter,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  g_autoptr (GVariant) filter_ref = g_variant_ref_sink (filter);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+  UnitQuery *q = unit_query_new (self, repo, filter, &error);
+
+  if (q == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, q, (GDestroyNotify) unit_query_free);
+  g_task_run_in_thread (task, list_units_in_thread);
+}
+
+/**
+ * pulp_engine_list_units_finish:
+ *
+ * Returns: (transfer full): the units as `aa{sv}`, or %NULL
+ */
+GVariant *
+pulp_engine_list_units_finish (PulpEngine *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

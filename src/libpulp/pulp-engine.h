@@ -43,6 +43,12 @@ GPtrArray *pulp_engine_list_units (PulpEngine *self,
                                    PulpRepository *repo,
                                    GVariant *filter,
                                    GError **error);
+void pulp_engine_list_units_async (PulpEngine *self,
+                                   PulpRepository *repo,
+                                   GVariant *filter,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+GVariant *pulp_engine_list_units_finish (PulpEngine *self, GAsyncResult *result, GError **error);
 GArray *pulp_engine_list_versions (PulpEngine *self, PulpRepository *repo, GError **error);
 PulpTask *pulp_engine_upload (PulpEngine *self,
                               PulpRepository *repo,

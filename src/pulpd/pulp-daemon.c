@@ -276,27 +276,28 @@ handle_configure (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, 
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+list_units_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) units = pulp_engine_list_units_finish (PULP_ENGINE (source), result, &error);
+
+  if (units == NULL)
+    return_error (invocation, g_steal_pointer (&error));
+  else
+    pulp_dbus_repository_complete_list_units (NULL, invocation, units);
+}
+
 static gboolean
 handle_list_units (PulpDBusRepository *iface, GDBusMethodInvocation *invocation, GVariant *filter,
                    PulpDaemon *self)
 {
   PulpRepository *repo = lookup_repository (self, invocation);
-  g_autoptr (GPtrArray) units = NULL;
-  g_autoptr (GError) error = NULL;
-  GVariantBuilder b;
 
-  if (repo == NULL)
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  units = pulp_engine_list_units (self->engine, repo, filter, &error);
-  if (units == NULL)
-    {
-      return_error (invocation, g_steal_pointer (&error));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < units->len; i++)
-    g_variant_builder_add_value (&b, pulp_unit_to_variant (g_ptr_array_index (units, i)));
-  pulp_dbus_repository_complete_list_units (iface, invocation, g_variant_builder_end (&b));
+  if (repo != NULL)
+    pulp_engine_list_units_async (self->engine, repo, filter, list_units_done,
+                                  g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
