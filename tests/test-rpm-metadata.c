@@ -185,26 +185,53 @@ file_sha256 (const gchar *path)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, len);
 }
 
+/* The record of @name in the dependency list @kind (an `as` of fields
+ * joined by U+001F: name, flags, epoch, version, release, pre), or NULL. */
+static gchar *
+dependency_record (PulpUnit *unit, const gchar *kind, const gchar *name)
+{
+  g_autoptr (GVariant) deps = g_variant_lookup_value (pulp_unit_get_metadata (unit), kind,
+                                                      G_VARIANT_TYPE_STRING_ARRAY);
+  g_autofree const gchar **records = NULL;
+  gsize len = strlen (name);
+
+  if (deps == NULL)
+    return NULL;
+  records = g_variant_get_strv (deps, NULL);
+  for (guint i = 0; records[i] != NULL; i++)
+    if (strncmp (records[i], name, len) == 0
+        && (records[i][len] == '\0' || records[i][len] == '\x1f'))
+      return g_strdup (records[i]);
+  return NULL;
+}
+
 static gboolean
 has_dependency (PulpUnit *unit, const gchar *kind, const gchar *name, gboolean *pre)
 {
-  g_autoptr (GVariant) deps = g_variant_lookup_value (pulp_unit_get_metadata (unit), kind,
-                                                      G_VARIANT_TYPE ("a(sssssb)"));
-  GVariantIter iter;
-  const gchar *n;
-  gboolean p;
+  g_autofree gchar *record = dependency_record (unit, kind, name);
+  g_auto (GStrv) fields = NULL;
 
-  if (deps == NULL)
+  if (record == NULL)
     return FALSE;
-  g_variant_iter_init (&iter, deps);
-  while (g_variant_iter_next (&iter, "(&s&s&s&s&sb)", &n, NULL, NULL, NULL, NULL, &p))
-    if (g_strcmp0 (n, name) == 0)
-      {
-        if (pre != NULL)
-          *pre = p;
-        return TRUE;
-      }
-  return FALSE;
+  fields = g_strsplit (record, "\x1f", -1);
+  g_assert_cmpuint (g_strv_length (fields), <=, 6);
+  if (pre != NULL)
+    *pre = g_strv_length (fields) == 6 && g_str_equal (fields[5], "1");
+  return TRUE;
+}
+
+/* Keys and metadata are written in GVariant's serialized form by hand and
+ * handed to GLib as trusted: read back as untrusted data, they must be in
+ * normal form (GLib checks every offset, alignment and string). */
+static void
+assert_normal_form (GVariant *dict)
+{
+  g_autoptr (GBytes) bytes = g_variant_get_data_as_bytes (dict);
+  g_autoptr (GVariant) untrusted = g_variant_ref_sink (
+    g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+
+  g_assert_true (g_variant_is_normal_form (untrusted));
+  g_assert_true (g_variant_equal (untrusted, dict));
 }
 
 /* Everything a user checks in the 12-package repository, whatever the
@@ -229,6 +256,8 @@ assert_fixture_units (Fixture *f, GPtrArray *units)
       g_autofree gchar *name = key_string (unit, "name");
 
       g_assert_cmpstr (pulp_unit_get_type_id (unit), ==, "rpm");
+      assert_normal_form (pulp_unit_get_key (unit));
+      assert_normal_form (pulp_unit_get_metadata (unit));
       g_assert_cmpstr (pulp_unit_get_relative_path (unit), ==, href);
       g_assert_cmpstr (checksum_type, ==, "sha256");
       g_assert_cmpstr (checksum, ==, sum);
@@ -265,6 +294,41 @@ assert_fixture_units (Fixture *f, GPtrArray *units)
     g_assert_true (pre);
     g_assert_true (has_dependency (u, "requires", "fooa", &pre));
     g_assert_false (pre);
+  }
+  /* Everything else primary.xml says, so a publication can write it again:
+   * dependency records exactly (trailing empty fields left out). */
+  {
+    g_autofree gchar *archer = dependency_record (u, "provides", "Archer");
+    g_autofree gchar *barb = dependency_record (u, "provides", "barb");
+    g_autofree gchar *bara = dependency_record (u, "provides", "bara");
+    g_autofree gchar *foof = dependency_record (u, "requires", "foof");
+    g_autofree gchar *packager = meta_string (u, "packager");
+    g_autofree gchar *vendor = meta_string (u, "vendor");
+    g_autofree gchar *group = meta_string (u, "group");
+    g_autofree gchar *buildhost = meta_string (u, "buildhost");
+    g_autoptr (GVariant) files = g_variant_lookup_value (pulp_unit_get_metadata (u), "files",
+                                                         G_VARIANT_TYPE_STRING_ARRAY);
+    guint64 start = 0;
+    guint64 end = 0;
+
+    g_assert_cmpstr (archer, ==, "Archer\x1f" "EQ\x1f" "2\x1f" "3.4.5\x1f" "6");
+    g_assert_cmpstr (barb, ==, "barb\x1f" "GE\x1f" "0\x1f" "11.22.33\x1f" "44");
+    g_assert_cmpstr (bara, ==, "bara\x1f" "LE\x1f" "0\x1f" "22");
+    g_assert_cmpstr (foof, ==, "foof\x1f" "EQ\x1f" "0\x1f" "6\x1f\x1f" "1");
+    g_assert_cmpstr (packager, ==, "Sterling Archer");
+    g_assert_cmpstr (vendor, ==, "ISIS");
+    g_assert_cmpstr (group, ==, "Development/Tools");
+    g_assert_cmpstr (buildhost, ==, "localhost.localdomain");
+    g_assert_true (g_variant_lookup (pulp_unit_get_metadata (u), "header-start", "t", &start));
+    g_assert_true (g_variant_lookup (pulp_unit_get_metadata (u), "header-end", "t", &end));
+    g_assert_cmpuint (start, ==, 4504);
+    g_assert_cmpuint (end, ==, 7517);
+    g_assert_nonnull (files);
+    g_assert_cmpuint (g_variant_n_children (files), ==, 1);
+    {
+      g_autoptr (GVariant) file = g_variant_get_child_value (files, 0);
+      g_assert_cmpstr (g_variant_get_string (file, NULL), ==, "/usr/bin/complex_a");
+    }
   }
 
   u = find_unit (units, "Rimmer", "x86_64");
@@ -507,6 +571,89 @@ test_handmade_ok (Fixture *f, gconstpointer data)
                    "Packages/f/foo-1.0-1.noarch.rpm");
 }
 
+static gboolean
+collect_keys_only (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  g_assert_cmpuint (g_variant_n_children (pulp_unit_get_metadata (unit)), ==, 0);
+  g_ptr_array_add (user_data, g_object_ref (unit));
+  return TRUE;
+}
+
+/* Values big enough for every width of GVariant framing offsets (1, 2 and
+ * 4 bytes), file types, and the keys-only scan giving the same units. */
+static void
+test_handmade_large (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) xml = g_string_new (PRIMARY_HEAD);
+  g_autofree gchar *path = g_build_filename (f->work, "primary.xml", NULL);
+  g_autofree gchar *summary = NULL;
+  g_autofree const gchar **requires = NULL;
+  g_autofree const gchar **files = NULL;
+  g_autoptr (GVariant) v = NULL;
+  PulpUnit *u;
+
+  g_string_replace (xml, "packages=\"1\"", "packages=\"2\"", 1);
+  g_string_append (xml, PACKAGE_XML ("Packages/f/foo-1.0-1.noarch.rpm", "s"));
+  g_string_append (xml, "<package type=\"rpm\"><name>big</name><arch>noarch</arch>"
+                        "<version epoch=\"0\" ver=\"1\" rel=\"1\"/>"
+                        "<checksum type=\"sha256\" pkgid=\"YES\">"
+                        "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                        "</checksum><summary>");
+  for (guint i = 0; i < 7000; i++)
+    g_string_append (xml, "0123456789");
+  g_string_append (xml, "</summary><description/><packager/><url/><time file=\"1\" build=\"2\"/>"
+                        "<size package=\"3\" installed=\"4\" archive=\"5\"/>"
+                        "<location href=\"big.rpm\"/><format><rpm:requires>");
+  for (guint i = 0; i < 5000; i++)
+    g_string_append_printf (xml, "<rpm:entry name=\"lib%u.so()(64bit)\" flags=\"GE\" epoch=\"0\" "
+                                 "ver=\"1\"/>", i);
+  g_string_append (xml, "<rpm:entry name=\"(a if b)\"/></rpm:requires>"
+                        "<file>/usr/bin/big</file><file type=\"dir\">/etc/big</file>"
+                        "<file type=\"ghost\">/etc/big/state</file></format></package>"
+                        "</metadata>\n");
+  g_assert_true (parse_text (f, xml->str, units, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (units->len, ==, 2);
+  for (guint i = 0; i < units->len; i++)
+    {
+      assert_normal_form (pulp_unit_get_key (g_ptr_array_index (units, i)));
+      assert_normal_form (pulp_unit_get_metadata (g_ptr_array_index (units, i)));
+    }
+  u = g_ptr_array_index (units, 1);
+  summary = meta_string (u, "summary");
+  g_assert_cmpuint (strlen (summary), ==, 70000);
+  v = g_variant_lookup_value (pulp_unit_get_metadata (u), "requires", G_VARIANT_TYPE_STRING_ARRAY);
+  requires = g_variant_get_strv (v, NULL);
+  g_assert_cmpuint (g_strv_length ((gchar **) requires), ==, 5001);
+  g_assert_cmpstr (requires[4999], ==, "lib4999.so()(64bit)\x1f" "GE\x1f" "0\x1f" "1");
+  g_assert_cmpstr (requires[5000], ==, "(a if b)");
+  g_clear_pointer (&v, g_variant_unref);
+  v = g_variant_lookup_value (pulp_unit_get_metadata (u), "files", G_VARIANT_TYPE_STRING_ARRAY);
+  files = g_variant_get_strv (v, NULL);
+  g_assert_cmpuint (g_strv_length ((gchar **) files), ==, 3);
+  g_assert_cmpstr (files[0], ==, "/usr/bin/big");
+  g_assert_cmpstr (files[1], ==, "/etc/big\x1f" "dir");
+  g_assert_cmpstr (files[2], ==, "/etc/big/state\x1f" "ghost");
+
+  g_assert_true (pulp_rpm_parse_primary_for_feed (path, "primary.xml", NULL,
+                                                  PULP_RPM_PARSE_KEYS_ONLY, collect_keys_only,
+                                                  keys, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (keys->len, ==, 2);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      PulpUnit *full = g_ptr_array_index (units, i);
+      PulpUnit *key = g_ptr_array_index (keys, i);
+      g_assert_cmpstr (pulp_unit_get_id (key), ==, pulp_unit_get_id (full));
+      g_assert_cmpstr (pulp_unit_get_relative_path (key), ==, pulp_unit_get_relative_path (full));
+      g_assert_cmpuint (pulp_unit_get_size (key), ==, pulp_unit_get_size (full));
+      g_assert_cmpstr (pulp_unit_get_sha256 (key), ==, pulp_unit_get_sha256 (full));
+    }
+}
+
 static void
 test_malformed (Fixture *f, gconstpointer data)
 {
@@ -637,6 +784,35 @@ test_resolve_location (void)
   g_assert_cmpstr (e, ==, "file:///srv/other/x.rpm");
 }
 
+/* Metadata of the same package from its header and from primary.xml: all
+ * equal but where the file is and when it was written. */
+static void
+assert_same_metadata (PulpUnit *uploaded, PulpUnit *synced)
+{
+  GVariant *up = pulp_unit_get_metadata (uploaded);
+  GVariant *sy = pulp_unit_get_metadata (synced);
+  GVariantIter iter;
+  const gchar *k;
+  GVariant *v;
+
+  g_assert_cmpuint (g_variant_n_children (up), ==, g_variant_n_children (sy));
+  g_variant_iter_init (&iter, up);
+  while (g_variant_iter_loop (&iter, "{&sv}", &k, &v))
+    {
+      g_autoptr (GVariant) other = NULL;
+      g_autofree gchar *a = NULL;
+      g_autofree gchar *b = NULL;
+
+      if (g_str_equal (k, "location-href") || g_str_equal (k, "time-file"))
+        continue;
+      other = g_variant_lookup_value (sy, k, NULL);
+      a = g_variant_print (v, TRUE);
+      b = other != NULL ? g_variant_print (other, TRUE) : g_strdup ("(none)");
+      if (!g_str_equal (a, b))
+        g_error ("%s: uploaded %s, synced %s", k, a, b);
+    }
+}
+
 /* Every fixture package uploaded gives the same unit as the same package
  * synced from a createrepo_c repository. */
 static void
@@ -663,6 +839,9 @@ test_upload_fixtures (Fixture *f, gconstpointer data)
       g_assert_nonnull (up);
       g_assert_cmpstr (pulp_unit_get_key_text (up), ==, pulp_unit_get_key_text (synced));
       g_assert_cmpstr (pulp_unit_get_id (up), ==, pulp_unit_get_id (synced));
+      assert_normal_form (pulp_unit_get_key (up));
+      assert_normal_form (pulp_unit_get_metadata (up));
+      assert_same_metadata (up, synced);
       s1 = meta_string (up, "summary");
       s2 = meta_string (synced, "summary");
       g_assert_cmpstr (s1, ==, s2);
@@ -838,6 +1017,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/metadata/tampered", NULL, test_tampered);
   ADD ("/pulp/rpm/metadata/repomd-errors", NULL, test_repomd_errors);
   ADD ("/pulp/rpm/primary/handmade", NULL, test_handmade_ok);
+  ADD ("/pulp/rpm/primary/large-values", NULL, test_handmade_large);
   ADD ("/pulp/rpm/primary/malformed", NULL, test_malformed);
   ADD ("/pulp/rpm/primary/external-entity", NULL, test_external_entity);
   ADD ("/pulp/rpm/primary/location-rejected", NULL, test_location_rejected);

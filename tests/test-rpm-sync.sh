@@ -261,6 +261,13 @@ contains "real: UTF-8 summary" 'Balíček s \"ěščřžýáíéů' "$real_units
 contains "real: ISO-8859-1 summary converted to UTF-8" 'Balicek s \"àáâãäåç' "$real_units"
 contains "real: source package" '"arch": {"type": "s", "data": "src"}' "$real_units"
 contains "real: weak dependencies kept" '"recommends"' "$real_units"
+# dependencies as ListUnits shows them: one string each, fields joined by
+# U+001F (JSON \u001f), trailing empty fields left out
+contains "real: provides record" '"bara\u001fLE\u001f0\u001f22"' "$real_units"
+contains "real: Requires(pre) record" '"foof\u001fEQ\u001f0\u001f6\u001f\u001f1"' "$real_units"
+contains "real: files of primary kept" '"files": {"type": "as", "data": ["/usr/bin/complex_a"]}' \
+  "$real_units"
+contains "real: packager kept" '"packager": {"type": "s", "data": "Sterling Archer"}' "$real_units"
 create based "$URL/based/"
 sync based
 check "xml:base + location prefix: completes" "completed" "$S"

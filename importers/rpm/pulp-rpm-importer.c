@@ -359,6 +359,139 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
   return st->batch->len < BATCH_SIZE || download_batch (st, error);
 }
 
+/* ---- parsing in a thread of its own ----------------------------------
+ *
+ * Parsing primary and building units (about 2 s for 50,000 packages) and
+ * saving them (the database's work) take turns on one thread otherwise;
+ * with the parser in a thread of its own they overlap. Units travel in
+ * chunks through a queue; chunks are recycled through a second queue that
+ * starts with PIPELINE_CHUNKS of them, so the parser runs at most that far
+ * ahead and memory stays bounded. */
+
+#define PIPELINE_CHUNK 500
+#define PIPELINE_CHUNKS 4
+
+typedef struct
+{
+  const gchar *path;
+  const gchar *display_name;
+  const gchar *feed;
+  PulpRpmParseFlags flags;
+  GCancellable *cancellable;
+  GAsyncQueue *full;  /* GPtrArray of units, then the end marker */
+  GAsyncQueue *empty; /* GPtrArray, emptied */
+  GPtrArray *chunk;   /* being filled; parser thread */
+  gint stop;          /* set by the consumer when it fails */
+  gboolean ok;        /* the parser's result, read after the end marker */
+  GError *error;
+} Pipeline;
+
+/* Any non-NULL pointer that is not a chunk. */
+#define PIPELINE_END ((gpointer) &pipeline_end_marker)
+static const gint pipeline_end_marker = 0;
+
+static gboolean
+pipeline_add (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  Pipeline *p = user_data;
+
+  if (g_atomic_int_get (&p->stop))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, "stopped");
+      return FALSE;
+    }
+  g_ptr_array_add (p->chunk, g_object_ref (unit));
+  if (p->chunk->len >= PIPELINE_CHUNK)
+    {
+      g_async_queue_push (p->full, p->chunk);
+      p->chunk = g_async_queue_pop (p->empty);
+    }
+  return TRUE;
+}
+
+static gpointer
+pipeline_parse (gpointer data)
+{
+  Pipeline *p = data;
+
+  p->chunk = g_async_queue_pop (p->empty);
+  p->ok = pulp_rpm_parse_primary_for_feed (p->path, p->display_name, p->feed, p->flags,
+                                           pipeline_add, p, p->cancellable, &p->error);
+  if (p->chunk->len > 0)
+    g_async_queue_push (p->full, p->chunk);
+  else
+    g_ptr_array_unref (p->chunk);
+  p->chunk = NULL;
+  g_async_queue_push (p->full, PIPELINE_END);
+  return NULL;
+}
+
+/* pulp_rpm_parse_primary_for_feed() with @func called in this thread, one
+ * call per package in document order, while the parser runs ahead. */
+static gboolean
+parse_primary_pipelined (SyncState *st,
+                         const gchar *path,
+                         const gchar *display_name,
+                         const gchar *feed,
+                         PulpRpmParseFlags flags,
+                         PulpRpmUnitFunc func,
+                         GError **error)
+{
+  Pipeline p = {
+    .path = path,
+    .display_name = display_name,
+    .feed = feed,
+    .flags = flags,
+    .cancellable = st->cancellable,
+  };
+  g_autoptr (GError) local = NULL;
+  GThread *thread;
+  gpointer item;
+
+  p.full = g_async_queue_new ();
+  p.empty = g_async_queue_new_full ((GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < PIPELINE_CHUNKS; i++)
+    g_async_queue_push (p.empty, g_ptr_array_new_full (PIPELINE_CHUNK, g_object_unref));
+  thread = g_thread_try_new ("pulp-rpm-parse", pipeline_parse, &p, error);
+  if (thread == NULL)
+    {
+      g_async_queue_unref (p.full);
+      g_async_queue_unref (p.empty);
+      pulp_error_convert (error);
+      return FALSE;
+    }
+  while ((item = g_async_queue_pop (p.full)) != PIPELINE_END)
+    {
+      GPtrArray *chunk = item;
+
+      for (guint i = 0; i < chunk->len && local == NULL; i++)
+        if (!func (g_ptr_array_index (chunk, i), st, &local) && local == NULL)
+          g_set_error_literal (&local, PULP_ERROR, PULP_ERROR_FAILED, "stopped");
+      if (local != NULL)
+        g_atomic_int_set (&p.stop, TRUE);
+      /* recycled even after a failure, so the parser is never left waiting */
+      g_ptr_array_set_size (chunk, 0);
+      g_async_queue_push (p.empty, chunk);
+    }
+  g_thread_join (thread);
+  g_async_queue_unref (p.full);
+  g_async_queue_unref (p.empty);
+
+  /* Our own failure first: the parser only stopped because of it. */
+  if (local != NULL)
+    {
+      g_clear_error (&p.error);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!p.ok)
+    {
+      g_propagate_error (error, p.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Fetches a metadata file into the private temp dir. */
 static gchar *
 fetch_metadata (SyncState *st,
@@ -530,8 +663,11 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     return FALSE;
   st->packages_total = pulp_rpm_primary_peek_count (primary_path);
   report_units (st);
-  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed, scan_unit,
-                                        st, st->cancellable, error))
+  /* Under the immediate policy this scan only decides what to download:
+   * the units it sees need no metadata. */
+  if (!parse_primary_pipelined (st, primary_path, primary->location_href, st->feed,
+                                st->on_demand ? PULP_RPM_PARSE_DEFAULT : PULP_RPM_PARSE_KEYS_ONLY,
+                                scan_unit, error))
     return FALSE;
   if (!save_batch (st, error))
     return FALSE;
@@ -541,8 +677,8 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     {
       st->download_start = g_get_monotonic_time ();
       download_progress (0, 0, 0, 0, st);
-      if (!pulp_rpm_parse_primary (primary_path, primary->location_href, fetch_unit, st,
-                                   st->cancellable, error))
+      if (!parse_primary_pipelined (st, primary_path, primary->location_href, NULL,
+                                    PULP_RPM_PARSE_DEFAULT, fetch_unit, error))
         return FALSE;
       if (!download_batch (st, error))
         return FALSE;

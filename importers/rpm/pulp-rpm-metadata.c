@@ -359,6 +359,34 @@ pulp_rpm_prepare_metadata (const gchar *path,
   return g_steal_pointer (&plain);
 }
 
+/* Why a non-empty location is not acceptable, or %NULL. Runs for every
+ * package: one scan, no copies. */
+static const gchar *
+location_problem (const gchar *location_href)
+{
+  const gchar *segment = location_href;
+
+  if (!g_utf8_validate (location_href, -1, NULL))
+    return "is not valid UTF-8";
+  if (location_href[0] == '/' || g_path_is_absolute (location_href))
+    return "is an absolute path";
+  if (g_uri_peek_scheme (location_href) != NULL)
+    return "is a URL (use xml:base for content on other hosts)";
+  for (const gchar *p = location_href;; p++)
+    {
+      if (*p == '/' || *p == '\0')
+        {
+          if (p - segment == 2 && segment[0] == '.' && segment[1] == '.')
+            return "leaves the repository (“..”)";
+          if (*p == '\0')
+            return p[-1] == '/' ? "names a folder" : NULL;
+          segment = p + 1;
+        }
+      else if ((guchar) *p < 0x20 || *p == 0x7f)
+        return "contains control characters";
+    }
+}
+
 /**
  * pulp_rpm_check_location:
  * @location_href: a location from the metadata
@@ -381,8 +409,7 @@ pulp_rpm_check_location (const gchar *location_href,
                          const gchar *what,
                          GError **error)
 {
-  g_auto (GStrv) parts = NULL;
-  const gchar *reason = NULL;
+  const gchar *reason;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -391,27 +418,7 @@ pulp_rpm_check_location (const gchar *location_href,
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s has no location", what);
       return FALSE;
     }
-  if (!g_utf8_validate (location_href, -1, NULL))
-    reason = "is not valid UTF-8";
-  else if (location_href[0] == '/' || g_path_is_absolute (location_href))
-    reason = "is an absolute path";
-  else if (g_uri_peek_scheme (location_href) != NULL)
-    reason = "is a URL (use xml:base for content on other hosts)";
-  else
-    {
-      for (const gchar *p = location_href; *p != '\0' && reason == NULL; p++)
-        if ((guchar) *p < 0x20 || *p == 0x7f)
-          reason = "contains control characters";
-    }
-  if (reason == NULL)
-    {
-      parts = g_strsplit (location_href, "/", -1);
-      for (guint i = 0; parts[i] != NULL && reason == NULL; i++)
-        if (g_strcmp0 (parts[i], "..") == 0)
-          reason = "leaves the repository (“..”)";
-    }
-  if (reason == NULL && location_href[strlen (location_href) - 1] == '/')
-    reason = "names a folder";
+  reason = location_problem (location_href);
   if (reason != NULL)
     {
       g_autofree gchar *shown = g_utf8_make_valid (location_href, -1);
@@ -481,10 +488,14 @@ pulp_rpm_resolve_location (const gchar *feed,
   return url;
 }
 
+typedef struct _VardictWriter VardictWriter;
+
 typedef struct
 {
   const gchar *path;
   const gchar *display_name;
+  PulpRpmParseFlags flags;
+  VardictWriter *writer; /* reused for every package */
   PulpRpmUnitFunc func;
   gpointer user_data;
   GCancellable *cancellable;
@@ -642,159 +653,463 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
   return g_steal_pointer (&result);
 }
 
-/* Package headers may carry ISO-8859 text (rpm never enforced an
- * encoding). Bytes that are not UTF-8 are converted with createrepo_c's own
- * ISO-8859-1 conversion, the one it applies when it writes primary.xml, so
- * an uploaded package gets exactly the strings of the same package synced. */
-static GVariant *
-utf8_variant (const gchar *s)
+/* ---- Unit keys and metadata, written in GVariant's serialized form ----
+ *
+ * The metadata of an `rpm` unit (what ListUnits shows) is an a{sv}:
+ *
+ *   summary, description, url, license, sourcerpm, packager, vendor,
+ *   group, buildhost                                       s
+ *   location-href                                          s
+ *   location-base    s   only when primary gives an xml:base
+ *   size-package, size-installed, size-archive, time-build, time-file,
+ *   header-start, header-end                               t
+ *   provides, requires, conflicts, obsoletes               as (always)
+ *   recommends, suggests, supplements, enhances            as (only when
+ *                                                          not empty)
+ *   files                                                  as (the files
+ *                                  primary lists: /etc, bin/, sendmail)
+ *
+ * Each dependency is one string: the fields name, flags, epoch, version,
+ * release and pre joined by U+001F (the ASCII unit separator), with empty
+ * trailing fields left out; pre is "1" for a pre-install requirement, else
+ * empty. So `libc.so.6()(64bit)` is a bare name,
+ * `foo<US>GE<US>0<US>1.0` is "foo >= 0:1.0" and `/bin/sh<US><US><US><US><US>1` a
+ * Requires(pre). Each file is its path, followed by U+001F and "dir" or
+ * "ghost" for those types. U+001F cannot occur in XML 1.0 documents, so
+ * splitting on it gives back exactly what primary.xml said; from an RPM
+ * header (an upload), a U+001F in those fields is stored as "?".
+ *
+ * Together with the unit key (name, epoch, version, release, arch,
+ * checksum-type, checksum) this is everything primary.xml says about a
+ * package, so a publication can write primary.xml again.
+ *
+ * 50,000 packages make about a million such strings. Built as GVariant
+ * trees (an allocation, a lock and a reference count per value, format
+ * strings parsed per call) they cost several times the XML parse, and the
+ * tree is serialized anyway when the unit is stored. So they are written
+ * directly in the serialized form (GLib's "GVariant Serialization"
+ * specification) for the only types used here, s, t and as, into one
+ * reused buffer. The result is in normal form — the tests check that with
+ * g_variant_is_normal_form() — and is handed to GLib as trusted data. */
+
+#define DEP_SEPARATOR '\x1f'
+
+/* A growing byte buffer; g_byte_array_append costs a function call and
+ * checks per piece, and there are dozens of pieces per package. */
+typedef struct
 {
-  g_autofree gchar *converted = NULL;
+  guint8 *data;
+  gsize len;
+  gsize alloc;
+} Buffer;
+
+static inline void
+buffer_reserve (Buffer *b, gsize n)
+{
+  if (b->len + n > b->alloc)
+    {
+      b->alloc = MAX (b->alloc * 2, b->len + n);
+      b->data = g_realloc (b->data, b->alloc);
+    }
+}
+
+static inline void
+buffer_append (Buffer *b, const void *data, gsize n)
+{
+  buffer_reserve (b, n);
+  memcpy (b->data + b->len, data, n);
+  b->len += n;
+}
+
+static inline void
+buffer_append_byte (Buffer *b, guint8 c)
+{
+  buffer_reserve (b, 1);
+  b->data[b->len++] = c;
+}
+
+/* Zeros up to the next multiple of 8 from the start of the buffer. */
+static inline void
+buffer_align8 (Buffer *b)
+{
+  gsize pad = (8 - b->len % 8) % 8;
+  buffer_reserve (b, pad);
+  memset (b->data + b->len, 0, pad);
+  b->len += pad;
+}
+
+struct _VardictWriter
+{
+  Buffer buf;         /* the a{sv} being written; offset 0 is 8-aligned */
+  GArray *entry_ends; /* gsize: where each dict entry ends */
+  GArray *item_ends;  /* gsize: where each string of the open `as` ends */
+  gsize entry_start;  /* of the open entry */
+  gsize key_end;      /* of the open entry */
+  gsize array_start;  /* of the open `as` */
+};
+
+static void
+vardict_writer_init (VardictWriter *w)
+{
+  w->buf = (Buffer) { g_malloc (4096), 0, 4096 };
+  w->entry_ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), 32);
+  w->item_ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), 64);
+}
+
+static void
+vardict_writer_clear (VardictWriter *w)
+{
+  g_clear_pointer (&w->buf.data, g_free);
+  g_clear_pointer (&w->entry_ends, g_array_unref);
+  g_clear_pointer (&w->item_ends, g_array_unref);
+}
+
+/* The width of the framing offsets of a container whose content is
+ * @body bytes with @n offsets: the smallest that can address the whole
+ * container, offsets included. */
+static guint
+offset_size (gsize body, gsize n)
+{
+  if (body + n == 0)
+    return 0;
+  if (body + n <= G_MAXUINT8)
+    return 1;
+  if (body + 2 * n <= G_MAXUINT16)
+    return 2;
+  if (body + 4 * n <= G_MAXUINT32)
+    return 4;
+  return 8;
+}
+
+/* Framing offsets are little-endian whatever the host. */
+static void
+append_offsets (Buffer *buf, const gsize *ends, guint n, gsize base, guint size)
+{
+  buffer_reserve (buf, (gsize) n * size);
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 v = GUINT64_TO_LE ((guint64) (ends[i] - base));
+      memcpy (buf->data + buf->len, &v, size);
+      buf->len += size;
+    }
+}
+
+/* Appends @s as valid UTF-8 without its nul. Package headers may carry
+ * ISO-8859 text (rpm never enforced an encoding): bytes that are not UTF-8
+ * are converted with createrepo_c's own ISO-8859-1 conversion, the one it
+ * applies when it writes primary.xml, so an uploaded package gets exactly
+ * the strings of the same package synced. */
+static void
+append_utf8 (Buffer *buf, const gchar *s)
+{
+  gsize len;
+  const gchar *end;
 
   if (s == NULL)
-    return g_variant_new_string ("");
-  if (g_utf8_validate (s, -1, NULL))
-    return g_variant_new_string (s);
-  converted = g_malloc0 (strlen (s) * 2 + 1);
-  cr_latin1_to_utf8 ((const unsigned char *) s, (unsigned char *) converted);
-  if (!g_utf8_validate (converted, -1, NULL))
-    return g_variant_new_take_string (g_utf8_make_valid (s, -1));
-  return g_variant_new_take_string (g_steal_pointer (&converted));
+    return;
+  len = strlen (s);
+  if (g_utf8_validate (s, len, &end))
+    {
+      buffer_append (buf, (const guint8 *) s, len);
+      return;
+    }
+  {
+    g_autofree gchar *converted = g_malloc0 (len * 2 + 1);
+    g_autofree gchar *valid = NULL;
+
+    cr_latin1_to_utf8 ((const unsigned char *) s, (unsigned char *) converted);
+    if (!g_utf8_validate (converted, -1, NULL))
+      valid = g_utf8_make_valid (s, len);
+    buffer_append (buf, (const guint8 *) (valid != NULL ? valid : converted),
+                         strlen (valid != NULL ? valid : converted));
+  }
+}
+
+/* A field of a dependency or file record: the separator never appears in
+ * one. */
+static gboolean
+append_field (Buffer *buf, const gchar *s)
+{
+  gsize start = buf->len;
+  guint8 *p = NULL;
+
+  append_utf8 (buf, s);
+  if (buf->len > start)
+    p = buf->data + start;
+  while (p != NULL && (p = memchr (p, DEP_SEPARATOR, buf->data + buf->len - p)) != NULL)
+    *p++ = '?';
+  return buf->len > start;
 }
 
 static void
-add_string (GVariantBuilder *b, const gchar *key, const gchar *value)
+begin_entry (VardictWriter *w, const gchar *key)
 {
-  g_variant_builder_add (b, "{sv}", key, utf8_variant (value));
+  /* entries of an a{sv} are 8-aligned ({sv} is), and so is the value
+   * after the key */
+  buffer_align8 (&w->buf);
+  w->entry_start = w->buf.len;
+  buffer_append (&w->buf, (const guint8 *) key, strlen (key) + 1);
+  w->key_end = w->buf.len;
+  buffer_align8 (&w->buf);
+}
+
+/* Closes the variant (nul and its type) and the dict entry (the offset of
+ * the key's end, the one variable-size member that is not last). */
+static void
+end_entry (VardictWriter *w, const gchar *type)
+{
+  gsize body;
+  gsize end;
+
+  buffer_append_byte (&w->buf, 0);
+  buffer_append (&w->buf, (const guint8 *) type, strlen (type));
+  body = w->buf.len - w->entry_start;
+  append_offsets (&w->buf, &w->key_end, 1, w->entry_start, offset_size (body, 1));
+  end = w->buf.len;
+  g_array_append_val (w->entry_ends, end);
 }
 
 static void
-add_u64 (GVariantBuilder *b, const gchar *key, gint64 value)
+add_string (VardictWriter *w, const gchar *key, const gchar *value)
 {
-  g_variant_builder_add (b, "{sv}", key, g_variant_new_uint64 (value > 0 ? (guint64) value : 0));
+  begin_entry (w, key);
+  append_utf8 (&w->buf, value);
+  buffer_append_byte (&w->buf, 0);
+  end_entry (w, "s");
 }
 
 static void
-add_dependencies (GVariantBuilder *b, const gchar *key, GSList *deps, gboolean always)
+add_u64 (VardictWriter *w, const gchar *key, gint64 value)
 {
-  GVariantBuilder list;
+  guint64 v = value > 0 ? (guint64) value : 0;
 
+  begin_entry (w, key);
+  buffer_append (&w->buf, (const guint8 *) &v, sizeof v); /* host order, like GVariant */
+  end_entry (w, "t");
+}
+
+static void
+begin_strv (VardictWriter *w, const gchar *key)
+{
+  begin_entry (w, key);
+  w->array_start = w->buf.len;
+  g_array_set_size (w->item_ends, 0);
+}
+
+static void
+end_strv_item (VardictWriter *w)
+{
+  gsize end;
+
+  buffer_append_byte (&w->buf, 0);
+  end = w->buf.len;
+  g_array_append_val (w->item_ends, end);
+}
+
+static void
+end_strv (VardictWriter *w)
+{
+  gsize body = w->buf.len - w->array_start;
+  guint n = w->item_ends->len;
+
+  append_offsets (&w->buf, (const gsize *) w->item_ends->data, n, w->array_start,
+                  offset_size (body, n));
+  end_entry (w, "as");
+}
+
+/* Closes the a{sv} and hands it over; the writer is ready for the next. */
+static GVariant *
+vardict_writer_end (VardictWriter *w)
+{
+  gsize body = w->buf.len;
+  guint n = w->entry_ends->len;
+  g_autoptr (GBytes) bytes = NULL;
+
+  append_offsets (&w->buf, (const gsize *) w->entry_ends->data, n, 0, offset_size (body, n));
+  bytes = g_bytes_new (w->buf.data, w->buf.len);
+  w->buf.len = 0;
+  g_array_set_size (w->entry_ends, 0);
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, TRUE);
+}
+
+static void
+add_dependencies (VardictWriter *w, const gchar *key, GSList *deps, gboolean always)
+{
   if (deps == NULL && !always)
     return;
-  g_variant_builder_init (&list, G_VARIANT_TYPE ("a(sssssb)"));
+  begin_strv (w, key);
   for (GSList *l = deps; l != NULL; l = l->next)
     {
       cr_Dependency *d = l->data;
-      g_variant_builder_add (&list, "(@s@s@s@s@sb)", utf8_variant (d->name),
-                             utf8_variant (d->flags), utf8_variant (d->epoch),
-                             utf8_variant (d->version), utf8_variant (d->release), d->pre != 0);
+      const gchar *rest[] = { d->flags, d->epoch, d->version, d->release, d->pre ? "1" : NULL };
+      gsize keep;
+
+      append_field (&w->buf, d->name);
+      keep = w->buf.len;
+      for (guint i = 0; i < G_N_ELEMENTS (rest); i++)
+        {
+          buffer_append_byte (&w->buf, DEP_SEPARATOR);
+          if (append_field (&w->buf, rest[i]))
+            keep = w->buf.len;
+        }
+      w->buf.len = keep;
+      end_strv_item (w);
     }
-  g_variant_builder_add (b, "{sv}", key, g_variant_builder_end (&list));
+  end_strv (w);
 }
 
-/* A GVariant built with a builder is a tree of small allocations (about
- * seven per dependency); the same value in serialized form is one buffer,
- * several times smaller. Units wait in memory in batches before they are
- * written (and are serialized then anyway), so they are handed over in this
- * form. */
-static GVariant *
-compact_variant (GVariant *tree)
+/* @only_primary: keep the files createrepo_c lists in primary.xml (an RPM
+ * header lists them all). */
+static void
+add_files (VardictWriter *w, GSList *files, gboolean only_primary)
 {
-  g_autoptr (GVariant) owned = g_variant_ref_sink (tree);
-  g_autoptr (GBytes) bytes = g_variant_get_data_as_bytes (owned);
+  begin_strv (w, "files");
+  for (GSList *l = files; l != NULL; l = l->next)
+    {
+      cr_PackageFile *f = l->data;
+      gsize start = w->buf.len;
 
-  return g_variant_new_from_bytes (g_variant_get_type (owned), bytes, TRUE);
+      append_field (&w->buf, f->path);
+      append_field (&w->buf, f->name);
+      buffer_append_byte (&w->buf, 0);
+      if (only_primary && !cr_is_primary ((const gchar *) w->buf.data + start))
+        {
+          w->buf.len = start;
+          continue;
+        }
+      w->buf.len--;
+      if (nonempty (f->type) != NULL)
+        {
+          buffer_append_byte (&w->buf, DEP_SEPARATOR);
+          append_field (&w->buf, f->type);
+        }
+      end_strv_item (w);
+    }
+  end_strv (w);
+}
+
+/* How errors name a package; only built when there is an error. */
+static gchar *
+package_what (cr_Package *pkg, const gchar *display_name)
+{
+  const gchar *epoch = nonempty (pkg->epoch) != NULL ? pkg->epoch : "0";
+  g_autofree gchar *nevra = g_strdup_printf ("%s-%s:%s-%s.%s", pkg->name ? pkg->name : "?", epoch,
+                                             pkg->version ? pkg->version : "?",
+                                             pkg->release ? pkg->release : "?",
+                                             pkg->arch ? pkg->arch : "?");
+  g_autofree gchar *valid = g_utf8_make_valid (nevra, -1);
+
+  return g_strdup_printf ("%s: package %s", display_name, valid);
+}
+
+static gboolean
+is_hex (const gchar *s)
+{
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isxdigit (*s))
+      return FALSE;
+  return TRUE;
 }
 
 /* The one place that turns a cr_Package (from primary.xml or from an RPM
  * header) into a unit, so both paths give the same key and metadata. The
- * digest and location are passed separately because a header has neither. */
+ * digest and location are passed separately because a header has neither.
+ * @with_metadata: %FALSE for a unit that only needs its id, location and
+ * size (the scan before downloads). */
 static PulpUnit *
-unit_from_package (cr_Package *pkg,
+unit_from_package (VardictWriter *w,
+                   cr_Package *pkg,
                    const gchar *display_name,
                    const gchar *checksum_type,
                    const gchar *checksum,
                    const gchar *location_href,
                    const gchar *location_base,
+                   gboolean with_metadata,
+                   gboolean only_primary_files,
                    GError **error)
 {
-  g_autofree gchar *what = NULL;
-  g_autofree gchar *checksum_lower = NULL;
+  gchar checksum_lower[129];
   const gchar *type;
   const gchar *epoch = nonempty (pkg->epoch) != NULL ? pkg->epoch : "0";
-  GVariantBuilder key;
-  GVariantBuilder meta;
+  gsize checksum_len;
   PulpUnit *unit;
-
-  {
-    g_autofree gchar *nevra = g_strdup_printf ("%s-%s:%s-%s.%s", pkg->name ? pkg->name : "?", epoch,
-                                               pkg->version ? pkg->version : "?",
-                                               pkg->release ? pkg->release : "?",
-                                               pkg->arch ? pkg->arch : "?");
-    g_autofree gchar *valid = g_utf8_make_valid (nevra, -1);
-    what = g_strdup_printf ("%s: package %s", display_name, valid);
-  }
 
   if (nonempty (pkg->name) == NULL || nonempty (pkg->version) == NULL
       || nonempty (pkg->release) == NULL || nonempty (pkg->arch) == NULL)
     {
+      g_autofree gchar *what = package_what (pkg, display_name);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "%s lacks a name, version, release or architecture", what);
       return NULL;
     }
   type = pulp_rpm_normalize_checksum_type (checksum_type);
-  if (type == NULL || nonempty (checksum) == NULL
-      || strspn (checksum, "0123456789abcdefABCDEF") != strlen (checksum))
+  checksum_len = checksum != NULL ? strlen (checksum) : 0;
+  if (type == NULL || checksum_len == 0 || checksum_len >= sizeof checksum_lower
+      || !is_hex (checksum))
     {
+      g_autofree gchar *what = package_what (pkg, display_name);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "%s has no usable checksum (type “%s”)", what,
                    checksum_type != NULL ? checksum_type : "");
       return NULL;
     }
-  if (!pulp_rpm_check_location (location_href, location_base, what, error))
-    return NULL;
-  checksum_lower = g_ascii_strdown (checksum, -1);
+  if (nonempty (location_href) == NULL || location_problem (location_href) != NULL)
+    {
+      g_autofree gchar *what = package_what (pkg, display_name);
+      pulp_rpm_check_location (location_href, location_base, what, error);
+      return NULL;
+    }
+  for (gsize i = 0; i <= checksum_len; i++)
+    checksum_lower[i] = g_ascii_tolower (checksum[i]);
 
-  g_variant_builder_init (&key, G_VARIANT_TYPE_VARDICT);
-  add_string (&key, "name", pkg->name);
-  add_string (&key, "epoch", epoch);
-  add_string (&key, "version", pkg->version);
-  add_string (&key, "release", pkg->release);
-  add_string (&key, "arch", pkg->arch);
-  add_string (&key, "checksum-type", type);
-  add_string (&key, "checksum", checksum_lower);
+  /* keys in sorted order: the key's canonical form needs no reordering */
+  add_string (w, "arch", pkg->arch);
+  add_string (w, "checksum", checksum_lower);
+  add_string (w, "checksum-type", type);
+  add_string (w, "epoch", epoch);
+  add_string (w, "name", pkg->name);
+  add_string (w, "release", pkg->release);
+  add_string (w, "version", pkg->version);
+  unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, vardict_writer_end (w));
 
-  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
-  add_string (&meta, "summary", pkg->summary);
-  add_string (&meta, "description", pkg->description);
-  add_string (&meta, "url", pkg->url);
-  add_string (&meta, "license", pkg->rpm_license);
-  add_string (&meta, "location-href", location_href);
-  if (nonempty (location_base) != NULL)
-    add_string (&meta, "location-base", location_base);
-  add_u64 (&meta, "size-package", pkg->size_package);
-  add_u64 (&meta, "size-installed", pkg->size_installed);
-  add_u64 (&meta, "size-archive", pkg->size_archive);
-  add_u64 (&meta, "time-build", pkg->time_build);
-  add_u64 (&meta, "time-file", pkg->time_file);
-  add_string (&meta, "sourcerpm", pkg->rpm_sourcerpm);
-  add_dependencies (&meta, "provides", pkg->provides, TRUE);
-  add_dependencies (&meta, "requires", pkg->requires, TRUE);
-  add_dependencies (&meta, "conflicts", pkg->conflicts, TRUE);
-  add_dependencies (&meta, "obsoletes", pkg->obsoletes, TRUE);
-  add_dependencies (&meta, "recommends", pkg->recommends, FALSE);
-  add_dependencies (&meta, "suggests", pkg->suggests, FALSE);
-  add_dependencies (&meta, "supplements", pkg->supplements, FALSE);
-  add_dependencies (&meta, "enhances", pkg->enhances, FALSE);
-
-  unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, g_variant_builder_end (&key));
-  pulp_unit_set_metadata (unit, compact_variant (g_variant_builder_end (&meta)));
+  if (with_metadata)
+    {
+      add_string (w, "summary", pkg->summary);
+      add_string (w, "description", pkg->description);
+      add_string (w, "url", pkg->url);
+      add_string (w, "license", pkg->rpm_license);
+      add_string (w, "sourcerpm", pkg->rpm_sourcerpm);
+      add_string (w, "packager", pkg->rpm_packager);
+      add_string (w, "vendor", pkg->rpm_vendor);
+      add_string (w, "group", pkg->rpm_group);
+      add_string (w, "buildhost", pkg->rpm_buildhost);
+      add_string (w, "location-href", location_href);
+      if (nonempty (location_base) != NULL)
+        add_string (w, "location-base", location_base);
+      add_u64 (w, "size-package", pkg->size_package);
+      add_u64 (w, "size-installed", pkg->size_installed);
+      add_u64 (w, "size-archive", pkg->size_archive);
+      add_u64 (w, "time-build", pkg->time_build);
+      add_u64 (w, "time-file", pkg->time_file);
+      add_u64 (w, "header-start", pkg->rpm_header_start);
+      add_u64 (w, "header-end", pkg->rpm_header_end);
+      add_dependencies (w, "provides", pkg->provides, TRUE);
+      add_dependencies (w, "requires", pkg->requires, TRUE);
+      add_dependencies (w, "conflicts", pkg->conflicts, TRUE);
+      add_dependencies (w, "obsoletes", pkg->obsoletes, TRUE);
+      add_dependencies (w, "recommends", pkg->recommends, FALSE);
+      add_dependencies (w, "suggests", pkg->suggests, FALSE);
+      add_dependencies (w, "supplements", pkg->supplements, FALSE);
+      add_dependencies (w, "enhances", pkg->enhances, FALSE);
+      add_files (w, pkg->files, only_primary_files);
+      pulp_unit_set_metadata (unit, vardict_writer_end (w));
+    }
   pulp_unit_set_relative_path (unit, location_href);
   if (pkg->size_package > 0)
     pulp_unit_set_size (unit, pkg->size_package);
   /* The store names content by SHA-256: when upstream declares exactly
    * that, the unit knows its content before any download (on_demand). */
-  if (g_strcmp0 (type, "sha256") == 0)
+  if (g_str_equal (type, "sha256"))
     pulp_unit_set_sha256 (unit, checksum_lower);
   return unit;
 }
@@ -829,8 +1144,9 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
       cr_package_free (pkg);
       return CR_CB_RET_ERR;
     }
-  unit = unit_from_package (pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
-                            pkg->location_href, pkg->location_base, &ctx->error);
+  unit = unit_from_package (ctx->writer, pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
+                            pkg->location_href, pkg->location_base,
+                            (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, FALSE, &ctx->error);
   if (unit != NULL && ctx->feed != NULL && nonempty (pkg->location_base) != NULL
       && g_strcmp0 (pkg->location_base, ctx->checked_base) != 0)
     {
@@ -924,18 +1240,23 @@ pulp_rpm_parse_primary (const gchar *path,
                         GCancellable *cancellable,
                         GError **error)
 {
-  return pulp_rpm_parse_primary_for_feed (path, display_name, NULL, func, user_data, cancellable,
-                                          error);
+  return pulp_rpm_parse_primary_for_feed (path, display_name, NULL, PULP_RPM_PARSE_DEFAULT, func,
+                                          user_data, cancellable, error);
 }
 
 /**
  * pulp_rpm_parse_primary_for_feed:
  * @feed: (nullable): the repository base URL
+ * @flags: %PULP_RPM_PARSE_KEYS_ONLY for units without metadata
  *
  * pulp_rpm_parse_primary(), and every package location must also resolve
  * against @feed (its xml:base is checked with pulp_rpm_resolve_location()),
  * so a sync stops at a bad one before anything is stored, without looking
  * the base up again in each unit's metadata.
+ *
+ * With %PULP_RPM_PARSE_KEYS_ONLY the units carry their key, relative path,
+ * size and digest but no metadata, and the file lists are not read: about
+ * half the cost, for a scan that only decides what to download.
  *
  * Returns: %TRUE if every package was handed to @func
  */
@@ -943,14 +1264,18 @@ gboolean
 pulp_rpm_parse_primary_for_feed (const gchar *path,
                                  const gchar *display_name,
                                  const gchar *feed,
+                                 PulpRpmParseFlags flags,
                                  PulpRpmUnitFunc func,
                                  gpointer user_data,
                                  GCancellable *cancellable,
                                  GError **error)
 {
+  VardictWriter writer;
   ParseContext ctx = {
     .path = path,
     .display_name = display_name,
+    .flags = flags,
+    .writer = &writer,
     .func = func,
     .user_data = user_data,
     .cancellable = cancellable,
@@ -962,8 +1287,10 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
   g_return_val_if_fail (path != NULL && func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx, FALSE,
-                             &cr_error);
+  vardict_writer_init (&writer);
+  rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx,
+                             (flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, &cr_error);
+  vardict_writer_clear (&writer);
   g_clear_pointer (&ctx.current, cr_package_free);
   g_clear_pointer (&ctx.checked_base, g_free);
   if (rc != CRE_OK || ctx.error != NULL)
@@ -997,6 +1324,7 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   g_autofree gchar *display = NULL;
   guint64 size = 0;
   struct stat st;
+  VardictWriter writer;
   cr_Package *pkg;
   PulpUnit *unit;
 
@@ -1027,6 +1355,13 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   pkg->size_package = size;
   if (g_stat (path, &st) == 0)
     pkg->time_file = st.st_mtime;
+  {
+    /* what createrepo_c would write in primary.xml for this file */
+    g_autoptr (GError) range_error = NULL;
+    struct cr_HeaderRangeStruct range = cr_get_header_byte_range (path, &range_error);
+    pkg->rpm_header_start = range.start;
+    pkg->rpm_header_end = range.end;
+  }
 
   {
     g_autofree gchar *name = g_utf8_make_valid (pkg->name, -1);
@@ -1039,12 +1374,17 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
                           pkg->release, pkg->arch);
   {
     /* Header strings may be ISO-8859: the path must be UTF-8 like the rest. */
-    g_autoptr (GVariant) v = g_variant_ref_sink (utf8_variant (href));
+    Buffer utf8 = { 0 };
+    append_utf8 (&utf8, href);
+    buffer_append_byte (&utf8, 0);
     g_free (href);
-    href = g_variant_dup_string (v, NULL);
+    href = (gchar *) utf8.data;
   }
   display = g_path_get_basename (href);
-  unit = unit_from_package (pkg, display, "sha256", sha256, href, NULL, error);
+  vardict_writer_init (&writer);
+  unit = unit_from_package (&writer, pkg, display, "sha256", sha256, href, NULL, TRUE, TRUE,
+                            error);
+  vardict_writer_clear (&writer);
   cr_package_free (pkg);
   if (unit == NULL)
     {

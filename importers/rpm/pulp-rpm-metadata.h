@@ -105,9 +105,21 @@ gboolean pulp_rpm_parse_primary (const gchar *path,
                                  gpointer user_data,
                                  GCancellable *cancellable,
                                  GError **error);
+/**
+ * PulpRpmParseFlags:
+ * @PULP_RPM_PARSE_DEFAULT: units with their full metadata
+ * @PULP_RPM_PARSE_KEYS_ONLY: units with key, location, size and digest only
+ */
+typedef enum
+{
+  PULP_RPM_PARSE_DEFAULT = 0,
+  PULP_RPM_PARSE_KEYS_ONLY = 1 << 0,
+} PulpRpmParseFlags;
+
 gboolean pulp_rpm_parse_primary_for_feed (const gchar *path,
                                           const gchar *display_name,
                                           const gchar *feed,
+                                          PulpRpmParseFlags flags,
                                           PulpRpmUnitFunc func,
                                           gpointer user_data,
                                           GCancellable *cancellable,

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pulp-content-store.h"
@@ -24,6 +25,10 @@ struct _PulpContentStore
   GObject parent_instance;
   gchar *content_dir;
   gchar *tmp_dir;
+  /* One bit per two-hex-digit prefix folder known to exist, so storing a
+   * file costs no mkdir or stat of its folder after the first (the
+   * downloader thread and task threads store at the same time: atomic). */
+  gint prefix_made[256 / 32];
 };
 
 G_DEFINE_TYPE (PulpContentStore, pulp_content_store, G_TYPE_OBJECT)
@@ -156,7 +161,9 @@ pulp_content_store_open_temp (PulpContentStore *self, gchar **tmp_path, GError *
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   path = g_build_filename (self->tmp_dir, "dl-XXXXXX", NULL);
-  fd = g_mkstemp_full (path, O_WRONLY | O_CLOEXEC, 0644);
+  /* Read-only from the start: the descriptor can still write, and the
+   * file goes into the store as it is, without a chmod per file. */
+  fd = g_mkstemp_full (path, O_WRONLY | O_CLOEXEC, 0444);
   if (fd < 0)
     {
       int saved = errno;
@@ -166,6 +173,27 @@ pulp_content_store_open_temp (PulpContentStore *self, gchar **tmp_path, GError *
     }
   *tmp_path = g_steal_pointer (&path);
   return fd;
+}
+
+static guint
+prefix_index (const gchar *sha256)
+{
+  return (guint) (g_ascii_xdigit_value (sha256[0]) * 16 + g_ascii_xdigit_value (sha256[1]));
+}
+
+static gboolean
+prefix_known (PulpContentStore *self, guint index)
+{
+  return (g_atomic_int_get (&self->prefix_made[index / 32]) & (1u << (index % 32))) != 0;
+}
+
+static void
+prefix_set_known (PulpContentStore *self, guint index, gboolean known)
+{
+  if (known)
+    g_atomic_int_or ((guint *) &self->prefix_made[index / 32], 1u << (index % 32));
+  else
+    g_atomic_int_and ((guint *) &self->prefix_made[index / 32], ~(1u << (index % 32)));
 }
 
 /**
@@ -185,7 +213,8 @@ pulp_content_store_commit_temp (PulpContentStore *self,
                                 GError **error)
 {
   g_autofree gchar *path = NULL;
-  g_autofree gchar *parent = NULL;
+  guint index;
+  int saved = 0;
 
   g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
   g_return_val_if_fail (is_sha256 (sha256), FALSE);
@@ -197,18 +226,32 @@ pulp_content_store_commit_temp (PulpContentStore *self,
       g_unlink (tmp_path);
       return TRUE;
     }
-  parent = g_path_get_dirname (path);
-  if (!make_dir (parent, error))
-    return FALSE;
-  if (g_chmod (tmp_path, 0444) != 0 || g_rename (tmp_path, path) != 0)
+  /* temp files are created read-only (see pulp_content_store_open_temp) */
+  index = prefix_index (sha256);
+  for (guint attempt = 0; attempt < 2; attempt++)
     {
-      int saved = errno;
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot store %s: %s", path,
-                   g_strerror (saved));
-      g_unlink (tmp_path);
-      return FALSE;
+      if (!prefix_known (self, index))
+        {
+          g_autofree gchar *parent = g_path_get_dirname (path);
+          if (!make_dir (parent, error))
+            {
+              g_unlink (tmp_path);
+              return FALSE;
+            }
+          prefix_set_known (self, index, TRUE);
+        }
+      if (g_rename (tmp_path, path) == 0)
+        return TRUE;
+      saved = errno;
+      /* the folder went away (orphan cleanup removes empty ones): once more */
+      prefix_set_known (self, index, FALSE);
+      if (saved != ENOENT)
+        break;
     }
-  return TRUE;
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot store %s: %s", path,
+               g_strerror (saved));
+  g_unlink (tmp_path);
+  return FALSE;
 }
 
 /**
@@ -575,7 +618,9 @@ pulp_content_store_remove_unreferenced (PulpContentStore *self,
           *bytes += freed;
         }
       /* fails harmlessly while the folder still holds files */
-      g_rmdir (sub);
+      if (g_rmdir (sub) == 0 && strlen (prefix) == 2 && g_ascii_isxdigit (prefix[0])
+          && g_ascii_isxdigit (prefix[1]))
+        prefix_set_known (self, prefix_index (prefix), FALSE);
     }
   return TRUE;
 }
