@@ -24,9 +24,11 @@ $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa
 
 keep=$((N - N / 100))
 cpu() { awk '{print ($14 + $15) / 100}' /proc/$PULPD_PID/stat; }
+sys() { awk '{print $15 / 100}' /proc/$PULPD_PID/stat; }
 run() {
-  local name=$1 t s0 s1 started finished c0
+  local name=$1 t s0 s1 started finished c0 k0
   c0=$(cpu)
+  k0=$(sys)
   s0=$(date +%s.%N)
   t=$($B call org.pulp.Manager /org/pulp/repositories/bench org.pulp.Repository Sync a{sv} 0 | cut -d'"' -f2)
   state=$($B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait | cut -d'"' -f2)
@@ -34,14 +36,14 @@ run() {
   started=$($B get-property org.pulp.Manager "$t" org.pulp.Task Started | cut -d' ' -f2)
   finished=$($B get-property org.pulp.Manager "$t" org.pulp.Task Finished | cut -d' ' -f2)
   summary=$($B get-property org.pulp.Manager "$t" org.pulp.Task Summary)
-  printf '| %-22s | %-9s | %7.2f s | %7.2f s | %7.2f s | %s |\n' "$name" "$state" \
+  printf '| %-22s | %-9s | %7.2f s | %7.2f s | %7.2f s | %7.2f s | %s |\n' "$name" "$state" \
     "$(echo "($finished - $started) / 1000000" | bc -l)" "$(echo "$s1 - $s0" | bc -l)" \
-    "$(echo "$(cpu) - $c0" | bc -l)" \
+    "$(echo "$(cpu) - $c0" | bc -l)" "$(echo "$(sys) - $k0" | bc -l)" \
     "$(echo "$summary" | grep -o '"added" t [0-9]*\|"removed" t [0-9]*' | tr '\n' ' ')"
 }
 echo "units: $N"
-echo "| sync                   | state     | task      | client    | pulpd CPU | changes |"
-echo "|---|---|---|---|---|---|"
+echo "| sync                   | state     | task      | client    | pulpd CPU | of it, kernel | changes |"
+echo "|---|---|---|---|---|---|---|"
 printf 'units %s u v1\nunits %s c v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
 run "first sync"
 run "no-op resync"
