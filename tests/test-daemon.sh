@@ -155,6 +155,9 @@ wait_for_stage "$t1" blocked && ok "first sync runs" || not_ok "first sync never
 check "second sync on the same repository queues" 's "queued"' "$(prop "$t2" org.pulp.Task State)"
 check "ActiveTask is the running one" "o \"$t1\"" "$(prop /org/pulp/repositories/r1 org.pulp.Repository ActiveTask)"
 contains "DeleteRepository is Busy meanwhile" "has a task queued or running" "$(mgr DeleteRepository s r1)"
+contains "nobody cannot cancel root's task" "Not authorized to perform “org.pulp.cancel-task”" \
+  "$(as_nobody busctl --system call org.pulp.Manager "$t1" org.pulp.Task Cancel 2>&1)"
+check "the task runs on after the refused cancel" 's "running"' "$(prop "$t1" org.pulp.Task State)"
 call org.pulp.Manager "$t1" org.pulp.Task Cancel >/dev/null
 check "cancelled sync ends cancelled" 's "cancelled"' "$(task_wait "$t1")"
 check "cancelled: version unchanged" "t 2" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
