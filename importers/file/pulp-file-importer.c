@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "PulpFile"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "pulp.h"
@@ -78,8 +79,9 @@ check_key_type (const gchar *key, GVariant *value, const GVariantType *type, GEr
   if (g_variant_is_of_type (value, type))
     return TRUE;
   g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-               "Configuration key “%s” of the file importer must be of type “%s”, not “%s”", key,
-               (const gchar *) type, g_variant_get_type_string (value));
+               _("Configuration key “%s” of the file importer must be of type “%s”, "
+                 "not “%s”"),
+               key, (const gchar *) type, g_variant_get_type_string (value));
   return FALSE;
 }
 
@@ -93,7 +95,7 @@ pulp_file_importer_validate_config (PulpImporter *importer, GVariant *config, GE
   if (!g_variant_is_of_type (config, G_VARIANT_TYPE_VARDICT))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The configuration must be of type “a{sv}”, not “%s”",
+                   _("The configuration must be of type “a{sv}”, not “%s”"),
                    g_variant_get_type_string (config));
       return FALSE;
     }
@@ -113,8 +115,8 @@ pulp_file_importer_validate_config (PulpImporter *importer, GVariant *config, GE
           if (mib < 1 || mib > PULP_FILE_MANIFEST_LIMIT_MAX_MIB)
             {
               g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "Configuration key “max-manifest-size” is in MiB and must be between 1 "
-                           "and %u, not %u",
+                           _("Configuration key “max-manifest-size” is in MiB and must be "
+                             "between 1 and %u, not %u"),
                            PULP_FILE_MANIFEST_LIMIT_MAX_MIB, mib);
               return FALSE;
             }
@@ -127,7 +129,7 @@ pulp_file_importer_validate_config (PulpImporter *importer, GVariant *config, GE
       else
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Unknown configuration key “%s” for the file importer", key);
+                       _("Unknown configuration key “%s” for the file importer"), key);
           return FALSE;
         }
     }
@@ -162,7 +164,7 @@ check_cancelled (GCancellable *cancellable, GError **error)
 {
   if (!g_cancellable_is_cancelled (cancellable))
     return TRUE;
-  g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, "The sync was cancelled");
+  g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("The sync was cancelled"));
   return FALSE;
 }
 
@@ -255,7 +257,7 @@ fetch_manifest (FileSync *sync, GError **error)
     {
       pulp_error_convert (error);
       if (!g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
-        g_prefix_error (error, "Cannot download %s: ", PULP_FILE_MANIFEST_NAME);
+        g_prefix_error (error, _("Cannot download %s: "), PULP_FILE_MANIFEST_NAME);
       return FALSE;
     }
   data = g_bytes_get_data (bytes, &length);
@@ -266,7 +268,7 @@ fetch_manifest (FileSync *sync, GError **error)
     {
       pulp_error_convert (error);
       if (g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
-        g_prefix_error (error, "The sync was cancelled: ");
+        g_prefix_error (error, _("The sync was cancelled: "));
       else
         g_prefix_error (error, "%s: ", sync->feed);
       return FALSE;
@@ -382,7 +384,7 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       || g_error_matches (local_error, PULP_ERROR, PULP_ERROR_CANCELLED))
     {
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, "The sync was cancelled");
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("The sync was cancelled"));
       return FALSE;
     }
 
@@ -394,7 +396,7 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
     {
       if (local_error == NULL)
         g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED,
-                             "The downloader failed without a reason");
+                             _("The downloader failed without a reason"));
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       pulp_error_convert (error);
@@ -415,7 +417,8 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       if (d->path == NULL || *d->path == '\0')
         {
           g_autoptr (GError) missing = g_error_new (PULP_ERROR, PULP_ERROR_FAILED,
-                                                    "%s: the downloader stored nothing", d->url);
+                                                    _("%s: the downloader stored nothing"),
+                                                    d->url);
           record_failure (sync, e, missing);
           continue;
         }
@@ -485,9 +488,9 @@ download_units (FileSync *sync, GError **error)
 
       pulp_error_convert (&first);
       g_set_error (error, PULP_ERROR, first->code,
-                   "%" G_GUINT64_FORMAT " of %u downloads failed: %s (set “skip-failed” to keep "
-                   "the files that arrived)",
-                   sync->n_failed, n, first->message);
+                   _("%llu of %u downloads failed: %s (set “skip-failed” to keep the files "
+                     "that arrived)"),
+                   (unsigned long long) sync->n_failed, n, first->message);
       return FALSE;
     }
 
@@ -518,7 +521,8 @@ read_policy (PulpSyncConduit *conduit,
       return TRUE;
     }
   g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-               "Unknown %s “%s” (expected “%s” or “%s”)", key, value, default_value, other_value);
+               _("Unknown %s “%s” (expected “%s” or “%s”)"), key, value, default_value,
+               other_value);
   return FALSE;
 }
 
@@ -542,7 +546,7 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
   if (sync.feed == NULL || *sync.feed == '\0')
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The repository has no feed: set “feed” to the URL of a %s",
+                   _("The repository has no feed: set “feed” to the URL of a %s"),
                    PULP_FILE_MANIFEST_NAME);
       return FALSE;
     }
@@ -612,14 +616,14 @@ pulp_file_importer_validate_upload (PulpImporter *importer,
   if (g_strcmp0 (type, FILE_UNIT_TYPE) != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The file importer only accepts uploads of type “file”, not “%s”",
+                   _("The file importer only accepts uploads of type “file”, not “%s”"),
                    type != NULL ? type : "");
       return FALSE;
     }
   if (metadata == NULL || !g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT))
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "Upload metadata must be of type “a{sv}”");
+                           _("Upload metadata must be of type “a{sv}”"));
       return FALSE;
     }
 
@@ -629,15 +633,16 @@ pulp_file_importer_validate_upload (PulpImporter *importer,
       if (!g_str_equal (key, "relative-path"))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Unknown upload metadata key “%s” for type “file” (it takes only "
-                       "“relative-path”)",
+                       _("Unknown upload metadata key “%s” for type “file” (it takes only "
+                         "“relative-path”)"),
                        key);
           return FALSE;
         }
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Upload metadata “relative-path” must be of type “s”, not “%s”",
+                       _("Upload metadata “relative-path” must be of type “s”, "
+                         "not “%s”"),
                        g_variant_get_type_string (value));
           return FALSE;
         }
@@ -645,13 +650,13 @@ pulp_file_importer_validate_upload (PulpImporter *importer,
   if (!g_variant_lookup (metadata, "relative-path", "&s", &relative_path))
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "Uploads of type “file” need the metadata key “relative-path” (s): "
-                           "where the file goes in the repository");
+                           _("Uploads of type “file” need the metadata key "
+                             "“relative-path” (s): where the file goes in the repository"));
       return FALSE;
     }
   if (!pulp_file_check_relative_path (relative_path, strlen (relative_path), error))
     {
-      g_prefix_error (error, "Invalid upload metadata “relative-path”: ");
+      g_prefix_error (error, _("Invalid upload metadata “relative-path”: "));
       return FALSE;
     }
   return TRUE;
@@ -676,7 +681,7 @@ pulp_file_importer_import_upload (PulpImporter *importer,
   if (!hash_file (content_path, &sha256, &size, error))
     {
       pulp_error_convert (error);
-      g_prefix_error (error, "Cannot read the uploaded content %s: ", content_path);
+      g_prefix_error (error, _("Cannot read the uploaded content %s: "), content_path);
       return NULL;
     }
 

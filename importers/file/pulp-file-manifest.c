@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "PulpFile"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "pulp-error.h"
@@ -120,11 +121,12 @@ find_control_byte (const gchar *s, gsize length, guint *value, gboolean *ascii)
   return -1;
 }
 
-/* Checks text for NUL, control characters and invalid UTF-8; @what names
- * the text in the message ("line", "path"). The text itself is never
- * printed here: it is what is broken. */
+/* Checks text for NUL, control characters and invalid UTF-8; @is_path
+ * says whether the message names the text "the path" or "the line" (whole
+ * sentences for each, so that translators see them whole). The text
+ * itself is never printed here: it is what is broken. */
 static gboolean
-check_text (const gchar *s, gsize length, const gchar *what, GError **error)
+check_text (const gchar *s, gsize length, gboolean is_path, GError **error)
 {
   const gchar *end = NULL;
   guint value = 0;
@@ -135,18 +137,22 @@ check_text (const gchar *s, gsize length, const gchar *what, GError **error)
     {
       if (value == 0)
         g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                     "%s contains a NUL byte at byte %" G_GSSIZE_FORMAT, what, at + 1);
+                     is_path ? _("the path contains a NUL byte at byte %lld")
+                             : _("the line contains a NUL byte at byte %lld"),
+                     (long long) at + 1);
       else
         g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                     "%s contains the control character 0x%02X at byte %" G_GSSIZE_FORMAT, what,
-                     value, at + 1);
+                     is_path ? _("the path contains the control character 0x%02X at byte %lld")
+                             : _("the line contains the control character 0x%02X at byte %lld"),
+                     value, (long long) at + 1);
       return FALSE;
     }
   if (!ascii && !g_utf8_validate_len (s, length, &end))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s is not valid UTF-8 (at byte %" G_GSIZE_FORMAT ")", what,
-                   (gsize) (end - s) + 1);
+                   is_path ? _("the path is not valid UTF-8 (at byte %llu)")
+                           : _("the line is not valid UTF-8 (at byte %llu)"),
+                   (unsigned long long) (end - s) + 1);
       return FALSE;
     }
   return TRUE;
@@ -161,13 +167,13 @@ check_path_components (const gchar *path, gsize length, GError **error)
 
   if (length == 0)
     {
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "the path is empty");
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("the path is empty"));
       return FALSE;
     }
   if (path[0] == '/')
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "the path “%.*s” is absolute", (gint) length, path);
+                   _("the path “%.*s” is absolute"), (gint) length, path);
       return FALSE;
     }
 
@@ -176,21 +182,23 @@ check_path_components (const gchar *path, gsize length, GError **error)
       const gchar *slash = memchr (path + start, '/', length - start);
       gsize end = slash != NULL ? (gsize) (slash - path) : length;
       gsize n = end - start;
-      const gchar *reason = NULL;
 
+      /* One whole message for each case, for the translators. */
       if (n == 0)
-        reason = "an empty component";
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("the path “%.*s” has an empty component"), (gint) length, path);
       else if (n == 1 && path[start] == '.')
-        reason = "a “.” component";
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("the path “%.*s” has a “.” component"), (gint) length, path);
       else if (n == 2 && path[start] == '.' && path[start + 1] == '.')
-        reason = "a “..” component";
-      if (reason != NULL)
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("the path “%.*s” has a “..” component"), (gint) length, path);
+      else
         {
-          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "the path “%.*s” has %s",
-                       (gint) length, path, reason);
-          return FALSE;
+          start = end + 1;
+          continue;
         }
-      start = end + 1;
+      return FALSE;
     }
   return TRUE;
 }
@@ -215,7 +223,7 @@ pulp_file_check_relative_path (const gchar *path, gsize length, GError **error)
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (length > 0 && !check_text (path, length, "the path", error))
+  if (length > 0 && !check_text (path, length, TRUE, error))
     return FALSE;
   return check_path_components (path, length, error);
 }
@@ -226,7 +234,7 @@ parse_sha256 (const gchar *s, gsize length, gchar out[65], GError **error)
   if (length != 64)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "the sha256 “%.*s” is not 64 hexadecimal digits", (gint) length, s);
+                   _("the sha256 “%.*s” is not 64 hexadecimal digits"), (gint) length, s);
       return FALSE;
     }
   for (gsize i = 0; i < 64; i++)
@@ -238,7 +246,7 @@ parse_sha256 (const gchar *s, gsize length, gchar out[65], GError **error)
       else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "the sha256 “%.*s” is not 64 hexadecimal digits", (gint) length, s);
+                       _("the sha256 “%.*s” is not 64 hexadecimal digits"), (gint) length, s);
           return FALSE;
         }
       /* Digests are compared as text everywhere (unit keys, store names). */
@@ -255,7 +263,7 @@ parse_size (const gchar *s, gsize length, guint64 *out, GError **error)
 
   if (length == 0)
     {
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "the size is empty");
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("the size is empty"));
       return FALSE;
     }
   for (gsize i = 0; i < length; i++)
@@ -265,7 +273,8 @@ parse_size (const gchar *s, gsize length, guint64 *out, GError **error)
       if (s[i] < '0' || s[i] > '9')
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "the size “%.*s” is not a non-negative decimal number", (gint) length, s);
+                       _("the size “%.*s” is not a non-negative decimal number"), (gint) length,
+                       s);
           return FALSE;
         }
       digit = (guint) (s[i] - '0');
@@ -273,7 +282,7 @@ parse_size (const gchar *s, gsize length, guint64 *out, GError **error)
       if (value > ((guint64) G_MAXINT64 - digit) / 10)
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "the size “%.*s” is too large", (gint) length, s);
+                       _("the size “%.*s” is too large"), (gint) length, s);
           return FALSE;
         }
       value = value * 10 + digit;
@@ -321,7 +330,7 @@ parse_line (PulpFileManifest *manifest,
   gpointer first_line;
   gchar *path;
 
-  if (!check_text (line, length, "the line", error))
+  if (!check_text (line, length, FALSE, error))
     return FALSE;
 
   /* Split at the last two commas: a path may contain commas, a digest and
@@ -331,7 +340,7 @@ parse_line (PulpFileManifest *manifest,
   if (sha_comma == NULL)
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "expected “relative/path,sha256,size”");
+                           _("expected “relative/path,sha256,size”"));
       return FALSE;
     }
   path_len = (gsize) (sha_comma - line);
@@ -347,7 +356,7 @@ parse_line (PulpFileManifest *manifest,
   if (g_hash_table_lookup_extended (seen, path, NULL, &first_line))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "the path “%s” is listed twice (first on line %u)", path,
+                   _("the path “%s” is listed twice (first on line %u)"), path,
                    GPOINTER_TO_UINT (first_line));
       return FALSE;
     }
@@ -395,9 +404,10 @@ pulp_file_manifest_parse (const gchar *data,
   if (max_size > 0 && length > max_size)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s is %" G_GSIZE_FORMAT " bytes, more than the limit of %" G_GUINT64_FORMAT
-                   " bytes (configuration key “max-manifest-size”)",
-                   PULP_FILE_MANIFEST_NAME, length, max_size);
+                   _("%s is %llu bytes, more than the limit of %llu bytes (configuration key "
+                     "“max-manifest-size”)"),
+                   PULP_FILE_MANIFEST_NAME, (unsigned long long) length,
+                   (unsigned long long) max_size);
       return NULL;
     }
 
@@ -431,7 +441,7 @@ pulp_file_manifest_parse (const gchar *data,
       if (line_len > PULP_FILE_MANIFEST_MAX_LINE)
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Invalid %s, line %u: the line is longer than %u bytes",
+                       _("Invalid %s, line %u: the line is longer than %u bytes"),
                        PULP_FILE_MANIFEST_NAME, line_no, PULP_FILE_MANIFEST_MAX_LINE);
           return NULL;
         }
@@ -441,7 +451,7 @@ pulp_file_manifest_parse (const gchar *data,
       entry.line = line_no;
       if (!parse_line (manifest, seen, line, line_len, &entry, &local_error))
         {
-          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "Invalid %s, line %u: %s",
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("Invalid %s, line %u: %s"),
                        PULP_FILE_MANIFEST_NAME, line_no, local_error->message);
           return NULL;
         }
@@ -494,8 +504,8 @@ pulp_file_build_url (const gchar *manifest_url, const gchar *relative_path, GErr
   if (url == NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "Cannot resolve “%s” against the feed “%s”: %s", encoded->str, manifest_url,
-                   local_error->message);
+                   _("Cannot resolve “%s” against the feed “%s”: %s"), encoded->str,
+                   manifest_url, local_error->message);
       return NULL;
     }
   return url;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "PulpRpm"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <gmodule.h>
 
@@ -140,7 +141,7 @@ unit_url (SyncState *st, PulpUnit *unit, GError **error)
   gchar *url = pulp_rpm_resolve_location (st->feed, pulp_unit_get_relative_path (unit), base,
                                           error);
   if (url == NULL)
-    g_prefix_error (error, "package %s: ", pulp_unit_get_relative_path (unit));
+    g_prefix_error (error, _("package %s: "), pulp_unit_get_relative_path (unit));
   return url;
 }
 
@@ -305,12 +306,12 @@ download_batch (SyncState *st, GError **error)
                 {
                   st->download_error = g_error_copy (d->error);
                   pulp_error_convert (&st->download_error);
-                  g_prefix_error (&st->download_error, "package %s: ",
+                  g_prefix_error (&st->download_error, _("package %s: "),
                                   pulp_unit_get_relative_path (unit));
                 }
               else
                 st->download_error = g_error_new (PULP_ERROR, PULP_ERROR_FAILED,
-                                                  "package %s: not downloaded",
+                                                  _("package %s: not downloaded"),
                                                   pulp_unit_get_relative_path (unit));
             }
           continue;
@@ -329,7 +330,7 @@ download_batch (SyncState *st, GError **error)
       if (fetch_error != NULL)
         g_propagate_error (error, g_steal_pointer (&fetch_error));
       else
-        g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "downloading packages failed");
+        g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("downloading packages failed"));
       return FALSE;
     }
 
@@ -397,7 +398,7 @@ pipeline_add (PulpUnit *unit, gpointer user_data, GError **error)
 
   if (g_atomic_int_get (&p->stop))
     {
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, "stopped");
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, _("stopped"));
       return FALSE;
     }
   g_ptr_array_add (p->chunk, g_object_ref (unit));
@@ -466,7 +467,7 @@ parse_primary_pipelined (SyncState *st,
 
       for (guint i = 0; i < chunk->len && local == NULL; i++)
         if (!func (g_ptr_array_index (chunk, i), st, &local) && local == NULL)
-          g_set_error_literal (&local, PULP_ERROR, PULP_ERROR_FAILED, "stopped");
+          g_set_error_literal (&local, PULP_ERROR, PULP_ERROR_FAILED, _("stopped"));
       if (local != NULL)
         g_atomic_int_set (&p.stop, TRUE);
       /* recycled even after a failure, so the parser is never left waiting */
@@ -510,7 +511,7 @@ fetch_metadata (SyncState *st,
   if (!pulp_downloader_fetch_file (st->downloader, url, dest, st->cancellable, error))
     {
       pulp_error_convert (error);
-      g_prefix_error (error, "downloading %s: ", url);
+      g_prefix_error (error, _("downloading %s: "), url);
       return NULL;
     }
   return g_steal_pointer (&dest);
@@ -720,7 +721,7 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   if (st.feed == NULL || *st.feed == '\0')
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The rpm importer needs a feed: the URL of the folder holding repodata/");
+                   _("The rpm importer needs a feed: the URL of the folder holding repodata/"));
       return FALSE;
     }
   st.on_demand = g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "download-policy",
@@ -769,8 +770,8 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
     {
       g_propagate_error (error, g_steal_pointer (&st.download_error));
       if (st.failed > 1)
-        g_prefix_error (error, "%" G_GUINT64_FORMAT " packages could not be downloaded; first: ",
-                        st.failed);
+        g_prefix_error (error, _("%llu packages could not be downloaded; first: "),
+                        (unsigned long long) st.failed);
       ok = FALSE;
     }
   if (ok && !st.skipped)
@@ -797,14 +798,14 @@ pulp_rpm_importer_validate_config (PulpImporter *importer, GVariant *config, GEr
       if (g_strcmp0 (key, "skip-failed") != 0)
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Unknown configuration key “%s” for the rpm importer", key);
+                       _("Unknown configuration key “%s” for the rpm importer"), key);
           g_variant_unref (value);
           return FALSE;
         }
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Configuration key “%s” must be a boolean (b), not “%s”", key,
+                       _("Configuration key “%s” must be a boolean (b), not “%s”"), key,
                        g_variant_get_type_string (value));
           g_variant_unref (value);
           return FALSE;
@@ -824,14 +825,14 @@ pulp_rpm_importer_validate_upload (PulpImporter *importer,
   if (g_strcmp0 (type, PULP_RPM_UNIT_TYPE) != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The rpm importer accepts uploads of type “rpm”, not “%s”", type);
+                   _("The rpm importer accepts uploads of type “rpm”, not “%s”"), type);
       return FALSE;
     }
   if (metadata != NULL && g_variant_n_children (metadata) > 0)
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "Uploads of type “rpm” take no metadata: everything is read from "
-                           "the package header");
+                           _("Uploads of type “rpm” take no metadata: everything is read "
+                             "from the package header"));
       return FALSE;
     }
   return TRUE;
@@ -850,7 +851,7 @@ pulp_rpm_importer_import_upload (PulpImporter *importer,
   if (g_strcmp0 (type, PULP_RPM_UNIT_TYPE) != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The rpm importer accepts uploads of type “rpm”, not “%s”", type);
+                   _("The rpm importer accepts uploads of type “rpm”, not “%s”"), type);
       return NULL;
     }
   unit = pulp_rpm_unit_from_rpm_file (content_path, error);

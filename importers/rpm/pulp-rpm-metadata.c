@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "PulpRpm"
 
 #include <createrepo_c/createrepo_c.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
@@ -157,7 +158,7 @@ pulp_rpm_verify_file (const gchar *path,
   if (type == NULL || nonempty (checksum) == NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s: unsupported or missing checksum type “%s”", display_name,
+                   _("%s: unsupported or missing checksum type “%s”"), display_name,
                    checksum_type != NULL ? checksum_type : "");
       return FALSE;
     }
@@ -170,14 +171,14 @@ pulp_rpm_verify_file (const gchar *path,
   if (size >= 0 && actual_size != (guint64) size)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
-                   "%s: size %" G_GUINT64_FORMAT " does not match the declared size %" G_GINT64_FORMAT,
-                   display_name, actual_size, size);
+                   _("%s: size %llu does not match the declared size %lld"), display_name,
+                   (unsigned long long) actual_size, (long long) size);
       return FALSE;
     }
   if (g_ascii_strcasecmp (actual, checksum) != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
-                   "%s: %s digest %s does not match the declared %s", display_name, type, actual,
+                   _("%s: %s digest %s does not match the declared %s"), display_name, type, actual,
                    checksum);
       return FALSE;
     }
@@ -257,7 +258,7 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
 
   if (ds == NULL || ZSTD_isError (ZSTD_initDStream (ds)))
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "%s: cannot set up zstd", display_name);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("%s: cannot set up zstd"), display_name);
       return FALSE;
     }
   in = g_file_read (src, cancellable, error);
@@ -286,7 +287,7 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
           if (ZSTD_isError (last))
             {
               g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "%s is not valid zstd data: %s", display_name,
+                           _("%s is not valid zstd data: %s"), display_name,
                            ZSTD_getErrorName (last));
               return FALSE;
             }
@@ -294,8 +295,8 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
           if (max_size >= 0 && written > (guint64) max_size)
             {
               g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
-                           "%s decompresses to more than the declared %" G_GINT64_FORMAT " bytes",
-                           display_name, max_size);
+                           _("%s decompresses to more than the declared %lld bytes"),
+                           display_name, (long long) max_size);
               return FALSE;
             }
           if (output.pos > 0
@@ -308,7 +309,7 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
   if (!any_input || last != 0)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s is not valid zstd data: truncated", display_name);
+                   _("%s is not valid zstd data: truncated"), display_name);
       return FALSE;
     }
   return g_output_stream_close (G_OUTPUT_STREAM (out), cancellable, error);
@@ -359,31 +360,32 @@ pulp_rpm_prepare_metadata (const gchar *path,
   return g_steal_pointer (&plain);
 }
 
-/* Why a non-empty location is not acceptable, or %NULL. Runs for every
- * package: one scan, no copies. */
+/* Why a non-empty location is not acceptable, as the untranslated format of
+ * the whole message (what, location), or %NULL. Runs for every package: one
+ * scan, no copies. */
 static const gchar *
 location_problem (const gchar *location_href)
 {
   const gchar *segment = location_href;
 
   if (!g_utf8_validate (location_href, -1, NULL))
-    return "is not valid UTF-8";
+    return N_("%s: location “%s” is not valid UTF-8");
   if (location_href[0] == '/' || g_path_is_absolute (location_href))
-    return "is an absolute path";
+    return N_("%s: location “%s” is an absolute path");
   if (g_uri_peek_scheme (location_href) != NULL)
-    return "is a URL (use xml:base for content on other hosts)";
+    return N_("%s: location “%s” is a URL (use xml:base for content on other hosts)");
   for (const gchar *p = location_href;; p++)
     {
       if (*p == '/' || *p == '\0')
         {
           if (p - segment == 2 && segment[0] == '.' && segment[1] == '.')
-            return "leaves the repository (“..”)";
+            return N_("%s: location “%s” leaves the repository (“..”)");
           if (*p == '\0')
-            return p[-1] == '/' ? "names a folder" : NULL;
+            return p[-1] == '/' ? N_("%s: location “%s” names a folder") : NULL;
           segment = p + 1;
         }
       else if ((guchar) *p < 0x20 || *p == 0x7f)
-        return "contains control characters";
+        return N_("%s: location “%s” contains control characters");
     }
 }
 
@@ -415,15 +417,14 @@ pulp_rpm_check_location (const gchar *location_href,
 
   if (nonempty (location_href) == NULL)
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s has no location", what);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s has no location"), what);
       return FALSE;
     }
   reason = location_problem (location_href);
   if (reason != NULL)
     {
       g_autofree gchar *shown = g_utf8_make_valid (location_href, -1);
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s: location “%s” %s", what,
-                   shown, reason);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _(reason), what, shown);
       return FALSE;
     }
   return TRUE;
@@ -474,8 +475,8 @@ pulp_rpm_resolve_location (const gchar *feed,
         {
           g_autofree gchar *shown = g_utf8_make_valid (location_base, -1);
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "“%s”: xml:base “%s” is not an absolute http or https URL", location_href,
-                       shown);
+                       _("“%s”: xml:base “%s” is not an absolute http or https URL"),
+                       location_href, shown);
           return NULL;
         }
       root = location_base;
@@ -521,7 +522,7 @@ warning_cb (cr_XmlParserWarningType type, char *msg, void *data, GError **err)
   if (type == CR_XML_WARNING_BADMDTYPE || type == CR_XML_WARNING_BADATTRVAL)
     {
       if (ctx->error == NULL)
-        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s is malformed: %s",
+        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is malformed: %s"),
                      ctx->display_name, msg);
       return CR_CB_RET_ERR;
     }
@@ -541,7 +542,7 @@ parse_failed (ParseContext *ctx, GError *cr_error, GError **error)
     }
   if (cr_error == NULL)
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "%s: parse failed", ctx->display_name);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("%s: parse failed"), ctx->display_name);
       return FALSE;
     }
   switch (cr_error->code)
@@ -561,7 +562,7 @@ parse_failed (ParseContext *ctx, GError *cr_error, GError **error)
         if (ctx->path != NULL)
           g_string_replace (msg, ctx->path, ctx->display_name, 0);
         g_string_replace (msg, "\n", " ", 0);
-        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "%s is malformed: %s",
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is malformed: %s"),
                      ctx->display_name, g_strstrip (msg->str));
       }
       break;
@@ -631,7 +632,7 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
     {
       cr_repomd_free (repomd);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s has no complete primary metadata record", display_name);
+                   _("%s has no complete primary metadata record"), display_name);
       return NULL;
     }
   result->primary = metadata_file_from_record (rec);
@@ -640,12 +641,14 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
   cr_repomd_free (repomd);
 
   if (!pulp_rpm_check_location (result->primary->location_href, result->primary->location_base,
-                                "primary metadata", error))
+                                /* TRANSLATORS: names what a location belongs to in
+                                 * messages such as "%s has no location" */
+                                _("primary metadata"), error))
     return NULL;
   if (pulp_rpm_normalize_checksum_type (result->primary->checksum_type) == NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s: unsupported checksum type “%s” for %s", display_name,
+                   _("%s: unsupported checksum type “%s” for %s"), display_name,
                    result->primary->checksum_type != NULL ? result->primary->checksum_type : "",
                    result->primary->location_href);
       return NULL;
@@ -999,7 +1002,9 @@ package_what (cr_Package *pkg, const gchar *display_name)
                                              pkg->arch ? pkg->arch : "?");
   g_autofree gchar *valid = g_utf8_make_valid (nevra, -1);
 
-  return g_strdup_printf ("%s: package %s", display_name, valid);
+  /* TRANSLATORS: how messages name a package: the metadata file, then the
+   * package's name-epoch:version-release.arch */
+  return g_strdup_printf (_("%s: package %s"), display_name, valid);
 }
 
 static gboolean
@@ -1039,7 +1044,7 @@ unit_from_package (VardictWriter *w,
     {
       g_autofree gchar *what = package_what (pkg, display_name);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s lacks a name, version, release or architecture", what);
+                   _("%s lacks a name, version, release or architecture"), what);
       return NULL;
     }
   type = pulp_rpm_normalize_checksum_type (checksum_type);
@@ -1049,7 +1054,7 @@ unit_from_package (VardictWriter *w,
     {
       g_autofree gchar *what = package_what (pkg, display_name);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "%s has no usable checksum (type “%s”)", what,
+                   _("%s has no usable checksum (type “%s”)"), what,
                    checksum_type != NULL ? checksum_type : "");
       return NULL;
     }
@@ -1154,7 +1159,7 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
                                                          pkg->location_base, &ctx->error);
       if (url == NULL)
         {
-          g_prefix_error (&ctx->error, "%s: package %s: ", ctx->display_name,
+          g_prefix_error (&ctx->error, _("%s: package %s: "), ctx->display_name,
                           pulp_unit_get_relative_path (unit));
           g_clear_object (&unit);
         }
@@ -1170,7 +1175,7 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
   if (!ctx->func (unit, ctx->user_data, &ctx->error))
     {
       if (ctx->error == NULL)
-        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_FAILED, "%s: stopped",
+        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_FAILED, _("%s: stopped"),
                      ctx->display_name);
       return CR_CB_RET_ERR;
     }
@@ -1337,8 +1342,12 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   pkg = cr_package_from_rpm_base (path, 0, CR_HDRR_NONE, &cr_error);
   if (pkg == NULL)
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, "not a valid RPM package: %s",
-                   cr_error != NULL ? cr_error->message : "unreadable header");
+      if (cr_error != NULL)
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("not a valid RPM package: %s"), cr_error->message);
+      else
+        g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                             _("not a valid RPM package: unreadable header"));
       return NULL;
     }
   if (nonempty (pkg->name) == NULL || nonempty (pkg->version) == NULL
@@ -1348,8 +1357,8 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
     {
       cr_package_free (pkg);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "not a valid RPM package: its name, version, release or architecture is "
-                   "missing or contains “/”");
+                   _("not a valid RPM package: its name, version, release or architecture is "
+                     "missing or contains “/”"));
       return NULL;
     }
   pkg->size_package = size;
@@ -1388,7 +1397,7 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   cr_package_free (pkg);
   if (unit == NULL)
     {
-      g_prefix_error (error, "not a valid RPM package: ");
+      g_prefix_error (error, _("not a valid RPM package: "));
       return NULL;
     }
   pulp_unit_set_sha256 (unit, sha256);

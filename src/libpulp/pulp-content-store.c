@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -59,7 +60,7 @@ make_dir (const gchar *path, GError **error)
   if (g_mkdir_with_parents (path, 0755) != 0)
     {
       int saved = errno;
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot create %s: %s", path,
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot create %s: %s"), path,
                    g_strerror (saved));
       return FALSE;
     }
@@ -167,7 +168,7 @@ pulp_content_store_open_temp (PulpContentStore *self, gchar **tmp_path, GError *
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot create a temp file in %s: %s",
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot create a temp file in %s: %s"),
                    self->tmp_dir, g_strerror (saved));
       return -1;
     }
@@ -248,7 +249,7 @@ pulp_content_store_commit_temp (PulpContentStore *self,
       if (saved != ENOENT)
         break;
     }
-  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot store %s: %s", path,
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot store %s: %s"), path,
                g_strerror (saved));
   g_unlink (tmp_path);
   return FALSE;
@@ -285,7 +286,7 @@ pulp_content_store_open_new (PulpContentStore *self, gchar **tmp_path, GError **
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
     {
       int saved = errno;
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot create a temp file in %s: %s",
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot create a temp file in %s: %s"),
                    self->tmp_dir, g_strerror (saved));
       return -1;
     }
@@ -337,7 +338,7 @@ pulp_content_store_commit_fd (PulpContentStore *self,
         return TRUE;
     }
   saved = errno;
-  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot store %s: %s", path,
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot store %s: %s"), path,
                g_strerror (saved));
   return FALSE;
 }
@@ -380,14 +381,14 @@ pulp_content_store_read_fd (PulpContentStore *self,
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "The file descriptor does not refer to a regular file");
+                           _("The file descriptor does not refer to a regular file"));
       return FALSE;
     }
   if (max_size > 0 && (guint64) st.st_size > max_size)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "The file is %" G_GUINT64_FORMAT " bytes, more than the limit of %" G_GUINT64_FORMAT,
-                   (guint64) st.st_size, max_size);
+                   _("The file is %llu bytes, more than the limit of %llu"),
+                   (unsigned long long) st.st_size, (unsigned long long) max_size);
       return FALSE;
     }
 
@@ -403,7 +404,7 @@ pulp_content_store_read_fd (PulpContentStore *self,
         {
           int saved = errno;
           g_set_error (&local, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Cannot read the uploaded file: %s", g_strerror (saved));
+                       _("Cannot read the uploaded file: %s"), g_strerror (saved));
           break;
         }
       if (n == 0)
@@ -412,7 +413,8 @@ pulp_content_store_read_fd (PulpContentStore *self,
       if (max_size > 0 && total > max_size)
         {
           g_set_error (&local, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "The file is larger than the limit of %" G_GUINT64_FORMAT " bytes", max_size);
+                       _("The file is larger than the limit of %llu bytes"),
+                       (unsigned long long) max_size);
           break;
         }
       pulp_digest_update (sum, buf, (gsize) n);
@@ -424,7 +426,7 @@ pulp_content_store_read_fd (PulpContentStore *self,
           if (w < 0)
             {
               int saved = errno;
-              g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, "Cannot write %s: %s", path,
+              g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot write %s: %s"), path,
                            g_strerror (saved));
               break;
             }
@@ -433,7 +435,7 @@ pulp_content_store_read_fd (PulpContentStore *self,
       g_cancellable_set_error_if_cancelled (cancellable, local == NULL ? &local : NULL);
     }
   if (close (out) != 0 && local == NULL)
-    g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, "Cannot close %s", path);
+    g_set_error (&local, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot close %s"), path);
   if (local != NULL)
     {
       g_unlink (path);
@@ -502,7 +504,7 @@ pulp_content_store_sync (PulpContentStore *self, GError **error)
       int saved = errno;
       if (fd >= 0)
         close (fd);
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot sync %s: %s", self->content_dir,
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot sync %s: %s"), self->content_dir,
                    g_strerror (saved));
       return FALSE;
     }
@@ -544,7 +546,7 @@ pulp_content_store_remove (PulpContentStore *self,
   if (g_unlink (path) != 0)
     {
       int saved = errno;
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Cannot remove %s: %s", path,
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot remove %s: %s"), path,
                    g_strerror (saved));
       return FALSE;
     }

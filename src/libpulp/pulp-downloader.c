@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -371,7 +372,7 @@ attempt_failed (Transfer *t, GError *error, gboolean retryable)
   if (b->cancelled)
     {
       g_clear_error (&error);
-      error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", transfer_url (t));
+      error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), transfer_url (t));
     }
   else if (retryable && !t->is_file && t->attempt < self->max_retries)
     {
@@ -391,7 +392,7 @@ attempt_failed (Transfer *t, GError *error, gboolean retryable)
     }
   else if (t->attempt > 0)
     {
-      gchar *message = g_strdup_printf ("%s (%u attempts)", error->message, t->attempt + 1);
+      gchar *message = g_strdup_printf (_("%s (%u attempts)"), error->message, t->attempt + 1);
       g_free (error->message);
       error->message = message;
     }
@@ -409,7 +410,7 @@ attempt_fail (Transfer *t, gint code, gboolean retryable, const gchar *format, .
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  attempt_failed (t, g_error_new (PULP_ERROR, code, "%s: %s", transfer_url (t), reason), retryable);
+  attempt_failed (t, g_error_new_literal (PULP_ERROR, code, reason), retryable);
 }
 
 static gboolean
@@ -436,7 +437,8 @@ attempt_failed_with (Transfer *t, const GError *error)
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     code = PULP_ERROR_CANCELLED;
-  attempt_fail (t, code, !t->is_file && error_is_transient (error), "%s", error->message);
+  attempt_fail (t, code, !t->is_file && error_is_transient (error), "%s: %s", transfer_url (t),
+                error->message);
 }
 
 static gboolean
@@ -467,13 +469,15 @@ consume (Transfer *t, gsize n)
   if (b->sink == SINK_STORE && dl->size >= 0 && t->received > (guint64) dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
-                    "expected %" G_GINT64_FORMAT " bytes, got more than that", dl->size);
+                    _("%s: expected %lld bytes, got more than that"), transfer_url (t),
+                    (long long) dl->size);
       return FALSE;
     }
   if (b->sink == SINK_BYTES && t->received > b->max_size)
     {
       attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    "larger than the limit of %" G_GSIZE_FORMAT " bytes", b->max_size);
+                    _("%s: larger than the limit of %llu bytes"), transfer_url (t),
+                    (unsigned long long) b->max_size);
       return FALSE;
     }
   if (t->sha256 != NULL)
@@ -485,7 +489,7 @@ consume (Transfer *t, gsize n)
   else if (!write_all (t->fd, t->buffer, n))
     {
       int saved = errno;
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s",
+      attempt_fail (t, PULP_ERROR_FAILED, FALSE, _("%s: cannot write %s: %s"), transfer_url (t),
                     t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
       return FALSE;
     }
@@ -521,28 +525,30 @@ attempt_succeeded (Transfer *t)
   if (t->length >= 0 && t->received != (guint64) t->length)
     {
       attempt_fail (t, PULP_ERROR_NETWORK, TRUE,
-                    "the server announced %" G_GINT64_FORMAT " bytes and sent %" G_GUINT64_FORMAT,
-                    t->length, t->received);
+                    _("%s: the server announced %lld bytes and sent %llu"), transfer_url (t),
+                    (long long) t->length, (unsigned long long) t->received);
       return;
     }
   if (dl->size >= 0 && t->received != (guint64) dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
-                    "expected %" G_GINT64_FORMAT " bytes, got %" G_GUINT64_FORMAT, dl->size,
-                    t->received);
+                    _("%s: expected %lld bytes, got %llu"), transfer_url (t),
+                    (long long) dl->size, (unsigned long long) t->received);
       return;
     }
   if (t->sha256 != NULL && dl->checksum != NULL && dl->checksum_type != NULL && t->other == NULL
       && g_ascii_strcasecmp (dl->checksum, pulp_digest_get_string (t->sha256)) != 0)
     {
-      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected sha256 %s, got %s", dl->checksum,
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, _("%s: expected sha256 %s, got %s"),
+                    transfer_url (t), dl->checksum,
                     pulp_digest_get_string (t->sha256));
       return;
     }
   if (t->other != NULL && g_ascii_strcasecmp (dl->checksum, pulp_digest_get_string (t->other)) != 0)
     {
-      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, "expected %s %s, got %s", dl->checksum_type,
-                    dl->checksum, pulp_digest_get_string (t->other));
+      attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE, _("%s: expected %s %s, got %s"),
+                    transfer_url (t), dl->checksum_type, dl->checksum,
+                    pulp_digest_get_string (t->other));
       return;
     }
 
@@ -555,7 +561,7 @@ attempt_succeeded (Transfer *t)
       sha256 = pulp_digest_get_string (t->sha256);
       if (!pulp_content_store_commit_fd (b->self->store, t->fd, t->tmp_path, sha256, &error))
         {
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s: %s", transfer_url (t), error->message);
           return;
         }
       tmp_path = g_steal_pointer (&t->tmp_path);
@@ -578,7 +584,8 @@ attempt_succeeded (Transfer *t)
       if (close (fd) != 0)
         {
           int saved = errno;
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s", b->dest_path,
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, _("%s: cannot write %s: %s"),
+                        transfer_url (t), b->dest_path,
                         g_strerror (saved));
           return;
         }
@@ -596,7 +603,7 @@ on_closed (GObject *source, GAsyncResult *result, gpointer data)
     {
       if (t->error == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          t->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled",
+          t->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"),
                                   transfer_url (t));
           t->retryable = FALSE;
         }
@@ -733,16 +740,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   if (b->sink == SINK_STORE && dl->size >= 0 && length >= 0 && length != dl->size)
     {
       attempt_fail (t, PULP_ERROR_CHECKSUM, TRUE,
-                    "expected %" G_GINT64_FORMAT " bytes, the server announced %" G_GINT64_FORMAT,
-                    dl->size, (gint64) length);
+                    _("%s: expected %lld bytes, the server announced %lld"), transfer_url (t),
+                    (long long) dl->size, (long long) length);
       return;
     }
   if (b->sink == SINK_BYTES && length >= 0 && (guint64) length > b->max_size)
     {
       attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    "%" G_GINT64_FORMAT " bytes, larger than the limit of %" G_GSIZE_FORMAT
-                    " bytes",
-                    (gint64) length, b->max_size);
+                    _("%s: %lld bytes, larger than the limit of %llu bytes"), transfer_url (t),
+                    (long long) length, (unsigned long long) b->max_size);
       return;
     }
   read_more (t);
@@ -972,7 +978,7 @@ attempt_start (Transfer *t)
       t->fd = take_temp (t, &t->tmp_path, &error);
       if (t->fd < 0)
         {
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s", error->message);
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "%s: %s", transfer_url (t), error->message);
           return;
         }
     }
@@ -982,7 +988,8 @@ attempt_start (Transfer *t)
       if (t->fd < 0)
         {
           int saved = errno;
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, "cannot write %s: %s", b->dest_path,
+          attempt_fail (t, PULP_ERROR_FAILED, FALSE, _("%s: cannot write %s: %s"),
+                        transfer_url (t), b->dest_path,
                         g_strerror (saved));
           return;
         }
@@ -1042,7 +1049,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
   if (!t->is_file && g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
     {
       transfer_done (t, g_error_new (PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                                     "%s: unsupported URL scheme %s", transfer_url (t), scheme));
+                                     _("%s: unsupported URL scheme %s"), transfer_url (t), scheme));
       return;
     }
 
@@ -1056,7 +1063,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
           && !parse_checksum_type (dl->checksum_type, &type))
         {
           transfer_done (t, g_error_new (PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                                         "%s: unsupported checksum type %s", transfer_url (t),
+                                         _("%s: unsupported checksum type %s"), transfer_url (t),
                                          dl->checksum_type));
           return;
         }
@@ -1133,7 +1140,7 @@ batch_cancel_cb (gpointer data)
         {
           /* Waiting for a retry, or a file:// reader between rounds. */
           transfer_clear_source (t);
-          attempt_failed (t, g_error_new_literal (PULP_ERROR, PULP_ERROR_CANCELLED, "cancelled"),
+          attempt_failed (t, g_error_new_literal (PULP_ERROR, PULP_ERROR_CANCELLED, _("cancelled")),
                           FALSE);
         }
       else if (t->cancellable != NULL)
@@ -1305,7 +1312,7 @@ lookup (GVariant *config, const gchar *key, const GVariantType *type, GVariant *
   if (*value != NULL && !g_variant_is_of_type (*value, type))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "Configuration key %s must be of type %.*s", key,
+                   _("Configuration key %s must be of type %.*s"), key,
                    (int) g_variant_type_get_string_length (type),
                    g_variant_type_peek_string (type));
       g_clear_pointer (value, g_variant_unref);
@@ -1348,7 +1355,7 @@ configure_proxy (PulpDownloader *self, const gchar *proxy, GError **error)
   if (uri == NULL || g_uri_get_host (uri) == NULL)
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                           "The proxy setting is not a valid URL");
+                           _("The proxy setting is not a valid URL"));
       return FALSE;
     }
   if (g_uri_get_user (uri) != NULL)
@@ -1411,7 +1418,8 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
       if (n == 0 || n > MAX_CONCURRENCY)
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "download-concurrency must be between 1 and %u, not %u", MAX_CONCURRENCY, n);
+                       _("download-concurrency must be between 1 and %u, not %u"), MAX_CONCURRENCY,
+                       n);
           return NULL;
         }
       self->concurrency = n;
@@ -1442,7 +1450,8 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
       if (self->tls_database == NULL)
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Cannot use the CA certificate file %s: %s", ca_cert, local_error->message);
+                       _("Cannot use the CA certificate file %s: %s"), ca_cert,
+                       local_error->message);
           return NULL;
         }
     }
@@ -1455,17 +1464,21 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
         self->client_cert = g_tls_certificate_new_from_file (client_cert, &local_error);
       if (self->client_cert == NULL)
         {
-          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       "Cannot use the client certificate %s%s%s: %s", client_cert,
-                       client_key != NULL ? " with the key " : "",
-                       client_key != NULL ? client_key : "", local_error->message);
+          if (client_key != NULL)
+            g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("Cannot use the client certificate %s with the key %s: %s"),
+                         client_cert, client_key, local_error->message);
+          else
+            g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                         _("Cannot use the client certificate %s: %s"), client_cert,
+                         local_error->message);
           return NULL;
         }
     }
   else if (client_key != NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "client-key %s is set without client-cert", client_key);
+                   _("client-key %s is set without client-cert"), client_key);
       return NULL;
     }
   if (proxy != NULL && !configure_proxy (self, proxy, error))
@@ -1524,7 +1537,7 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
   if (dl->error != NULL)
     g_propagate_error (error, g_steal_pointer (&dl->error));
   else if (b->cancelled)
-    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", url);
+    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
   else
     bytes = g_byte_array_free_to_bytes (g_steal_pointer (&b->bytes));
   batch_unref (b);
@@ -1573,7 +1586,7 @@ pulp_downloader_fetch_file (PulpDownloader *self,
   if (dl->error != NULL)
     g_propagate_error (error, g_steal_pointer (&dl->error));
   else if (b->cancelled)
-    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", url);
+    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
   else
     ok = TRUE;
   batch_unref (b);
@@ -1647,7 +1660,7 @@ pulp_downloader_fetch_to_store (PulpDownloader *self,
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
       if (dl->error == NULL && dl->path == NULL)
-        dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, "%s: cancelled", dl->url);
+        dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), dl->url);
       if (dl->error == NULL)
         continue;
       failed++;
@@ -1667,12 +1680,12 @@ pulp_downloader_fetch_to_store (PulpDownloader *self,
   if (cancelled)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED,
-                   "Downloads cancelled, %u of %u not done", failed, downloads->len);
+                   _("Downloads cancelled, %u of %u not done"), failed, downloads->len);
       return FALSE;
     }
   if (failed > ERRORS_IN_SUMMARY)
     g_string_append (summary, "; …");
-  g_set_error (error, PULP_ERROR, first->code, "%u of %u downloads failed: %s", failed,
+  g_set_error (error, PULP_ERROR, first->code, _("%u of %u downloads failed: %s"), failed,
                downloads->len, summary->str);
   return FALSE;
 }
