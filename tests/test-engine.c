@@ -467,6 +467,31 @@ test_interrupted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pulp_task_get_error (task), ==, "The daemon stopped while the task ran");
 }
 
+static void
+test_broken_module (Fixture *f, gconstpointer data)
+{
+  /* a module that cannot load is reported (GIO prints why on stderr, which
+   * the journal keeps) and skipped; the engine starts with the others */
+  if (g_test_subprocess ())
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *dir = g_build_filename (f->dir, "importers", NULL);
+      g_autofree gchar *so = g_build_filename (dir, "libbroken.so", NULL);
+      g_autofree gchar *state = g_build_filename (f->dir, "state2", NULL);
+      g_autoptr (PulpEngine) engine = NULL;
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      g_assert_true (g_file_set_contents (so, "not an ELF file", -1, NULL));
+      engine = pulp_engine_new (state, NULL, dir, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (engine);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*libbroken.so*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -480,5 +505,6 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/scheduler/queue", test_scheduler);
   ADD ("/pulp/engine/task/progress", test_progress);
   ADD ("/pulp/engine/task/interrupted", test_interrupted);
+  ADD ("/pulp/engine/importer/broken-module", test_broken_module);
   return g_test_run ();
 }
