@@ -19,25 +19,15 @@ pass=0
 fail=0
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null && wait $PID; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
-ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
-}
-contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
-}
+. "$(dirname "$0")/lib.sh"
 
 M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
-call() { busctl --system call "$@" 2>&1; }
 mgr() { call $M "$@"; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
-prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 rprop() { prop /org/pulp/repositories/$1 org.pulp.Repository $2; }
 task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
 task_of() { cut -d'"' -f2 <<<"$1"; }
 upload() { shift; "$UPLOAD" "$@"; } # upload REPO [--fd=MODE] PATH TYPE FILE [METADATA]
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 state() { echo "$(rprop $1 LatestVersion) $(rprop $1 UnitCount)"; }
 # unit ids (or another field) of a version, sorted: units_field REPO FIELD [VERSION]
 units_field() {

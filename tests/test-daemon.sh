@@ -13,22 +13,12 @@ pass=0
 fail=0
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
-ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
-}
-contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
-}
+. "$(dirname "$0")/lib.sh"
 
 M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
-call() { busctl --system call "$@" 2>&1; }
 mgr() { call $M "$@"; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
-prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 start() {
   "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &

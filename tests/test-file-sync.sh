@@ -32,22 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
-}
-contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
-}
-lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) not_ok "$1: «$2» in «$3»" ;; *) ok "$1" ;; esac
-}
+. "$(dirname "$0")/lib.sh"
 
 M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
-call() { busctl --system call "$@" 2>&1; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
-prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 rprop() { prop /org/pulp/repositories/$1 org.pulp.Repository "$2"; }
 tprop() { prop "$1" org.pulp.Task "$2"; }
 task_wait() { busctl --system call --timeout=60 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }

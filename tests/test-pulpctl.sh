@@ -22,17 +22,7 @@ mkdir "$WORK/importers"
 for dir in "$@"; do ln -s "$dir"/*.so "$WORK/importers/"; done
 
 n() { echo $((pass + fail)); }
-ok() { pass=$((pass + 1)); echo "ok $(n) - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok $(n) - $1"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
-}
-contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
-}
-lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) not_ok "$1: «$2» in «$3»" ;; *) ok "$1" ;; esac
-}
+. "$(dirname "$0")/lib.sh"
 
 # ctl ARGS...: runs pulpctl; sets OUT, ERR and RC
 ctl() {
@@ -43,8 +33,6 @@ ctl() {
 }
 # json EXPRESSION: evaluates a Python expression on the JSON in $OUT (as "d")
 json() { printf '%s' "$OUT" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>&1; }
-prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 # not_available METHOD: the daemon does not implement METHOD yet (see the report of issue 7)
 
 start() {

@@ -27,21 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $1"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected «$2», got «$3»"; fi
-}
-contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: «$2» not in «$3»" ;; esac
-}
-lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) not_ok "$1: «$2» in «$3»" ;; *) ok "$1" ;; esac
-}
+. "$(dirname "$0")/lib.sh"
 
 M="org.pulp.Manager /org/pulp/Manager org.pulp.Manager"
 mgr() { busctl --system call $M "$@" 2>&1; }
-prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 rprop() { prop "/org/pulp/repositories/$1" org.pulp.Repository "$2"; }
 create() { # create ID FEED [more config: N key type value…]
   local id=$1 feed=$2
