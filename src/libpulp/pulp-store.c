@@ -638,6 +638,78 @@ run_json (PulpStore *self, const gchar *sql_sqlite, const gchar *sql_other, GStr
   return run (self, st, error);
 }
 
+typedef void (*JsonRowFunc) (GString *json, gpointer item, gconstpointer data);
+
+/* Writes items [@start, @start + @rows) of @items into @json as one JSON
+ * array, each element written by @row. */
+static void
+json_array (GString *json, GPtrArray *items, guint start, guint rows, JsonRowFunc row,
+            gconstpointer data)
+{
+  g_string_assign (json, "[");
+  for (guint r = 0; r < rows; r++)
+    {
+      if (r > 0)
+        g_string_append_c (json, ',');
+      row (json, g_ptr_array_index (items, start + r), data);
+    }
+  g_string_append_c (json, ']');
+}
+
+static void
+json_id_row (GString *json, gpointer id, gconstpointer data)
+{
+  json_string (json, id);
+}
+
+/* SQL for "the ids in the JSON array bound as ##j" */
+static const gchar *
+json_ids (PulpStore *self)
+{
+  return self->is_sqlite ? "(SELECT value FROM json_each (##j::string))"
+                         : "(SELECT json_array_elements_text (##j::string::json))";
+}
+
+static void
+json_unit_row (GString *json, gpointer item, gconstpointer data)
+{
+  PulpUnit *unit = item;
+  g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
+
+  g_string_append_c (json, '[');
+  json_string (json, pulp_unit_get_id (unit));
+  g_string_append_c (json, ',');
+  json_string (json, pulp_unit_get_type_id (unit));
+  g_string_append_c (json, ',');
+  json_string (json, pulp_unit_get_key_text (unit));
+  g_string_append_c (json, ',');
+  json_string (json, metadata);
+  g_string_append_c (json, ',');
+  json_string (json, pulp_unit_get_relative_path (unit));
+  g_string_append_c (json, ',');
+  json_string (json, pulp_unit_get_sha256 (unit));
+  g_string_append_printf (json, ",%" G_GUINT64_FORMAT "]", pulp_unit_get_size (unit));
+}
+
+typedef struct
+{
+  const gchar *repo;
+  guint64 version;
+} ContentRow;
+
+static void
+json_content_row (GString *json, gpointer item, gconstpointer data)
+{
+  const ContentRow *c = data;
+
+  g_string_append_c (json, '[');
+  json_string (json, c->repo);
+  g_string_append_c (json, ',');
+  json_string (json, pulp_unit_get_id (item));
+  g_string_append_printf (json, ",%" G_GUINT64_FORMAT ",%d]", c->version,
+                          pulp_unit_get_uploaded (item) ? 1 : 0);
+}
+
 #define UNITS_UPSERT                                                                       \
   " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"                           \
   " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size"
@@ -658,30 +730,7 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 
   for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (JSON_ROWS, units->len - start);
-
-      g_string_truncate (json, 0);
-      g_string_append_c (json, '[');
-      for (guint r = 0; r < rows; r++)
-        {
-          PulpUnit *unit = g_ptr_array_index (units, start + r);
-          g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-
-          g_string_append (json, r > 0 ? ",[" : "[");
-          json_string (json, pulp_unit_get_id (unit));
-          g_string_append_c (json, ',');
-          json_string (json, pulp_unit_get_type_id (unit));
-          g_string_append_c (json, ',');
-          json_string (json, pulp_unit_get_key_text (unit));
-          g_string_append_c (json, ',');
-          json_string (json, metadata);
-          g_string_append_c (json, ',');
-          json_string (json, pulp_unit_get_relative_path (unit));
-          g_string_append_c (json, ',');
-          json_string (json, pulp_unit_get_sha256 (unit));
-          g_string_append_printf (json, ",%" G_GUINT64_FORMAT "]", pulp_unit_get_size (unit));
-        }
-      g_string_append_c (json, ']');
+      json_array (json, units, start, MIN (JSON_ROWS, units->len - start), json_unit_row, NULL);
       if (!run_json (self,
                      "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
                      " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
@@ -716,24 +765,11 @@ pulp_store_add_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GString) json = g_string_sized_new (64 * JSON_ROWS);
+  const ContentRow row = { repo, version };
 
   for (guint start = 0; start < units->len; start += JSON_ROWS)
     {
-      guint rows = MIN (JSON_ROWS, units->len - start);
-
-      g_string_truncate (json, 0);
-      g_string_append_c (json, '[');
-      for (guint r = 0; r < rows; r++)
-        {
-          PulpUnit *unit = g_ptr_array_index (units, start + r);
-          g_string_append (json, r > 0 ? ",[" : "[");
-          json_string (json, repo);
-          g_string_append_c (json, ',');
-          json_string (json, pulp_unit_get_id (unit));
-          g_string_append_printf (json, ",%" G_GUINT64_FORMAT ",%d]", version,
-                                  pulp_unit_get_uploaded (unit) ? 1 : 0);
-        }
-      g_string_append_c (json, ']');
+      json_array (json, units, start, MIN (JSON_ROWS, units->len - start), json_content_row, &row);
       if (!run_json (self,
                      "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
                      " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
@@ -767,15 +803,12 @@ pulp_store_remove_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
-  const gchar *ids_sqlite = "(SELECT value FROM json_each (##j::string))";
-  const gchar *ids_other = "(SELECT json_array_elements_text (##j::string::json))";
   g_autofree gchar *del = g_strconcat (
       "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
-      " ##v::gint64 AND unit IN ", self->is_sqlite ? ids_sqlite : ids_other, NULL);
+      " ##v::gint64 AND unit IN ", json_ids (self), NULL);
   g_autofree gchar *upd = g_strconcat (
       "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
-      " ##r::string AND version_removed IS NULL AND unit IN ",
-      self->is_sqlite ? ids_sqlite : ids_other, NULL);
+      " ##r::string AND version_removed IS NULL AND unit IN ", json_ids (self), NULL);
 
   for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
     {
@@ -785,14 +818,7 @@ pulp_store_remove_content (PulpStore *self,
 
       if (su == NULL)
         return FALSE;
-      g_string_assign (json, "[");
-      for (guint r = 0; r < rows; r++)
-        {
-          if (r > 0)
-            g_string_append_c (json, ',');
-          json_string (json, g_ptr_array_index (unit_ids, start + r));
-        }
-      g_string_append_c (json, ']');
+      json_array (json, unit_ids, start, rows, json_id_row, NULL);
       bind_string (sd, 0, repo);
       bind_int (sd, 1, (gint64) version);
       bind_string (sd, 2, json->str);
@@ -1244,10 +1270,7 @@ pulp_store_find_content (PulpStore *self,
   g_autofree gchar *sql = g_strconcat (
       "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
       " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
-      " OR version_removed > ##v2::gint64) AND unit IN ",
-      self->is_sqlite ? "(SELECT value FROM json_each (##j::string))"
-                      : "(SELECT json_array_elements_text (##j::string::json))",
-      NULL);
+      " OR version_removed > ##v2::gint64) AND unit IN ", json_ids (self), NULL);
 
   for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
     {
@@ -1257,14 +1280,7 @@ pulp_store_find_content (PulpStore *self,
 
       if (st == NULL)
         return NULL;
-      g_string_assign (json, "[");
-      for (guint r = 0; r < rows; r++)
-        {
-          if (r > 0)
-            g_string_append_c (json, ',');
-          json_string (json, g_ptr_array_index (unit_ids, start + r));
-        }
-      g_string_append_c (json, ']');
+      json_array (json, unit_ids, start, rows, json_id_row, NULL);
       bind_string (st, 0, repo);
       bind_int (st, 1, (gint64) version);
       bind_int (st, 2, (gint64) version);
