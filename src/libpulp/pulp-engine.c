@@ -95,6 +95,21 @@ pulp_engine_init (PulpEngine *self)
   self->tasks = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_object_unref);
 }
 
+/* The values of @table, unowned (GLib 2.74 has no
+ * g_hash_table_get_values_as_ptr_array()). */
+static GPtrArray *
+hash_values (GHashTable *table)
+{
+  GPtrArray *values = g_ptr_array_sized_new (g_hash_table_size (table));
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (values, value);
+  return values;
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 static gboolean
@@ -427,8 +442,9 @@ task_finished (PulpTask *task, PulpEngine *self)
 {
   const gchar *repo = pulp_task_get_repository (task);
 
+  /* the final state was saved by task_state_changed(): a task announces
+   * its state only once summary, error and finish time are set */
   g_signal_handlers_disconnect_by_func (task, task_state_changed, self);
-  save_task (self, task);
   if (*repo != '\0')
     refresh_repository (self, repo);
 }
@@ -530,15 +546,8 @@ pulp_engine_get_task (PulpEngine *self, guint64 id)
 GPtrArray *
 pulp_engine_list_tasks (PulpEngine *self)
 {
-  GPtrArray *tasks = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer value;
-
   g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
-  g_hash_table_iter_init (&iter, self->tasks);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (tasks, value);
-  return tasks;
+  return hash_values (self->tasks);
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -797,14 +806,10 @@ compare_repositories (gconstpointer a, gconstpointer b)
 GPtrArray *
 pulp_engine_list_repositories (PulpEngine *self)
 {
-  GPtrArray *repos = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer value;
+  GPtrArray *repos;
 
   g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
-  g_hash_table_iter_init (&iter, self->repositories);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (repos, value);
+  repos = hash_values (self->repositories);
   g_ptr_array_sort (repos, compare_repositories);
   return repos;
 }
