@@ -220,6 +220,22 @@ sync_repository_properties (PulpRepository *repo, GParamSpec *pspec, PulpDBusRep
   pulp_dbus_repository_set_active_task (iface, active_path);
 }
 
+/* Answers a method that queued @task, or failed with @error. */
+static void
+return_task (GDBusMethodInvocation *invocation, PulpTask *task, GError **error)
+{
+  g_autofree gchar *path = NULL;
+
+  if (task == NULL)
+    {
+      return_error (invocation, g_steal_pointer (error));
+      return;
+    }
+  path = task_path (pulp_task_get_id (task));
+  g_object_unref (task);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
 static void
 sync_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_data)
 {
@@ -227,20 +243,11 @@ sync_authorized (GDBusMethodInvocation *invocation, guint32 uid, gpointer user_d
   PulpRepository *repo = lookup_repository (self, invocation);
   g_autoptr (GVariant) options = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (PulpTask) task = NULL;
-  g_autofree gchar *path = NULL;
 
   if (repo == NULL)
     return;
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(@a{sv})", &options);
-  task = pulp_engine_sync (self->engine, repo, options, uid, &error);
-  if (task == NULL)
-    {
-      return_error (invocation, g_steal_pointer (&error));
-      return;
-    }
-  path = task_path (pulp_task_get_id (task));
-  pulp_dbus_repository_complete_sync (NULL, invocation, path);
+  return_task (invocation, pulp_engine_sync (self->engine, repo, options, uid, &error), &error);
 }
 
 static gboolean
@@ -325,22 +332,6 @@ handle_list_versions (PulpDBusRepository *iface, GDBusMethodInvocation *invocati
     }
   pulp_dbus_repository_complete_list_versions (iface, invocation, g_variant_builder_end (&b));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-/* Answers a method that queued @task, or failed with @error. */
-static void
-return_task (GDBusMethodInvocation *invocation, PulpTask *task, GError **error)
-{
-  g_autofree gchar *path = NULL;
-
-  if (task == NULL)
-    {
-      return_error (invocation, g_steal_pointer (error));
-      return;
-    }
-  path = task_path (pulp_task_get_id (task));
-  g_object_unref (task);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
 }
 
 static void
