@@ -29,6 +29,7 @@ $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa
 printf 'units %s u v1\n' "$N" >"$WORK/desc"
 t=$($B call $R Sync a{sv} 0 | cut -d'"' -f2)
 $B call --timeout=900 org.pulp.Manager "$t" org.pulp.Task Wait >/dev/null
+echo "peak RSS after the sync: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' /proc/$PULPD_PID/status)"
 echo "units in the repository: $($B get-property $R UnitCount | cut -d' ' -f2)"
 # CPU time of pulpd per call (utime + stime, in ticks of 10 ms): a figure
 # that does not depend on what else the machine runs.

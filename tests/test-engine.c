@@ -7,6 +7,7 @@
 #include "pulp-engine.h"
 #include "pulp-error.h"
 #include "pulp-store.h"
+#include "pulp-unit.h"
 
 typedef struct
 {
@@ -492,6 +493,69 @@ test_broken_module (Fixture *f, gconstpointer data)
   g_test_trap_assert_stderr ("*libbroken.so*");
 }
 
+/* The unit list of ListUnits is serialized by hand: it must be the exact
+ * normal form GLib builds, for small units and for units big enough to
+ * need 2- and 4-byte framing offsets. */
+static GVariant *
+unit_as_tree (PulpUnit *unit)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (pulp_unit_get_id (unit)));
+  g_variant_builder_add (&b, "{sv}", "type", g_variant_new_string (pulp_unit_get_type_id (unit)));
+  g_variant_builder_add (&b, "{sv}", "key", pulp_unit_get_key (unit));
+  g_variant_builder_add (&b, "{sv}", "metadata", pulp_unit_get_metadata (unit));
+  g_variant_builder_add (&b, "{sv}", "relative-path",
+                         g_variant_new_string (pulp_unit_get_relative_path (unit)));
+  g_variant_builder_add (&b, "{sv}", "sha256", g_variant_new_string (pulp_unit_get_sha256 (unit)));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (pulp_unit_get_size (unit)));
+  g_variant_builder_add (&b, "{sv}", "path", g_variant_new_string (pulp_unit_get_path (unit)));
+  g_variant_builder_add (&b, "{sv}", "uploaded", g_variant_new_boolean (pulp_unit_get_uploaded (unit)));
+  return g_variant_builder_end (&b);
+}
+
+static void
+test_unit_list_variant (void)
+{
+  const gsize sizes[] = { 0, 1, 200, 70000, 300 };
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint n = 0; n <= G_N_ELEMENTS (sizes); n++)
+    {
+      g_autoptr (GVariant) mine = NULL;
+      g_autoptr (GVariant) expected = NULL;
+      g_autoptr (GVariant) tree = NULL;
+      GVariantBuilder b;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+      for (guint i = 0; i < units->len; i++)
+        g_variant_builder_add_value (&b, unit_as_tree (g_ptr_array_index (units, i)));
+      tree = g_variant_ref_sink (g_variant_builder_end (&b));
+      expected = g_variant_get_normal_form (tree);
+      mine = g_variant_ref_sink (pulp_unit_list_to_variant (units));
+      g_assert_true (g_variant_is_normal_form (mine));
+      g_assert_cmpvariant (mine, expected);
+      g_assert_cmpmem (g_variant_get_data (mine), g_variant_get_size (mine),
+                       g_variant_get_data (expected), g_variant_get_size (expected));
+
+      if (n < G_N_ELEMENTS (sizes))
+        {
+          g_autofree gchar *name = g_strdup_printf ("u%u", n);
+          g_autofree gchar *text = g_strnfill (sizes[n], 'x');
+          PulpUnit *unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
+          if (sizes[n] > 0)
+            pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'text': <%s>, 'n': <@t 7>}", text));
+          pulp_unit_set_relative_path (unit, text);
+          pulp_unit_set_sha256 (unit, n % 2 ? "ab" : "");
+          pulp_unit_set_size (unit, sizes[n]);
+          pulp_unit_set_path (unit, n % 2 ? "/var/lib/pulp/x" : NULL);
+          pulp_unit_set_uploaded (unit, n % 2);
+          g_ptr_array_add (units, unit);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -506,5 +570,6 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/task/progress", test_progress);
   ADD ("/pulp/engine/task/interrupted", test_interrupted);
   ADD ("/pulp/engine/importer/broken-module", test_broken_module);
+  g_test_add_func ("/pulp/engine/unit/list-variant", test_unit_list_variant);
   return g_test_run ();
 }

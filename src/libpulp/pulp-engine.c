@@ -1114,17 +1114,13 @@ list_units_in_thread (GTask *task, gpointer source, gpointer data, GCancellable 
 {
   GError *error = NULL;
   g_autoptr (GPtrArray) units = unit_query_run (data, &error);
-  GVariantBuilder b;
 
   if (units == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < units->len; i++)
-    g_variant_builder_add_value (&b, pulp_unit_to_variant (g_ptr_array_index (units, i)));
-  g_task_return_pointer (task, g_variant_ref_sink (g_variant_builder_end (&b)),
+  g_task_return_pointer (task, g_variant_ref_sink (pulp_unit_list_to_variant (units)),
                          (GDestroyNotify) g_variant_unref);
 }
 

@@ -33,6 +33,6 @@ GVariant *pulp_variant_from_text (const gchar *text, GError **error);
 gchar *pulp_variant_encode (GVariant *dict, gboolean canonical);
 GVariant *pulp_variant_decode (const gchar *text, GError **error);
 PulpUnit *pulp_unit_new_stored (const gchar *type, const gchar *id, const gchar *key_text);
-GVariant *pulp_unit_to_variant (PulpUnit *self);
+GVariant *pulp_unit_list_to_variant (GPtrArray *units);
 
 G_END_DECLS
