@@ -20,6 +20,7 @@
 #define BUFFER_SIZE (64 * 1024)
 #define MAX_CONCURRENCY 100
 #define DEFAULT_CONCURRENCY 10
+#define MAX_WORKERS 4
 #define DEFAULT_MAX_RETRIES 3
 #define DEFAULT_RETRY_BASE_MS 200
 #define DEFAULT_TIMEOUT_S 30
@@ -40,14 +41,20 @@
  * Fetches http, https and file URLs into the content store, verifying size
  * and digest while streaming.
  *
- * All network I/O happens in one dedicated thread that owns a
- * #GMainContext and one #SoupSession and uses libsoup's async API, the way
+ * Network I/O happens in a few dedicated threads (workers), each owning a
+ * #GMainContext and a #SoupSession and using libsoup's async API, the way
  * libsoup recommends: transfers run concurrently there without a thread per
- * transfer, and connections are reused. The public functions block; they
- * are called from sync worker threads, hand a batch to the downloader
- * thread and wait on a condition variable until it is done, calling the
- * progress function in their own thread meanwhile.
+ * transfer, and connections are reused. One worker per CPU (at most
+ * MAX_WORKERS): for many small files the work per request (libsoup, the
+ * file system) keeps one thread busy, not the network. A batch shares its
+ * `download-concurrency` slots among the workers, which take the next
+ * download from a common counter. The public functions block; they are
+ * called from sync worker threads, hand a batch to the workers and wait on
+ * a condition variable until it is done, calling the progress function in
+ * their own thread meanwhile.
  */
+typedef struct _Worker Worker;
+
 struct _PulpDownloader
 {
   GObject parent_instance;
@@ -67,18 +74,27 @@ struct _PulpDownloader
   gchar *username;
   gchar *password;
 
+  Worker *workers;
+  guint n_workers;
+
+  /* Makes temp files ahead for the workers (see take_temp()). */
+  GThreadPool *spare_maker;
+};
+
+G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
+
+/* A network thread with its own main context and session. */
+struct _Worker
+{
+  PulpDownloader *self;
   GMainContext *context;
   GMainLoop *loop;
   GThread *thread;
   SoupSession *session; /* created, used and destroyed in the thread only */
-
-  /* Temp files made ahead by a helper thread (see take_temp()). */
-  GThreadPool *spare_maker; /* created in the downloader thread, on first use */
-  GAsyncQueue *spares;      /* SpareTemp, ready or failed */
-  guint spares_pending;     /* asked for and not yet taken; downloader thread */
+  guint max_slots;      /* of one batch, so of connections to one host */
+  GAsyncQueue *spares;  /* SpareTemp, ready or failed */
+  guint spares_pending; /* asked for and not yet taken; this worker's thread */
 };
-
-G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
 
 typedef enum
 {
@@ -88,14 +104,16 @@ typedef enum
 } SinkKind;
 
 typedef struct _Batch Batch;
+typedef struct _Part Part;
 
 /* A transfer slot: at most `concurrency` exist per batch and are reused for
  * one download after another, so memory does not grow with the number of
- * files. Everything here is touched only in the downloader thread. At most
+ * files. Everything here is touched only in its worker's thread. At most
  * one async operation is in flight per slot at any time. */
 typedef struct
 {
   Batch *batch;
+  Part *part;
   PulpDownload *download; /* NULL while the slot is free */
   gchar *display_url;     /* the URL without its password, for messages */
   GUri *uri;
@@ -118,6 +136,21 @@ typedef struct
   guchar *buffer;
 } Transfer;
 
+/* What one worker does of a batch. */
+struct _Part
+{
+  Batch *batch;
+  Worker *worker;
+
+  /* this worker's thread only */
+  Transfer *slots;
+  guint n_slots;
+  guint active;
+  gboolean pumping;
+  gboolean cancelled;
+  gboolean done;
+};
+
 struct _Batch
 {
   gint ref_count;
@@ -126,28 +159,25 @@ struct _Batch
   GPtrArray *downloads;
   const gchar *dest_path;
   gsize max_size;
-  GByteArray *bytes;
+  GByteArray *bytes; /* SINK_BYTES has one download, so one part */
 
-  /* downloader thread only */
-  Transfer *slots;
-  guint n_slots;
-  guint next;
-  guint active;
-  gboolean pumping;
-  gboolean cancelled;
-  gboolean done;
+  Part *parts;
+  guint n_parts;
+  gint next; /* atomic: the index of the next download to start */
 
   /* shared with the calling thread, under mutex */
   GMutex mutex;
   GCond cond;
+  guint parts_running;
   gboolean finished;
+  gboolean cancelled;
   guint64 files_done;
   guint64 bytes_done;
 };
 
 static void attempt_start (Transfer *t);
-static void spares_drop (PulpDownloader *self);
-static void batch_pump (Batch *b);
+static void spares_drop (Worker *worker);
+static void part_pump (Part *part);
 
 /**
  * pulp_download_new:
@@ -198,17 +228,30 @@ static Batch *
 batch_new (PulpDownloader *self, SinkKind sink, GPtrArray *downloads)
 {
   Batch *b = g_new0 (Batch, 1);
+  guint n_slots = MAX (1, MIN (self->concurrency, downloads->len));
 
   b->ref_count = 1;
   b->self = self;
   b->sink = sink;
   b->downloads = g_ptr_array_ref (downloads);
-  b->n_slots = MAX (1, MIN (self->concurrency, downloads->len));
-  b->slots = g_new0 (Transfer, b->n_slots);
-  for (guint i = 0; i < b->n_slots; i++)
+  /* The slots are dealt out among the workers like cards. */
+  b->n_parts = MIN (self->n_workers, n_slots);
+  b->parts = g_new0 (Part, b->n_parts);
+  b->parts_running = b->n_parts;
+  for (guint p = 0; p < b->n_parts; p++)
     {
-      b->slots[i].batch = b;
-      b->slots[i].fd = -1;
+      Part *part = &b->parts[p];
+
+      part->batch = b;
+      part->worker = &self->workers[p];
+      part->n_slots = n_slots / b->n_parts + (p < n_slots % b->n_parts ? 1 : 0);
+      part->slots = g_new0 (Transfer, part->n_slots);
+      for (guint i = 0; i < part->n_slots; i++)
+        {
+          part->slots[i].batch = b;
+          part->slots[i].part = part;
+          part->slots[i].fd = -1;
+        }
     }
   g_mutex_init (&b->mutex);
   g_cond_init (&b->cond);
@@ -229,12 +272,18 @@ batch_unref (gpointer data)
 
   if (!g_atomic_int_dec_and_test (&b->ref_count))
     return;
-  for (guint i = 0; i < b->n_slots; i++)
+  for (guint p = 0; p < b->n_parts; p++)
     {
-      g_clear_pointer (&b->slots[i].sha256, pulp_digest_free);
-      g_free (b->slots[i].buffer);
+      Part *part = &b->parts[p];
+
+      for (guint i = 0; i < part->n_slots; i++)
+        {
+          g_clear_pointer (&part->slots[i].sha256, pulp_digest_free);
+          g_free (part->slots[i].buffer);
+        }
+      g_free (part->slots);
     }
-  g_free (b->slots);
+  g_free (b->parts);
   g_ptr_array_unref (b->downloads);
   if (b->bytes != NULL)
     g_byte_array_unref (b->bytes);
@@ -258,24 +307,31 @@ release_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* This worker is done with the batch; the batch is done with its last
+ * part. */
 static void
-batch_finish (Batch *b)
+part_finish (Part *part)
 {
+  Batch *b = part->batch;
   GSource *source;
 
-  b->done = TRUE;
+  part->done = TRUE;
   /* no temp file outlives the batch that asked for it */
-  spares_drop (b->self);
+  spares_drop (part->worker);
   /* The caller may free the batch as soon as it sees `finished`: keep it
    * alive until the current dispatch has unwound. */
   source = g_idle_source_new ();
   g_source_set_callback (source, release_cb, batch_ref (b), batch_unref);
-  g_source_attach (source, b->self->context);
+  g_source_attach (source, part->worker->context);
   g_source_unref (source);
 
   g_mutex_lock (&b->mutex);
-  b->finished = TRUE;
-  g_cond_broadcast (&b->cond);
+  b->cancelled |= part->cancelled;
+  if (--b->parts_running == 0)
+    {
+      b->finished = TRUE;
+      g_cond_broadcast (&b->cond);
+    }
   g_mutex_unlock (&b->mutex);
 }
 
@@ -312,9 +368,9 @@ transfer_done (Transfer *t, GError *error)
   g_clear_pointer (&t->display_url, g_free);
   g_clear_pointer (&t->uri, g_uri_unref);
   g_clear_pointer (&t->other, pulp_digest_free);
-  b->active--;
+  t->part->active--;
   batch_add_progress (b, 1, 0);
-  batch_pump (b);
+  part_pump (t->part);
 }
 
 static void
@@ -369,7 +425,7 @@ attempt_failed (Transfer *t, GError *error, gboolean retryable)
   batch_add_progress (b, 0, -(gint64) t->received);
   t->received = 0;
 
-  if (b->cancelled)
+  if (t->part->cancelled)
     {
       g_clear_error (&error);
       error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), transfer_url (t));
@@ -387,7 +443,7 @@ attempt_failed (Transfer *t, GError *error, gboolean retryable)
       t->attempt++;
       t->source = g_timeout_source_new (delay);
       g_source_set_callback (t->source, retry_cb, t, NULL);
-      g_source_attach (t->source, self->context);
+      g_source_attach (t->source, t->part->worker->context);
       return;
     }
   else if (t->attempt > 0)
@@ -808,7 +864,8 @@ http_start (Transfer *t)
                                   "Proxy-Authorization", self->proxy_authorization);
   if (self->username != NULL || self->proxy_username != NULL)
     g_signal_connect (t->msg, "authenticate", G_CALLBACK (on_authenticate), t);
-  soup_session_send_async (self->session, t->msg, G_PRIORITY_DEFAULT, t->cancellable, on_sent, t);
+  soup_session_send_async (t->part->worker->session, t->msg, G_PRIORITY_DEFAULT, t->cancellable,
+                           on_sent, t);
 }
 
 /* Local files are read synchronously but in rounds from an idle source, so
@@ -859,7 +916,7 @@ file_start (Transfer *t)
   t->in = G_INPUT_STREAM (in);
   t->source = g_idle_source_new ();
   g_source_set_callback (t->source, file_read_cb, t, NULL);
-  g_source_attach (t->source, t->batch->self->context);
+  g_source_attach (t->source, t->part->worker->context);
 }
 
 /* ---- temp files made ahead --------------------------------------------- */
@@ -879,11 +936,11 @@ typedef struct
 static void
 spare_make (gpointer data, gpointer user_data)
 {
-  PulpDownloader *self = user_data;
+  Worker *worker = data;
   SpareTemp *spare = g_new0 (SpareTemp, 1);
 
-  spare->fd = pulp_content_store_open_new (self->store, &spare->path, NULL);
-  g_async_queue_push (self->spares, spare);
+  spare->fd = pulp_content_store_open_new (worker->self->store, &spare->path, NULL);
+  g_async_queue_push (worker->spares, spare);
 }
 
 static void
@@ -900,35 +957,31 @@ spare_free (SpareTemp *spare)
   g_free (spare);
 }
 
-/* Asks for spares up to what the batch can still use. */
+/* Asks for spares up to what this part of the batch can still use. */
 static void
-spares_request (Batch *b)
+spares_request (Part *part)
 {
-  PulpDownloader *self = b->self;
-  guint remaining = b->downloads->len - b->next;
-  guint want = MIN (b->n_slots, remaining);
+  Batch *b = part->batch;
+  Worker *worker = part->worker;
+  guint next = (guint) g_atomic_int_get (&b->next);
+  guint remaining = next < b->downloads->len ? b->downloads->len - next : 0;
+  guint want = MIN (part->n_slots, remaining);
 
-  if (self->spare_maker == NULL)
+  while (worker->spares_pending < want)
     {
-      self->spare_maker = g_thread_pool_new (spare_make, self, 1, FALSE, NULL);
-      if (self->spare_maker == NULL)
-        return;
-    }
-  while (self->spares_pending < want)
-    {
-      g_thread_pool_push (self->spare_maker, GINT_TO_POINTER (1), NULL);
-      self->spares_pending++;
+      g_thread_pool_push (b->self->spare_maker, worker, NULL);
+      worker->spares_pending++;
     }
 }
 
 /* Drops the spares nobody took, waiting for those still being made. */
 static void
-spares_drop (PulpDownloader *self)
+spares_drop (Worker *worker)
 {
-  while (self->spares_pending > 0)
+  while (worker->spares_pending > 0)
     {
-      spare_free (g_async_queue_pop (self->spares));
-      self->spares_pending--;
+      spare_free (g_async_queue_pop (worker->spares));
+      worker->spares_pending--;
     }
 }
 
@@ -937,13 +990,13 @@ spares_drop (PulpDownloader *self)
 static gint
 take_temp (Transfer *t, gchar **path, GError **error)
 {
-  PulpDownloader *self = t->batch->self;
-  SpareTemp *spare = self->spares_pending > 0 ? g_async_queue_try_pop (self->spares) : NULL;
+  Worker *worker = t->part->worker;
+  SpareTemp *spare = worker->spares_pending > 0 ? g_async_queue_try_pop (worker->spares) : NULL;
   gint fd = -1;
 
   if (spare != NULL)
     {
-      self->spares_pending--;
+      worker->spares_pending--;
       if (spare->fd >= 0)
         {
           fd = spare->fd;
@@ -952,10 +1005,10 @@ take_temp (Transfer *t, gchar **path, GError **error)
       g_free (spare->path);
       g_free (spare);
     }
-  spares_request (t->batch);
+  spares_request (t->part);
   if (fd >= 0)
     return fd;
-  return pulp_content_store_open_new (self->store, path, error);
+  return pulp_content_store_open_new (t->batch->self->store, path, error);
 }
 
 static void
@@ -1089,50 +1142,63 @@ transfer_begin (Transfer *t, PulpDownload *dl)
   attempt_start (t);
 }
 
-/* Starts transfers while slots are free. Re-entrant calls (a transfer that
- * ends at once) return early and the outer loop carries on, so 10,000 stored
- * files do not recurse 10,000 deep. */
-static void
-batch_pump (Batch *b)
+/* Whether every download of @b has been taken by some worker. */
+static gboolean
+batch_all_taken (Batch *b)
 {
-  if (b->pumping || b->done)
+  return (guint) g_atomic_int_get (&b->next) >= b->downloads->len;
+}
+
+/* Starts transfers while slots of this part are free. Re-entrant calls (a
+ * transfer that ends at once) return early and the outer loop carries on,
+ * so 10,000 stored files do not recurse 10,000 deep. */
+static void
+part_pump (Part *part)
+{
+  Batch *b = part->batch;
+
+  if (part->pumping || part->done)
     return;
-  b->pumping = TRUE;
-  while (!b->cancelled && b->active < b->n_slots && b->next < b->downloads->len)
+  part->pumping = TRUE;
+  while (!part->cancelled && part->active < part->n_slots && !batch_all_taken (b))
     {
       Transfer *t = NULL;
+      guint index = (guint) g_atomic_int_add (&b->next, 1);
 
-      for (guint i = 0; i < b->n_slots && t == NULL; i++)
-        if (b->slots[i].download == NULL)
-          t = &b->slots[i];
+      /* another worker took the last one meanwhile */
+      if (index >= b->downloads->len)
+        break;
+      for (guint i = 0; i < part->n_slots && t == NULL; i++)
+        if (part->slots[i].download == NULL)
+          t = &part->slots[i];
       g_assert (t != NULL);
-      b->active++;
-      transfer_begin (t, g_ptr_array_index (b->downloads, b->next++));
+      part->active++;
+      transfer_begin (t, g_ptr_array_index (b->downloads, index));
     }
-  b->pumping = FALSE;
-  if (b->active == 0 && (b->cancelled || b->next >= b->downloads->len))
-    batch_finish (b);
+  part->pumping = FALSE;
+  if (part->active == 0 && (part->cancelled || batch_all_taken (b)))
+    part_finish (part);
 }
 
 static gboolean
-batch_start_cb (gpointer data)
+part_start_cb (gpointer data)
 {
-  batch_pump (data);
+  part_pump (data);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
-batch_cancel_cb (gpointer data)
+part_cancel_cb (gpointer data)
 {
-  Batch *b = data;
+  Part *part = data;
 
-  if (b->done || b->cancelled)
+  if (part->done || part->cancelled)
     return G_SOURCE_REMOVE;
-  b->cancelled = TRUE;
-  b->pumping = TRUE;
-  for (guint i = 0; i < b->n_slots; i++)
+  part->cancelled = TRUE;
+  part->pumping = TRUE;
+  for (guint i = 0; i < part->n_slots; i++)
     {
-      Transfer *t = &b->slots[i];
+      Transfer *t = &part->slots[i];
 
       if (t->download == NULL)
         continue;
@@ -1151,22 +1217,41 @@ batch_cancel_cb (gpointer data)
           g_cancellable_cancel (cancellable);
         }
     }
-  b->pumping = FALSE;
-  batch_pump (b);
+  part->pumping = FALSE;
+  part_pump (part);
   return G_SOURCE_REMOVE;
+}
+
+static void
+part_unref_batch (gpointer data)
+{
+  batch_unref (((Part *) data)->batch);
+}
+
+/* Runs @func on each part in its worker's thread. */
+static void
+batch_invoke (Batch *b, gint priority, GSourceFunc func)
+{
+  for (guint p = 0; p < b->n_parts; p++)
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, priority);
+      g_source_set_callback (source, func, &b->parts[p], part_unref_batch);
+      batch_ref (b);
+      g_source_attach (source, b->parts[p].worker->context);
+      g_source_unref (source);
+    }
 }
 
 static void
 on_caller_cancelled (GCancellable *cancellable, gpointer data)
 {
-  Batch *b = data;
-
-  /* Any thread: the batch belongs to the downloader thread. */
-  g_main_context_invoke_full (b->self->context, G_PRIORITY_HIGH, batch_cancel_cb, batch_ref (b),
-                              batch_unref);
+  /* Any thread: each part belongs to its worker's thread. */
+  batch_invoke (data, G_PRIORITY_HIGH, part_cancel_cb);
 }
 
-/* Runs @b in the downloader thread and waits for it in the calling thread,
+/* Runs @b in the workers' threads and waits for it in the calling thread,
  * calling @progress every PROGRESS_INTERVAL_US when something changed, and
  * once at the end. */
 static void
@@ -1176,7 +1261,6 @@ batch_run (Batch *b,
            guint64 bytes_total,
            GCancellable *cancellable)
 {
-  PulpDownloader *self = b->self;
   guint64 files_total = b->downloads->len;
   guint64 files_seen = G_MAXUINT64;
   guint64 bytes_seen = G_MAXUINT64;
@@ -1184,8 +1268,7 @@ batch_run (Batch *b,
   guint64 bytes_done;
   gulong handler = 0;
 
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, batch_start_cb, batch_ref (b),
-                              batch_unref);
+  batch_invoke (b, G_PRIORITY_DEFAULT, part_start_cb);
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled), batch_ref (b),
                                      batch_unref);
@@ -1229,33 +1312,43 @@ batch_run (Batch *b,
 /* ---- the object -------------------------------------------------------- */
 
 static gpointer
-downloader_thread (gpointer data)
+worker_thread (gpointer data)
 {
-  PulpDownloader *self = data;
-  guint max_conns = MAX (self->concurrency * 2, 10);
+  Worker *worker = data;
+  PulpDownloader *self = worker->self;
+  guint max_conns = MAX (worker->max_slots * 2, 10);
 
-  g_main_context_push_thread_default (self->context);
+  g_main_context_push_thread_default (worker->context);
 
   /* Configured completely before its first request. */
-  self->session = soup_session_new_with_options ("max-conns", max_conns, "max-conns-per-host",
-                                                 self->concurrency, "timeout", self->timeout_s,
-                                                 "user-agent", "pulpd/" PACKAGE_VERSION, NULL);
+  worker->session = soup_session_new_with_options (
+      "max-conns", max_conns, "max-conns-per-host", worker->max_slots, "timeout", self->timeout_s,
+      "user-agent", "pulpd/" PACKAGE_VERSION, NULL);
   if (self->proxy_resolver != NULL)
-    soup_session_set_proxy_resolver (self->session, self->proxy_resolver);
+    soup_session_set_proxy_resolver (worker->session, self->proxy_resolver);
   if (self->tls_database != NULL)
-    soup_session_set_tls_database (self->session, self->tls_database);
+    soup_session_set_tls_database (worker->session, self->tls_database);
   /* We store exactly the bytes upstream publishes: a .gz file served with
    * Content-Encoding: gzip must not be decompressed on the way. */
-  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
+  soup_session_remove_feature_by_type (worker->session, SOUP_TYPE_CONTENT_DECODER);
 
-  g_main_loop_run (self->loop);
+  g_main_loop_run (worker->loop);
 
-  soup_session_abort (self->session);
-  g_clear_object (&self->session);
-  while (g_main_context_iteration (self->context, FALSE))
+  soup_session_abort (worker->session);
+  g_clear_object (&worker->session);
+  while (g_main_context_iteration (worker->context, FALSE))
     ;
-  g_main_context_pop_thread_default (self->context);
+  g_main_context_pop_thread_default (worker->context);
   return NULL;
+}
+
+static gboolean
+worker_quit_cb (gpointer data)
+{
+  Worker *worker = data;
+
+  g_main_loop_quit (worker->loop);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -1263,17 +1356,35 @@ pulp_downloader_finalize (GObject *object)
 {
   PulpDownloader *self = PULP_DOWNLOADER (object);
 
-  if (self->thread != NULL)
+  for (guint i = 0; i < self->n_workers; i++)
     {
-      g_main_loop_quit (self->loop);
-      g_thread_join (self->thread);
+      Worker *worker = &self->workers[i];
+
+      if (worker->thread != NULL)
+        {
+          /* Through the context: a worker never used may not have
+           * reached g_main_loop_run() yet, and would miss a direct quit. */
+          GSource *source = g_idle_source_new ();
+
+          g_source_set_callback (source, worker_quit_cb, worker, NULL);
+          g_source_attach (source, worker->context);
+          g_source_unref (source);
+          g_thread_join (worker->thread);
+        }
     }
+  /* waits for the spares being made */
   if (self->spare_maker != NULL)
     g_thread_pool_free (self->spare_maker, FALSE, TRUE);
-  spares_drop (self);
-  g_clear_pointer (&self->spares, g_async_queue_unref);
-  g_clear_pointer (&self->loop, g_main_loop_unref);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  for (guint i = 0; i < self->n_workers; i++)
+    {
+      Worker *worker = &self->workers[i];
+
+      spares_drop (worker);
+      g_clear_pointer (&worker->spares, g_async_queue_unref);
+      g_clear_pointer (&worker->loop, g_main_loop_unref);
+      g_clear_pointer (&worker->context, g_main_context_unref);
+    }
+  g_free (self->workers);
   g_clear_object (&self->store);
   g_clear_object (&self->tls_database);
   g_clear_object (&self->client_cert);
@@ -1300,7 +1411,13 @@ pulp_downloader_init (PulpDownloader *self)
   self->retry_base_ms = DEFAULT_RETRY_BASE_MS;
   self->timeout_s = DEFAULT_TIMEOUT_S;
   self->tls_verify = TRUE;
-  self->spares = g_async_queue_new ();
+}
+
+/* One worker per CPU: beyond that threads only take turns. */
+static guint
+default_workers (void)
+{
+  return CLAMP (g_get_num_processors (), 1, MAX_WORKERS);
 }
 
 /* The value of @key if present; an error if it has another type. */
@@ -1384,7 +1501,8 @@ configure_proxy (PulpDownloader *self, const gchar *proxy, GError **error)
  * Creates a downloader and its network thread. The environment variables
  * `PULP_RETRY_BASE_MS` (first retry delay, default 200) and
  * `PULP_DOWNLOAD_TIMEOUT_S` (connect and read timeout, default 30) exist for
- * tests.
+ * tests, and `PULP_DOWNLOAD_THREADS` (how many network threads, default one
+ * per CPU up to 4) for benchmarks.
  *
  * Returns: (transfer full): a new #PulpDownloader, or %NULL with
  * %PULP_ERROR_INVALID_ARGUMENT if a value is unusable
@@ -1484,13 +1602,33 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
   if (proxy != NULL && !configure_proxy (self, proxy, error))
     return NULL;
 
-  self->context = g_main_context_new ();
-  self->loop = g_main_loop_new (self->context, FALSE);
-  self->thread = g_thread_try_new ("pulp-download", downloader_thread, self, error);
-  if (self->thread == NULL)
+  self->spare_maker = g_thread_pool_new (spare_make, self, 1, FALSE, error);
+  if (self->spare_maker == NULL)
     {
       pulp_error_convert (error);
       return NULL;
+    }
+  self->n_workers = MIN (self->concurrency, env_uint ("PULP_DOWNLOAD_THREADS", default_workers ()));
+  self->workers = g_new0 (Worker, self->n_workers);
+  for (guint i = 0; i < self->n_workers; i++)
+    {
+      Worker *worker = &self->workers[i];
+
+      worker->self = self;
+      worker->max_slots = (self->concurrency + self->n_workers - 1) / self->n_workers;
+      worker->spares = g_async_queue_new ();
+      worker->context = g_main_context_new ();
+      worker->loop = g_main_loop_new (worker->context, FALSE);
+    }
+  for (guint i = 0; i < self->n_workers; i++)
+    {
+      self->workers[i].thread
+          = g_thread_try_new ("pulp-download", worker_thread, &self->workers[i], error);
+      if (self->workers[i].thread == NULL)
+        {
+          pulp_error_convert (error);
+          return NULL;
+        }
     }
   return g_steal_pointer (&self);
 }
