@@ -957,7 +957,9 @@ spare_free (SpareTemp *spare)
   g_free (spare);
 }
 
-/* Asks for spares up to what this part of the batch can still use. */
+/* Asks for spares up to what this part of the batch can still use: about
+ * two per slot, asked for a slot's worth at a time, so that the helper is
+ * woken once per few files rather than once per file. */
 static void
 spares_request (Part *part)
 {
@@ -965,8 +967,10 @@ spares_request (Part *part)
   Worker *worker = part->worker;
   guint next = (guint) g_atomic_int_get (&b->next);
   guint remaining = next < b->downloads->len ? b->downloads->len - next : 0;
-  guint want = MIN (part->n_slots, remaining);
+  guint want = MIN (2 * part->n_slots, remaining);
 
+  if (worker->spares_pending > want / 2)
+    return;
   while (worker->spares_pending < want)
     {
       g_thread_pool_push (b->self->spare_maker, worker, NULL);
