@@ -26,6 +26,11 @@ struct _PulpContentStore
   GObject parent_instance;
   gchar *content_dir;
   gchar *tmp_dir;
+  /* The same two folders, open (O_PATH): names relative to them spare the
+   * kernel a walk of the whole state-dir path per file, which shows for
+   * thousands of small files. */
+  gint content_fd;
+  gint tmp_fd;
   /* One bit per two-hex-digit prefix folder known to exist, so storing a
    * file costs no mkdir or stat of its folder after the first (the
    * downloader thread and task threads store at the same time: atomic). */
@@ -38,6 +43,10 @@ static void
 pulp_content_store_finalize (GObject *object)
 {
   PulpContentStore *self = PULP_CONTENT_STORE (object);
+  if (self->content_fd >= 0)
+    close (self->content_fd);
+  if (self->tmp_fd >= 0)
+    close (self->tmp_fd);
   g_free (self->content_dir);
   g_free (self->tmp_dir);
   G_OBJECT_CLASS (pulp_content_store_parent_class)->finalize (object);
@@ -52,6 +61,22 @@ pulp_content_store_class_init (PulpContentStoreClass *klass)
 static void
 pulp_content_store_init (PulpContentStore *self)
 {
+  self->content_fd = -1;
+  self->tmp_fd = -1;
+}
+
+static gint
+open_dir (const gchar *path, GError **error)
+{
+  gint fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot open %s: %s"), path,
+                   g_strerror (saved));
+    }
+  return fd;
 }
 
 static gboolean
@@ -85,6 +110,12 @@ pulp_content_store_new (const gchar *state_dir, GError **error)
   self->content_dir = g_build_filename (state_dir, "content", "sha256", NULL);
   self->tmp_dir = g_build_filename (state_dir, "tmp", NULL);
   if (!make_dir (self->content_dir, error) || !make_dir (self->tmp_dir, error))
+    return NULL;
+  self->content_fd = open_dir (self->content_dir, error);
+  if (self->content_fd < 0)
+    return NULL;
+  self->tmp_fd = open_dir (self->tmp_dir, error);
+  if (self->tmp_fd < 0)
     return NULL;
 
   dir = g_dir_open (self->tmp_dir, 0, error);
@@ -129,6 +160,16 @@ pulp_content_store_get_path (PulpContentStore *self, const gchar *sha256)
   return g_build_filename (self->content_dir, prefix, sha256 + 2, NULL);
 }
 
+/* "<2>/<62>": where @sha256 is stored, relative to content_fd. */
+static void
+relative_path (const gchar *sha256, gchar name[2 + 1 + 62 + 1])
+{
+  name[0] = sha256[0];
+  name[1] = sha256[1];
+  name[2] = '/';
+  memcpy (name + 3, sha256 + 2, 62 + 1);
+}
+
 /**
  * pulp_content_store_has:
  *
@@ -137,13 +178,14 @@ pulp_content_store_get_path (PulpContentStore *self, const gchar *sha256)
 gboolean
 pulp_content_store_has (PulpContentStore *self, const gchar *sha256)
 {
-  g_autofree gchar *path = NULL;
+  gchar name[2 + 1 + 62 + 1];
+  struct stat st;
 
   g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
   if (!is_sha256 (sha256))
     return FALSE;
-  path = pulp_content_store_get_path (self, sha256);
-  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  relative_path (sha256, name);
+  return fstatat (self->content_fd, name, &st, 0) == 0 && S_ISREG (st.st_mode);
 }
 
 /**
@@ -280,7 +322,7 @@ pulp_content_store_open_new (PulpContentStore *self, gchar **tmp_path, GError **
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   *tmp_path = NULL;
-  fd = open (self->tmp_dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+  fd = openat (self->tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
   if (fd >= 0)
     return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
@@ -314,6 +356,7 @@ pulp_content_store_commit_fd (PulpContentStore *self,
   g_autofree gchar *path = NULL;
   g_autofree gchar *parent = NULL;
   gchar proc_path[64];
+  gchar name[2 + 1 + 62 + 1];
   int saved;
 
   g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
@@ -324,20 +367,24 @@ pulp_content_store_commit_fd (PulpContentStore *self,
   if (tmp_path != NULL)
     return pulp_content_store_commit_temp (self, tmp_path, sha256, error);
 
-  path = pulp_content_store_get_path (self, sha256);
+  relative_path (sha256, name);
   g_snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
-  if (linkat (AT_FDCWD, proc_path, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST)
+  if (linkat (AT_FDCWD, proc_path, self->content_fd, name, AT_SYMLINK_FOLLOW) == 0
+      || errno == EEXIST)
     return TRUE;
+  saved = errno;
+  path = pulp_content_store_get_path (self, sha256);
   /* The first file of its prefix: make the folder and try once more. */
-  if (errno == ENOENT)
+  if (saved == ENOENT)
     {
       parent = g_path_get_dirname (path);
       if (!make_dir (parent, error))
         return FALSE;
-      if (linkat (AT_FDCWD, proc_path, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST)
+      if (linkat (AT_FDCWD, proc_path, self->content_fd, name, AT_SYMLINK_FOLLOW) == 0
+          || errno == EEXIST)
         return TRUE;
+      saved = errno;
     }
-  saved = errno;
   g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot store %s: %s"), path,
                g_strerror (saved));
   return FALSE;
