@@ -872,6 +872,37 @@ test_basic_auth (Fixture *f, gconstpointer data)
   assert_stored (f, dl, "private content\n");
 }
 
+/* Credentials in the URL work without a username in the configuration (the
+ * downloader leaves libsoup's auth manager out until a URL needs it), and
+ * the password never shows in an error. */
+static void
+test_basic_auth_in_url (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
+  g_autoptr (PulpDownload) dl = add_file (f, "/private", "private content\n");
+  g_autoptr (PulpDownload) wrong = NULL;
+  g_autofree gchar *url = NULL;
+  g_autoptr (GError) error = NULL;
+
+  ((Route *) g_hash_table_lookup (f->server->routes, "/private"))->kind = ROUTE_AUTH;
+  g_assert_true (g_str_has_prefix (dl->url, "http://"));
+  url = g_strdup_printf ("http://user:guess@%s", dl->url + strlen ("http://"));
+  wrong = pulp_download_new (url, dl->checksum_type, dl->checksum, dl->size);
+  error = fetch_one (downloader, wrong);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_NETWORK);
+  g_assert_nonnull (strstr (wrong->error->message, "HTTP 401"));
+  g_assert_null (strstr (wrong->error->message, "guess"));
+  g_clear_error (&error);
+
+  g_free (url);
+  url = g_strdup_printf ("http://user:secret@%s", dl->url + strlen ("http://"));
+  g_free (dl->url);
+  dl->url = g_steal_pointer (&url);
+  error = fetch_one (downloader, dl);
+  g_assert_no_error (error);
+  assert_stored (f, dl, "private content\n");
+}
+
 /* A redirect to another server does not take the feed's credentials along. */
 static void
 test_basic_auth_redirect (Fixture *f, gconstpointer data)
@@ -1344,6 +1375,7 @@ main (int argc, char **argv)
   ADD ("/pulp/downloader/redirect", test_redirect);
   ADD ("/pulp/downloader/basic-auth", test_basic_auth);
   ADD ("/pulp/downloader/basic-auth-redirect", test_basic_auth_redirect);
+  ADD ("/pulp/downloader/basic-auth-in-url", test_basic_auth_in_url);
   ADD ("/pulp/downloader/one-of-many-fails", test_one_of_many_fails);
   ADD ("/pulp/downloader/many-fail", test_many_fail);
   ADD ("/pulp/downloader/cancel", test_cancel);

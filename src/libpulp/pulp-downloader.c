@@ -849,7 +849,17 @@ static void
 http_start (Transfer *t)
 {
   PulpDownloader *self = t->batch->self;
+  SoupSession *session = t->part->worker->session;
 
+  /* Credentials in the URL need the auth manager left out at the start. */
+  if (g_uri_get_user (t->uri) != NULL && !soup_session_has_feature (session, SOUP_TYPE_AUTH_MANAGER))
+    {
+      g_autoptr (SoupSessionFeature) manager = g_object_new (SOUP_TYPE_AUTH_MANAGER, NULL);
+
+      soup_session_add_feature (session, manager);
+      soup_session_add_feature_by_type (session, SOUP_TYPE_AUTH_BASIC);
+      soup_session_add_feature_by_type (session, SOUP_TYPE_AUTH_DIGEST);
+    }
   t->msg = soup_message_new_from_uri (SOUP_METHOD_GET, t->uri);
   if (self->client_cert != NULL)
     soup_message_set_tls_client_certificate (t->msg, self->client_cert);
@@ -864,8 +874,7 @@ http_start (Transfer *t)
                                   "Proxy-Authorization", self->proxy_authorization);
   if (self->username != NULL || self->proxy_username != NULL)
     g_signal_connect (t->msg, "authenticate", G_CALLBACK (on_authenticate), t);
-  soup_session_send_async (t->part->worker->session, t->msg, G_PRIORITY_DEFAULT, t->cancellable,
-                           on_sent, t);
+  soup_session_send_async (session, t->msg, G_PRIORITY_DEFAULT, t->cancellable, on_sent, t);
 }
 
 /* Local files are read synchronously but in rounds from an idle source, so
