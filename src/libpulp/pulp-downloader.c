@@ -173,6 +173,11 @@ struct _Batch
   gboolean cancelled;
   guint64 files_done;
   guint64 bytes_done;
+
+  /* the calling thread's */
+  GCancellable *cancellable;
+  gulong cancel_handler;
+  guint64 bytes_total;
 };
 
 static void attempt_start (Transfer *t);
@@ -1264,27 +1269,29 @@ on_caller_cancelled (GCancellable *cancellable, gpointer data)
   batch_invoke (data, G_PRIORITY_HIGH, part_cancel_cb);
 }
 
-/* Runs @b in the workers' threads and waits for it in the calling thread,
- * calling @progress every PROGRESS_INTERVAL_US when something changed, and
- * once at the end. */
+/* Hands @b to the workers. */
 static void
-batch_run (Batch *b,
-           PulpDownloadProgressFunc progress,
-           gpointer user_data,
-           guint64 bytes_total,
-           GCancellable *cancellable)
+batch_start (Batch *b, GCancellable *cancellable)
+{
+  batch_invoke (b, G_PRIORITY_DEFAULT, part_start_cb);
+  if (cancellable != NULL)
+    {
+      b->cancellable = g_object_ref (cancellable);
+      b->cancel_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
+                                                 batch_ref (b), batch_unref);
+    }
+}
+
+/* Waits in the calling thread for @b to end, calling @progress every
+ * PROGRESS_INTERVAL_US when something changed, and once at the end. */
+static void
+batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data, guint64 bytes_total)
 {
   guint64 files_total = b->downloads->len;
   guint64 files_seen = G_MAXUINT64;
   guint64 bytes_seen = G_MAXUINT64;
   guint64 files_done;
   guint64 bytes_done;
-  gulong handler = 0;
-
-  batch_invoke (b, G_PRIORITY_DEFAULT, part_start_cb);
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled), batch_ref (b),
-                                     batch_unref);
 
   g_mutex_lock (&b->mutex);
   while (!b->finished)
@@ -1316,10 +1323,25 @@ batch_run (Batch *b,
   bytes_done = b->bytes_done;
   g_mutex_unlock (&b->mutex);
 
-  if (cancellable != NULL)
-    g_cancellable_disconnect (cancellable, handler);
+  if (b->cancellable != NULL)
+    {
+      g_cancellable_disconnect (b->cancellable, b->cancel_handler);
+      g_clear_object (&b->cancellable);
+    }
   if (progress != NULL)
     progress (files_done, files_total, bytes_done, bytes_total, user_data);
+}
+
+/* Runs @b in the workers' threads and waits for it in the calling thread. */
+static void
+batch_run (Batch *b,
+           PulpDownloadProgressFunc progress,
+           gpointer user_data,
+           guint64 bytes_total,
+           GCancellable *cancellable)
+{
+  batch_start (b, cancellable);
+  batch_wait (b, progress, user_data, bytes_total);
 }
 
 /* ---- the object -------------------------------------------------------- */
@@ -1751,66 +1773,105 @@ pulp_downloader_fetch_file (PulpDownloader *self,
 }
 
 /**
- * pulp_downloader_fetch_to_store:
- * @downloads: (element-type PulpDownload): what to fetch
- * @progress: (nullable): called in this thread, at most every 50 ms and
- *   once at the end
+ * PulpDownloadJob:
  *
- * Fetches every download into the content store, `download-concurrency` at
- * a time, verifying declared sizes and digests. Content whose declared
- * sha256 is already stored is not fetched. A failed download does not stop
- * the others: each #PulpDownload gets its @sha256 and @path, or its @error.
- * Stored files stay even when others fail or the call is cancelled. Blocks;
- * call it from a worker thread.
- *
- * Returns: %TRUE if every download succeeded; otherwise %FALSE with an error
- * that has the code of the first failed download and names the first few
+ * Downloads into the content store that run while the caller does something
+ * else; see pulp_downloader_start_to_store().
  */
-gboolean
-pulp_downloader_fetch_to_store (PulpDownloader *self,
-                                GPtrArray *downloads,
-                                PulpDownloadProgressFunc progress,
-                                gpointer user_data,
-                                GCancellable *cancellable,
-                                GError **error)
+struct _PulpDownloadJob
 {
-  g_autoptr (GString) summary = NULL;
-  guint64 bytes_total = 0;
-  const GError *first = NULL;
-  guint failed = 0;
+  GPtrArray *downloads;
+  Batch *batch; /* NULL if there was nothing to do */
   gboolean cancelled;
-  Batch *b;
+};
 
-  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
-  g_return_val_if_fail (downloads != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+/**
+ * pulp_downloader_start_to_store:
+ * @downloads: (element-type PulpDownload): what to fetch; kept (and
+ *   changed) until pulp_downloader_finish_to_store()
+ *
+ * Starts what pulp_downloader_fetch_to_store() does and returns at once, so
+ * that the caller can work (save the previous batch, say) while the files
+ * arrive. Only one job of a downloader should run at a time: two would
+ * have twice `download-concurrency` transfers in flight. Every job must be
+ * finished with pulp_downloader_finish_to_store().
+ *
+ * Returns: (transfer full): the running job
+ */
+PulpDownloadJob *
+pulp_downloader_start_to_store (PulpDownloader *self,
+                                GPtrArray *downloads,
+                                GCancellable *cancellable)
+{
+  PulpDownloadJob *job;
+  guint64 bytes_total = 0;
 
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), NULL);
+  g_return_val_if_fail (downloads != NULL, NULL);
+
+  job = g_new0 (PulpDownloadJob, 1);
+  job->downloads = g_ptr_array_ref (downloads);
   for (guint i = 0; i < downloads->len; i++)
     {
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
-      g_return_val_if_fail (dl != NULL && dl->url != NULL, FALSE);
+      g_return_val_if_fail (dl != NULL && dl->url != NULL, job);
       g_clear_pointer (&dl->sha256, g_free);
       g_clear_pointer (&dl->path, g_free);
       g_clear_error (&dl->error);
       dl->fetched = FALSE;
       bytes_total += (guint64) MAX (dl->size, 0);
     }
-  if (downloads->len == 0)
-    {
-      if (progress != NULL)
-        progress (0, 0, 0, 0, user_data);
-      return TRUE;
-    }
+  job->cancelled = g_cancellable_is_cancelled (cancellable);
+  if (downloads->len == 0 || job->cancelled)
+    return job;
+  job->batch = batch_new (self, SINK_STORE, downloads);
+  job->batch->bytes_total = bytes_total;
+  batch_start (job->batch, cancellable);
+  return job;
+}
 
-  cancelled = g_cancellable_is_cancelled (cancellable);
-  if (!cancelled)
+/**
+ * pulp_downloader_finish_to_store:
+ * @job: (transfer full): from pulp_downloader_start_to_store()
+ * @progress: (nullable): called in this thread, at most every 50 ms and
+ *   once at the end
+ *
+ * Waits for @job to end and frees it. The result is that of
+ * pulp_downloader_fetch_to_store().
+ *
+ * Returns: %TRUE if every download succeeded
+ */
+gboolean
+pulp_downloader_finish_to_store (PulpDownloader *self,
+                                 PulpDownloadJob *job,
+                                 PulpDownloadProgressFunc progress,
+                                 gpointer user_data,
+                                 GError **error)
+{
+  g_autoptr (GPtrArray) downloads = NULL;
+  g_autoptr (GString) summary = NULL;
+  const GError *first = NULL;
+  guint failed = 0;
+  gboolean cancelled;
+
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
+  g_return_val_if_fail (job != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  downloads = g_steal_pointer (&job->downloads);
+  cancelled = job->cancelled;
+  if (job->batch != NULL)
     {
-      b = batch_new (self, SINK_STORE, downloads);
-      batch_run (b, progress, user_data, bytes_total, cancellable);
-      cancelled = b->cancelled;
-      batch_unref (b);
+      batch_wait (job->batch, progress, user_data, job->batch->bytes_total);
+      cancelled = job->batch->cancelled;
+      batch_unref (job->batch);
     }
+  else if (progress != NULL && downloads->len == 0)
+    progress (0, 0, 0, 0, user_data);
+  g_free (job);
+  if (downloads->len == 0)
+    return TRUE;
 
   for (guint i = 0; i < downloads->len; i++)
     {
@@ -1845,4 +1906,37 @@ pulp_downloader_fetch_to_store (PulpDownloader *self,
   g_set_error (error, PULP_ERROR, first->code, _("%u of %u downloads failed: %s"), failed,
                downloads->len, summary->str);
   return FALSE;
+}
+
+/**
+ * pulp_downloader_fetch_to_store:
+ * @downloads: (element-type PulpDownload): what to fetch
+ * @progress: (nullable): called in this thread, at most every 50 ms and
+ *   once at the end
+ *
+ * Fetches every download into the content store, `download-concurrency` at
+ * a time, verifying declared sizes and digests. Content whose declared
+ * sha256 is already stored is not fetched. A failed download does not stop
+ * the others: each #PulpDownload gets its @sha256 and @path, or its @error.
+ * Stored files stay even when others fail or the call is cancelled. Blocks;
+ * call it from a worker thread.
+ *
+ * Returns: %TRUE if every download succeeded; otherwise %FALSE with an error
+ * that has the code of the first failed download and names the first few
+ */
+gboolean
+pulp_downloader_fetch_to_store (PulpDownloader *self,
+                                GPtrArray *downloads,
+                                PulpDownloadProgressFunc progress,
+                                gpointer user_data,
+                                GCancellable *cancellable,
+                                GError **error)
+{
+  g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
+  g_return_val_if_fail (downloads != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return pulp_downloader_finish_to_store (
+      self, pulp_downloader_start_to_store (self, downloads, cancellable), progress, user_data,
+      error);
 }

@@ -76,4 +76,15 @@ gboolean pulp_downloader_fetch_to_store (PulpDownloader *self,
                                          GCancellable *cancellable,
                                          GError **error);
 
+typedef struct _PulpDownloadJob PulpDownloadJob;
+
+PulpDownloadJob *pulp_downloader_start_to_store (PulpDownloader *self,
+                                                 GPtrArray *downloads,
+                                                 GCancellable *cancellable);
+gboolean pulp_downloader_finish_to_store (PulpDownloader *self,
+                                          PulpDownloadJob *job,
+                                          PulpDownloadProgressFunc progress,
+                                          gpointer user_data,
+                                          GError **error);
+
 G_END_DECLS
