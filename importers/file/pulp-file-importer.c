@@ -349,20 +349,37 @@ record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *fa
   g_debug ("%s: %s", e->relative_path, failure->message);
 }
 
-/* Fetches one batch of new files and saves the units of those that arrived.
- * Failures are counted, not fatal, so the sync tries every file: what did
- * arrive stays in the content store for the next sync either way. */
-static gboolean
-download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to, GError **error)
+/* One batch of new files, from its downloads to its saved units. */
+typedef struct
 {
-  g_autoptr (GPtrArray) downloads = NULL;
-  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GError) local_error = NULL;
-  guint64 batch_bytes = 0;
-  gboolean any_item_error = FALSE;
-  gboolean ok;
+  guint from;
+  guint to;
+  guint64 bytes;
+  GPtrArray *downloads;
+  PulpDownloadJob *job;
+} FileBatch;
 
-  downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+static void
+file_batch_free (FileBatch *batch)
+{
+  /* a job is always finished before its batch goes */
+  g_warn_if_fail (batch->job == NULL);
+  g_ptr_array_unref (batch->downloads);
+  g_free (batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FileBatch, file_batch_free)
+
+/* Starts fetching new entries @from to @to. */
+static FileBatch *
+download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, guint to,
+                      GError **error)
+{
+  g_autoptr (FileBatch) batch = g_new0 (FileBatch, 1);
+
+  batch->from = from;
+  batch->to = to;
+  batch->downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
   for (guint i = from; i < to; i++)
     {
       guint index = g_array_index (sync->new_entries, guint, i);
@@ -371,15 +388,29 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       PulpDownload *d;
 
       if (url == NULL)
-        return FALSE;
+        return NULL;
       d = pulp_download_new (url, "sha256", e->sha256, (gint64) e->size);
       d->user_data = (gpointer) e;
-      g_ptr_array_add (downloads, d);
-      batch_bytes += e->size;
+      g_ptr_array_add (batch->downloads, d);
+      batch->bytes += e->size;
     }
+  batch->job = pulp_downloader_start_to_store (downloader, batch->downloads, sync->cancellable);
+  return g_steal_pointer (&batch);
+}
 
-  ok = pulp_downloader_fetch_to_store (downloader, downloads, on_download_progress, sync,
-                                       sync->cancellable, &local_error);
+/* Waits for @batch's files. Failures are counted, not fatal, so the sync
+ * tries every file: what did arrive stays in the content store for the next
+ * sync either way. */
+static gboolean
+download_batch_finish (FileSync *sync, PulpDownloader *downloader, FileBatch *batch,
+                       GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean any_item_error = FALSE;
+  gboolean ok;
+
+  ok = pulp_downloader_finish_to_store (downloader, g_steal_pointer (&batch->job),
+                                        on_download_progress, sync, &local_error);
   if (g_cancellable_is_cancelled (sync->cancellable)
       || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       || g_error_matches (local_error, PULP_ERROR, PULP_ERROR_CANCELLED))
@@ -388,8 +419,8 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       return FALSE;
     }
 
-  for (guint i = 0; i < downloads->len; i++)
-    any_item_error |= ((PulpDownload *) g_ptr_array_index (downloads, i))->error != NULL;
+  for (guint i = 0; i < batch->downloads->len; i++)
+    any_item_error |= ((PulpDownload *) g_ptr_array_index (batch->downloads, i))->error != NULL;
   /* A failure the downloader does not pin on any file (it could not start
    * at all) is not something skip-failed can skip. */
   if (!ok && !any_item_error)
@@ -402,10 +433,21 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
       pulp_error_convert (error);
       return FALSE;
     }
+  sync->files_base += batch->to - batch->from;
+  sync->bytes_base += batch->bytes;
+  return TRUE;
+}
 
-  for (guint i = 0; i < downloads->len; i++)
+/* Saves the units of @batch's files that arrived (while the next batch
+ * downloads). */
+static gboolean
+download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
+{
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < batch->downloads->len; i++)
     {
-      PulpDownload *d = g_ptr_array_index (downloads, i);
+      PulpDownload *d = g_ptr_array_index (batch->downloads, i);
       const PulpFileManifestEntry *e = d->user_data;
       PulpUnit *unit;
 
@@ -433,9 +475,6 @@ download_batch (FileSync *sync, PulpDownloader *downloader, guint from, guint to
           sync->bytes += e->size;
         }
     }
-
-  sync->files_base += to - from;
-  sync->bytes_base += batch_bytes;
 
   /* Once a file failed without skip-failed the version is thrown away, so
    * saving more would only cost time; downloading goes on all the same. */
@@ -466,12 +505,43 @@ download_units (FileSync *sync, GError **error)
   if (downloader == NULL)
     return FALSE;
 
-  for (guint from = 0; from < n; from += BATCH_SIZE)
+  /* Batch k is saved while batch k + 1 downloads: the database work and the
+   * transfers use different threads, and neither waits for the other. */
+  if (n > 0)
     {
-      if (!check_cancelled (sync->cancellable, error))
+      g_autoptr (FileBatch) current = download_batch_start (sync, downloader, 0,
+                                                            MIN (n, BATCH_SIZE), error);
+
+      if (current == NULL)
         return FALSE;
-      if (!download_batch (sync, downloader, from, MIN (n, from + BATCH_SIZE), error))
-        return FALSE;
+      while (current != NULL)
+        {
+          g_autoptr (FileBatch) next = NULL;
+          g_autoptr (GError) save_error = NULL;
+
+          if (!download_batch_finish (sync, downloader, current, error))
+            return FALSE;
+          if (current->to < n)
+            {
+              if (!check_cancelled (sync->cancellable, error))
+                return FALSE;
+              next = download_batch_start (sync, downloader, current->to,
+                                           MIN (n, current->to + BATCH_SIZE), error);
+              if (next == NULL)
+                return FALSE;
+            }
+          if (!download_batch_save (sync, current, &save_error))
+            {
+              /* The next batch must end before the sync does. */
+              if (next != NULL)
+                pulp_downloader_finish_to_store (downloader, g_steal_pointer (&next->job), NULL,
+                                                 NULL, NULL);
+              g_propagate_error (error, g_steal_pointer (&save_error));
+              return FALSE;
+            }
+          g_clear_pointer (&current, file_batch_free);
+          current = g_steal_pointer (&next);
+        }
     }
   pulp_sync_conduit_set_progress (sync->conduit, "downloads", n, n,
                                   download_details (sync, sync->bytes_base));
