@@ -236,6 +236,36 @@ test_persist (Fixture *f, gconstpointer data)
 }
 
 
+/* Every page equals its slice of the whole listing, whatever order the
+ * pages are asked for in and however often (pages are read from marks
+ * that earlier pages left). */
+static void
+assert_pages_match_listing (Fixture *f, PulpRepository *repo, guint64 version, const gchar *type)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = pulp_engine_list_units (
+      f->engine, repo, g_variant_new_parsed ("{'version': <%t>, 'type': <%s>, 'limit': <uint64 10000>}",
+                                             version, type), &error);
+  const guint64 offsets[] = { 0, 7, 14, 21, 3, 10, 14, 49, 48, 50, 60, 35, 28, 42, 0, 1, 2, 7 };
+
+  g_assert_no_error (error);
+  for (guint64 limit = 5; limit <= 7; limit += 2)
+    for (guint i = 0; i < G_N_ELEMENTS (offsets); i++)
+      {
+        g_autoptr (GPtrArray) page = pulp_engine_list_units (
+            f->engine, repo,
+            g_variant_new_parsed ("{'version': <%t>, 'type': <%s>, 'offset': <%t>, 'limit': <%t>}",
+                                  version, type, offsets[i], limit), &error);
+        guint64 expected = offsets[i] >= all->len ? 0 : MIN (limit, all->len - offsets[i]);
+
+        g_assert_no_error (error);
+        g_assert_cmpuint (page->len, ==, expected);
+        for (guint j = 0; j < page->len; j++)
+          g_assert_cmpstr (pulp_unit_get_id (g_ptr_array_index (page, j)), ==,
+                           pulp_unit_get_id (g_ptr_array_index (all, offsets[i] + j)));
+      }
+}
+
 static void
 test_versions (Fixture *f, gconstpointer data)
 {
@@ -289,6 +319,9 @@ test_versions (Fixture *f, gconstpointer data)
       }
     g_assert_cmpuint (g_hash_table_size (seen), ==, 50);
   }
+  assert_pages_match_listing (f, repo, 1, "");
+  assert_pages_match_listing (f, repo, 2, "");
+  assert_pages_match_listing (f, repo, 2, "test");
   {
     g_autoptr (GPtrArray) none = pulp_engine_list_units (
         f->engine, repo, g_variant_new_parsed ("{'version': <uint64 3>}"), &error);

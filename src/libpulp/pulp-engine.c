@@ -1005,6 +1005,7 @@ typedef struct
 {
   PulpStore *store;
   PulpContentStore *content;
+  PulpRepository *repository;
   gchar *repo;
   gchar *type;
   guint64 version;
@@ -1017,6 +1018,7 @@ unit_query_free (UnitQuery *q)
 {
   g_object_unref (q->store);
   g_object_unref (q->content);
+  g_object_unref (q->repository);
   g_free (q->repo);
   g_free (q->type);
   g_free (q);
@@ -1035,6 +1037,7 @@ unit_query_new (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError
 
   q->store = g_object_ref (self->store);
   q->content = g_object_ref (self->content);
+  q->repository = g_object_ref (repo);
   q->repo = g_strdup (pulp_repository_get_id (repo));
   q->version = pulp_repository_get_latest_version (repo);
   q->limit = 1000;
@@ -1073,10 +1076,31 @@ unit_query_new (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError
 static GPtrArray *
 unit_query_run (UnitQuery *q, GError **error)
 {
-  g_autoptr (GPtrArray) units = pulp_store_list_units (q->store, q->repo, q->version, q->type, "",
-                                                       q->offset, q->limit, error);
+  g_autofree gchar *mark = pulp_repository_get_page_mark (q->repository, q->version, q->type, q->offset);
+  g_autoptr (GPtrArray) units = NULL;
+
+  /* Skipping offset units costs as much as reading them. Pages are read
+   * from the mark of their offset when there is one; otherwise one unit
+   * more is read in front of the page, to mark it for the next call with
+   * this offset. The page's last unit marks the page after it. */
+  if (mark != NULL)
+    units = pulp_store_list_units (q->store, q->repo, q->version, q->type, mark, 0, q->limit, error);
+  else if (q->offset > 0)
+    units = pulp_store_list_units (q->store, q->repo, q->version, q->type, "", q->offset - 1,
+                                   q->limit + 1, error);
+  else
+    units = pulp_store_list_units (q->store, q->repo, q->version, q->type, "", 0, q->limit, error);
   if (units == NULL)
     return NULL;
+  if (mark == NULL && q->offset > 0 && units->len > 0)
+    {
+      pulp_repository_set_page_mark (q->repository, q->version, q->type, q->offset,
+                                     pulp_unit_get_id (g_ptr_array_index (units, 0)));
+      g_ptr_array_remove_index (units, 0);
+    }
+  if (units->len == q->limit && units->len > 0)
+    pulp_repository_set_page_mark (q->repository, q->version, q->type, q->offset + q->limit,
+                                   pulp_unit_get_id (g_ptr_array_index (units, units->len - 1)));
   for (guint i = 0; i < units->len; i++)
     {
       PulpUnit *unit = g_ptr_array_index (units, i);

@@ -20,6 +20,11 @@ struct _PulpRepository
   guint64 unit_count;
   guint64 last_sync;
   PulpTask *active_task;
+
+  /* ListUnits page marks: "version/type/offset" → the id of the unit just
+   * before that offset. Read and written from ListUnits worker threads. */
+  GMutex page_marks_lock;
+  GHashTable *page_marks;
 };
 
 enum {
@@ -44,6 +49,8 @@ pulp_repository_finalize (GObject *object)
   g_free (self->importer);
   g_variant_unref (self->config);
   g_clear_object (&self->active_task);
+  g_mutex_clear (&self->page_marks_lock);
+  g_hash_table_unref (self->page_marks);
   G_OBJECT_CLASS (pulp_repository_parent_class)->finalize (object);
 }
 
@@ -93,6 +100,8 @@ pulp_repository_class_init (PulpRepositoryClass *klass)
 static void
 pulp_repository_init (PulpRepository *self)
 {
+  g_mutex_init (&self->page_marks_lock);
+  self->page_marks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /**
@@ -262,4 +271,57 @@ pulp_repository_set_active_task (PulpRepository *self, PulpTask *task)
   g_return_if_fail (PULP_IS_REPOSITORY (self));
   if (g_set_object (&self->active_task, task))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACTIVE_TASK]);
+}
+
+/* Enough for a few clients paging through a few versions at once. */
+#define PAGE_MARKS_MAX 1024
+
+static gchar *
+page_mark_key (guint64 version, const gchar *type, guint64 offset)
+{
+  return g_strdup_printf ("%" G_GUINT64_FORMAT "/%s/%" G_GUINT64_FORMAT, version, type, offset);
+}
+
+/**
+ * pulp_repository_get_page_mark:
+ * @type: the type filter of the listing ("" for none)
+ *
+ * A committed version never changes, so the unit just before an offset of
+ * a listing stays the same: with it, a page further on is read from that
+ * unit on instead of skipping @offset units again. Thread-safe.
+ *
+ * Returns: (transfer full) (nullable): the id of the unit just before
+ *   @offset in the listing of @version filtered by @type, if known
+ */
+gchar *
+pulp_repository_get_page_mark (PulpRepository *self, guint64 version, const gchar *type, guint64 offset)
+{
+  g_autofree gchar *key = page_mark_key (version, type, offset);
+  g_autoptr (GMutexLocker) locker = NULL;
+
+  g_return_val_if_fail (PULP_IS_REPOSITORY (self), NULL);
+  locker = g_mutex_locker_new (&self->page_marks_lock);
+  return g_strdup (g_hash_table_lookup (self->page_marks, key));
+}
+
+/**
+ * pulp_repository_set_page_mark:
+ * @unit_id: the id of the unit just before @offset in the listing
+ *
+ * Remembers a mark for pulp_repository_get_page_mark(). Thread-safe.
+ */
+void
+pulp_repository_set_page_mark (PulpRepository *self,
+                               guint64 version,
+                               const gchar *type,
+                               guint64 offset,
+                               const gchar *unit_id)
+{
+  g_autoptr (GMutexLocker) locker = NULL;
+
+  g_return_if_fail (PULP_IS_REPOSITORY (self));
+  locker = g_mutex_locker_new (&self->page_marks_lock);
+  if (g_hash_table_size (self->page_marks) >= PAGE_MARKS_MAX)
+    g_hash_table_remove_all (self->page_marks);
+  g_hash_table_insert (self->page_marks, page_mark_key (version, type, offset), g_strdup (unit_id));
 }

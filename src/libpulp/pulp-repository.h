@@ -23,5 +23,14 @@ void pulp_repository_set_state (PulpRepository *self,
                                 guint64 last_sync);
 PulpTask *pulp_repository_get_active_task (PulpRepository *self);
 void pulp_repository_set_active_task (PulpRepository *self, PulpTask *task);
+gchar *pulp_repository_get_page_mark (PulpRepository *self,
+                                      guint64 version,
+                                      const gchar *type,
+                                      guint64 offset);
+void pulp_repository_set_page_mark (PulpRepository *self,
+                                    guint64 version,
+                                    const gchar *type,
+                                    guint64 offset,
+                                    const gchar *unit_id);
 
 G_END_DECLS

@@ -1058,10 +1058,15 @@ json_read_string (Json *j, GString *out)
   json_skip (j, '"');
   while (!j->failed && *j->p != '"')
     {
+      /* plain characters in one piece: most values have no escapes */
+      gsize plain = strcspn (j->p, "\"\\");
+
+      g_string_append_len (out, j->p, (gssize) plain);
+      j->p += plain;
       if (*j->p == '\0')
         j->failed = TRUE;
-      else if (*j->p != '\\')
-        g_string_append_c (out, *j->p++);
+      else if (*j->p == '"')
+        break;
       else
         {
           gchar e = j->p[1];
@@ -1135,18 +1140,28 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GString) key_s = g_string_new (NULL);
   g_autoptr (GString) s = g_string_new (NULL);
   GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
-  /* Without a type, the page is cut from repository_content alone (its
-   * primary key holds every column the page needs) and only its rows are
-   * joined; a type needs the join for every row skipped. */
+  /* Skipped rows (offset) are counted in repository_content alone (its
+   * primary key holds every column needed) and only the page's rows are
+   * joined; without an offset, one join in key order reads the page
+   * without the sort the subquery needs. A type needs the join for every
+   * row. */
   gboolean any_type = type == NULL || *type == '\0';
+  gboolean count_then_join = any_type && offset > 0;
   const gchar *text;
   Statement *st;
   guint h = 0;
   Json j;
 
+#define SQLITE_UNIT_PAGE(condition)                                                                        \
+  "SELECT json_group_array (json_array (type, unit, unit_key, metadata, relative_path, sha256, size,"      \
+  " uploaded)) FROM (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size,"    \
+  " c.uploaded FROM repository_content c JOIN units u ON u.id = c.unit WHERE c.repository = ##r::string"  \
+  " AND c.version_added <= ##v::gint64 AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)" \
+  " AND c.unit > ##a::string" condition " ORDER BY c.unit LIMIT ##l::gint64 OFFSET ##o::gint64)"
+
   /* The page comes back as one JSON text built by the database: reading
    * rows one by one through libgda costs several GObject signals a row. */
-  if (self->is_sqlite && any_type)
+  if (self->is_sqlite && count_then_join)
     st = prepare (self,
                   "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
                   " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
@@ -1158,17 +1173,11 @@ pulp_store_list_units (PulpStore *self,
                   " LIMIT ##l::gint64 OFFSET ##o::gint64) c"
                   " JOIN units u ON u.id = c.unit ORDER BY c.unit)",
                   error);
+  else if (self->is_sqlite && any_type)
+    st = prepare (self, SQLITE_UNIT_PAGE (""), error);
   else if (self->is_sqlite)
-    st = prepare (self,
-                  "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
-                  " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
-                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
-                  " FROM repository_content c JOIN units u ON u.id = c.unit"
-                  " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
-                  " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
-                  " AND c.unit > ##a::string AND u.type = ##t::string ORDER BY c.unit"
-                  " LIMIT ##l::gint64 OFFSET ##o::gint64)",
-                  error);
+    st = prepare (self, SQLITE_UNIT_PAGE (" AND u.type = ##t::string"), error);
+#undef SQLITE_UNIT_PAGE
   else if (any_type)
     st = prepare (self,
                   "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"

@@ -16,7 +16,9 @@
  * A conduit is used from the one thread that runs sync_repo().
  */
 
-#define PAGE_SIZE 5000
+/* Pages of units read for foreach_unit(): small enough that the page text
+ * and its units stay in the CPU caches (5,000 made no-op resyncs slower). */
+#define PAGE_SIZE 1000
 #define PENDING_MAX 10000
 #define PENDING_MAX_BYTES (8 * 1024 * 1024)
 

@@ -37,7 +37,7 @@ pulp_unit_finalize (GObject *object)
   PulpUnit *self = PULP_UNIT (object);
   g_free (self->id);
   g_free (self->type);
-  g_variant_unref (self->key);
+  g_clear_pointer (&self->key, g_variant_unref);
   g_free (self->key_text);
   g_clear_pointer (&self->metadata, g_variant_unref);
   g_free (self->relative_path);
@@ -258,7 +258,7 @@ pulp_unit_new (const gchar *type, GVariant *key)
  *
  * Recreates a unit read from the database without computing its id again.
  *
- * Returns: (transfer full): a new #PulpUnit, or %NULL if @key_text is damaged
+ * Returns: (transfer full): a new #PulpUnit
  */
 PulpUnit *
 pulp_unit_new_stored (const gchar *type, const gchar *id, const gchar *key_text)
@@ -266,8 +266,9 @@ pulp_unit_new_stored (const gchar *type, const gchar *id, const gchar *key_text)
   PulpUnit *self = g_object_new (PULP_TYPE_UNIT, NULL);
   self->type = g_strdup (type);
   self->id = g_strdup (id);
+  /* the key is decoded when asked for: a sync reads every unit of the
+   * repository, and most importers only look at ids and metadata */
   self->key_text = g_strdup (key_text);
-  self->key = pulp_variant_decode (key_text, NULL);
   return self;
 }
 
@@ -294,6 +295,8 @@ GVariant *
 pulp_unit_get_key (PulpUnit *self)
 {
   g_return_val_if_fail (PULP_IS_UNIT (self), NULL);
+  if (self->key == NULL)
+    self->key = pulp_variant_decode (self->key_text, NULL);
   return self->key;
 }
 
@@ -480,7 +483,7 @@ append_unit (GByteArray *out, PulpUnit *unit)
   start = out->len;
   ends[n++] = append_string_entry (out, "id", unit->id);
   ends[n++] = append_string_entry (out, "type", unit->type);
-  ends[n++] = append_dict_entry (out, "key", unit->key);
+  ends[n++] = append_dict_entry (out, "key", pulp_unit_get_key (unit));
   ends[n++] = append_dict_entry (out, "metadata", pulp_unit_get_metadata (unit));
   ends[n++] = append_string_entry (out, "relative-path", pulp_unit_get_relative_path (unit));
   ends[n++] = append_string_entry (out, "sha256", pulp_unit_get_sha256 (unit));

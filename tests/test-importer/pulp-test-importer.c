@@ -53,7 +53,18 @@ typedef struct
   guint64 unit_bytes;
   guint64 pace_us;
   gint64 started;
+  gchar *metadata_value;
+  GVariant *metadata; /* of metadata_value */
 } Run;
+
+static void
+run_clear (Run *run)
+{
+  g_free (run->metadata_value);
+  g_clear_pointer (&run->metadata, g_variant_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 static gboolean
 remember_unit (PulpUnit *unit, gpointer user_data, GError **error)
@@ -96,15 +107,25 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
   g_autoptr (PulpUnit) unit = NULL;
   GVariant *known;
 
+  /* units of one description line share their metadata: built and
+   * serialized once, compared with the stored one byte by byte */
+  if (run->metadata == NULL || !g_str_equal (run->metadata_value, value))
+    {
+      g_clear_pointer (&run->metadata, g_variant_unref);
+      g_free (run->metadata_value);
+      run->metadata = g_variant_ref_sink (one_entry ("value", value));
+      run->metadata_value = g_strdup (value);
+    }
   unit = pulp_unit_new ("test", one_entry ("name", name));
-  pulp_unit_set_metadata (unit, one_entry ("value", value));
-  pulp_unit_set_relative_path (unit, name);
-
   known = g_hash_table_lookup (run->existing, pulp_unit_get_id (unit));
-  if (known != NULL && same_bytes (known, pulp_unit_get_metadata (unit)))
+  if (known != NULL && same_bytes (known, run->metadata))
     pulp_sync_conduit_keep_unit (run->conduit, pulp_unit_get_id (unit));
   else
-    g_ptr_array_add (run->batch, g_steal_pointer (&unit));
+    {
+      pulp_unit_set_metadata (unit, run->metadata);
+      pulp_unit_set_relative_path (unit, name);
+      g_ptr_array_add (run->batch, g_steal_pointer (&unit));
+    }
   if (run->batch->len >= 1000 && !flush (run, error))
     return FALSE;
 
@@ -163,7 +184,7 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
   g_autoptr (GHashTable) existing
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  Run run = { conduit, existing, batch, 0, 0, 0, NULL, 0, 0, 0, g_get_monotonic_time () };
+  g_auto (Run) run = { conduit, existing, batch, 0, 0, 0, NULL, 0, 0, 0, g_get_monotonic_time () };
   g_autofree gchar *block_path = NULL;
 
   pulp_sync_conduit_set_progress (conduit, "metadata", 0, 1, NULL);
