@@ -857,7 +857,8 @@ http_start (Transfer *t)
   SoupSession *session = t->part->worker->session;
 
   /* Credentials in the URL need the auth manager left out at the start. */
-  if (g_uri_get_user (t->uri) != NULL && !soup_session_has_feature (session, SOUP_TYPE_AUTH_MANAGER))
+  if (g_uri_get_user (t->uri) != NULL
+      && !soup_session_has_feature (session, SOUP_TYPE_AUTH_MANAGER))
     {
       g_autoptr (SoupSessionFeature) manager = g_object_new (SOUP_TYPE_AUTH_MANAGER, NULL);
 
