@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "pulp-digest.h"
 #include "pulp-error.h"
 #include "pulp-unit.h"
 
@@ -221,11 +222,22 @@ pulp_variant_from_text (const gchar *text, GError **error)
 gchar *
 pulp_unit_compute_id (const gchar *type, const gchar *key_text)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (sum, (const guchar *) type, -1);
-  g_checksum_update (sum, (const guchar *) "\n", 1);
-  g_checksum_update (sum, (const guchar *) key_text, -1);
-  return g_strndup (g_checksum_get_string (sum), 32);
+  /* one digest per thread, reused: a sync computes the id of every
+   * upstream unit, and a new digest costs more than the hashing */
+  static GPrivate digest_of_thread = G_PRIVATE_INIT ((GDestroyNotify) pulp_digest_free);
+  PulpDigest *digest = g_private_get (&digest_of_thread);
+
+  if (digest == NULL)
+    {
+      digest = pulp_digest_new (G_CHECKSUM_SHA256);
+      g_private_set (&digest_of_thread, digest);
+    }
+  else
+    pulp_digest_reset (digest);
+  pulp_digest_update (digest, (const guchar *) type, strlen (type));
+  pulp_digest_update (digest, (const guchar *) "\n", 1);
+  pulp_digest_update (digest, (const guchar *) key_text, strlen (key_text));
+  return g_strndup (pulp_digest_get_string (digest), 32);
 }
 
 /**
