@@ -26,6 +26,12 @@ open_engine_with_retention (Fixture *f, gint retention)
   PulpEngine *engine;
 
   g_key_file_set_integer (config, "daemon", "max-parallel-tasks", 2);
+  /* test-engine-postgresql.sh runs these tests on a PostgreSQL server */
+  if (g_getenv ("PULP_TEST_POSTGRESQL") != NULL)
+    {
+      g_key_file_set_string (config, "database", "provider", "PostgreSQL");
+      g_key_file_set_string (config, "database", "cnc-string", g_getenv ("PULP_TEST_POSTGRESQL"));
+    }
   if (retention >= 0)
     g_key_file_set_integer (config, "daemon", "task-retention-seconds", retention);
   engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
@@ -489,7 +495,9 @@ test_interrupted (Fixture *f, gconstpointer data)
   /* a task the daemon was running when it died, as the database has it */
   g_clear_object (&f->engine);
   {
-    g_autoptr (PulpStore) store = pulp_store_new ("SQLite", cnc, &error);
+    const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
+    g_autoptr (PulpStore) store = postgresql != NULL ? pulp_store_new ("PostgreSQL", postgresql, &error)
+                                                     : pulp_store_new ("SQLite", cnc, &error);
     g_assert_no_error (error);
     g_assert_true (pulp_store_save_task (store, &row, &error));
   }

@@ -257,10 +257,27 @@ static const gchar *const migrations[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
 
+/* The migrations are written for SQLite. For other databases: no WITHOUT
+ * ROWID (an SQLite storage choice), and 64-bit integers (SQLite's INTEGER
+ * is; PostgreSQL's is 32 bits, too small for timestamps in µs). */
+static gchar *
+for_dialect (PulpStore *self, const gchar *sql)
+{
+  g_autoptr (GString) s = g_string_new (sql);
+
+  if (!self->is_sqlite)
+    {
+      g_string_replace (s, " WITHOUT ROWID", "", 0);
+      g_string_replace (s, " INTEGER", " BIGINT", 0);
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 static gboolean
 exec_script (PulpStore *self, const gchar *script, GError **error)
 {
-  g_auto (GStrv) parts = g_strsplit (script, ";", -1);
+  g_autofree gchar *sql = for_dialect (self, script);
+  g_auto (GStrv) parts = g_strsplit (sql, ";", -1);
   for (guint i = 0; parts[i] != NULL; i++)
     {
       if (*g_strstrip (parts[i]) == '\0')

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# pulpd on PostgreSQL: starts a private server (initdb in a temporary
+# folder, listening on a Unix socket only) and runs the engine tests, each
+# on a fresh database, then the content operations' end-to-end test.
+# Prints TAP (the content test's own checks as comments). Run under
+# tests/pulp-test-bus.
+# Usage: test-postgresql.sh TEST_ENGINE TEST_CONTENT CONTENT_ARGS…
+set -eu
+TEST_ENGINE=$1
+TEST_CONTENT=$2
+shift 2
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+WORK=$(mktemp -d)
+trap 'runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+chown postgres "$WORK"
+pg() { runuser -u postgres -- "$PG_BIN/$1" "${@:2}"; }
+fresh_database() {
+  pg dropdb -h "$WORK" -U pulp --if-exists pulp 2>/dev/null
+  pg createdb -h "$WORK" -U pulp pulp
+}
+pg initdb -D "$WORK/data" -A trust -U pulp >"$WORK/initdb.log"
+pg pg_ctl -D "$WORK/data" -o "-c listen_addresses= -k $WORK" -l "$WORK/server.log" -w start >/dev/null
+export PULP_TEST_POSTGRESQL="USERNAME=pulp;HOST=$WORK;DB_NAME=pulp"
+export PULP_TEST_PSQL="$PG_BIN/psql -h $WORK -U pulp pulp"
+
+mapfile -t tests < <("$TEST_ENGINE" -l | grep '^/')
+echo "1..$((${#tests[@]} + 1))"
+n=0
+failed=0
+run() { # run NAME COMMAND…: one TAP line, the output as comments if it failed
+  n=$((n + 1))
+  fresh_database
+  if "${@:2}" >"$WORK/out" 2>&1; then
+    echo "ok $n $1"
+  else
+    echo "not ok $n $1"
+    sed 's/^/# /' "$WORK/out"
+    failed=1
+  fi
+}
+for t in "${tests[@]}"; do
+  run "$t" "$TEST_ENGINE" -p "$t"
+done
+run "content operations end to end" "$TEST_CONTENT" "$@"
+echo "# content on PostgreSQL $(cat "$WORK/data/PG_VERSION"): $(tail -1 "$WORK/out"), \
+$($PULP_TEST_PSQL -tAc 'SELECT count(*) FROM tasks') tasks in its database"
+exit $failed
