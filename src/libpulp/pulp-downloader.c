@@ -1540,7 +1540,7 @@ configure_proxy (PulpDownloader *self, const gchar *proxy, GError **error)
  *   `ca-cert`, `client-cert`, `client-key`, `proxy`, `username`,
  *   `password`); other keys are ignored
  *
- * Creates a downloader and its network thread. The environment variables
+ * Creates a downloader and its network threads. The environment variables
  * `PULP_RETRY_BASE_MS` (first retry delay, default 200) and
  * `PULP_DOWNLOAD_TIMEOUT_S` (connect and read timeout, default 30) exist for
  * tests, and `PULP_DOWNLOAD_THREADS` (how many network threads, default one
