@@ -19,3 +19,14 @@ lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
 call() { busctl --system call "$@" 2>&1; }
 prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# The database: SQLite in $STATE, or the PostgreSQL server that
+# test-postgresql.sh started (PULP_TEST_POSTGRESQL, PULP_TEST_PSQL).
+# database_conf prints the [database] part of a pulpd.conf; sql QUERY
+# asks the database.
+database_conf() {
+  [ -z "${PULP_TEST_POSTGRESQL:-}" ] || printf '[database]\nprovider=PostgreSQL\ncnc-string=%s\n' "$PULP_TEST_POSTGRESQL"
+}
+sql() {
+  if [ -n "${PULP_TEST_POSTGRESQL:-}" ]; then $PULP_TEST_PSQL -tAc "$1"; else sqlite3 "$STATE/pulp.db" "$1"; fi
+}

@@ -57,14 +57,7 @@ ln -s "$BUILD/importers/file" "$WORK/importers/file"
 ln -s "$BUILD/importers/rpm" "$WORK/importers/rpm"
 ln -s "$BUILD/tests/test-importer" "$WORK/importers/test"
 printf '[daemon]\nupload-max-size=4194304\n' >"$WORK/pulpd.conf"
-# test-postgresql.sh runs this on a PostgreSQL server; sql() queries the
-# database either way
-if [ -n "${PULP_TEST_POSTGRESQL:-}" ]; then
-  printf '[database]\nprovider=PostgreSQL\ncnc-string=%s\n' "$PULP_TEST_POSTGRESQL" >>"$WORK/pulpd.conf"
-  sql() { $PULP_TEST_PSQL -tAc "$1"; }
-else
-  sql() { sqlite3 "$STATE/pulp.db" "$1"; }
-fi
+database_conf >>"$WORK/pulpd.conf"
 
 start() {
   "$PULPD" --system --state-dir "$STATE" --config "$WORK/pulpd.conf" \

@@ -42,8 +42,9 @@ task_wait() { busctl --system call --timeout=60 org.pulp.Manager "$1" org.pulp.T
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 start() {
-  PULP_RETRY_BASE_MS=20 PULP_DOWNLOAD_TIMEOUT_S=2 \
-    "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  database_conf >"$WORK/pulpd.conf"
+  PULP_RETRY_BASE_MS=20 PULP_DOWNLOAD_TIMEOUT_S=2 "$PULPD" --system --state-dir "$STATE" \
+    --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do
     busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0

@@ -1,15 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # pulpd on PostgreSQL: starts a private server (initdb in a temporary
-# folder, listening on a Unix socket only) and runs the engine tests, each
-# on a fresh database, then the content operations' end-to-end test.
-# Prints TAP (the content test's own checks as comments). Run under
-# tests/pulp-test-bus.
-# Usage: test-postgresql.sh TEST_ENGINE TEST_CONTENT CONTENT_ARGS…
+# folder, listening on a Unix socket only) and runs the engine tests, then
+# end-to-end test scripts, each on a fresh database. Prints TAP, one line
+# per engine test and per script (a failed one's output as comments). Run
+# under tests/pulp-test-bus.
+# Usage: test-postgresql.sh TEST_ENGINE [-- SCRIPT ARGS…]…
 set -eu
 TEST_ENGINE=$1
-TEST_CONTENT=$2
-shift 2
+shift
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 WORK=$(mktemp -d)
 trap 'runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -25,14 +24,15 @@ export PULP_TEST_POSTGRESQL="USERNAME=pulp;HOST=$WORK;DB_NAME=pulp"
 export PULP_TEST_PSQL="$PG_BIN/psql -h $WORK -U pulp pulp"
 
 mapfile -t tests < <("$TEST_ENGINE" -l | grep '^/')
-echo "1..$((${#tests[@]} + 1))"
+scripts=$(grep -c '^--$' < <(printf '%s\n' "$@") || true)
+echo "1..$((${#tests[@]} + scripts))"
 n=0
 failed=0
 run() { # run NAME COMMAND…: one TAP line, the output as comments if it failed
   n=$((n + 1))
   fresh_database
   if "${@:2}" >"$WORK/out" 2>&1; then
-    echo "ok $n $1"
+    echo "ok $n $1$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/out" | sed 's/^/: /')"
   else
     echo "not ok $n $1"
     sed 's/^/# /' "$WORK/out"
@@ -42,7 +42,13 @@ run() { # run NAME COMMAND…: one TAP line, the output as comments if it failed
 for t in "${tests[@]}"; do
   run "$t" "$TEST_ENGINE" -p "$t"
 done
-run "content operations end to end" "$TEST_CONTENT" "$@"
-echo "# content on PostgreSQL $(cat "$WORK/data/PG_VERSION"): $(tail -1 "$WORK/out"), \
-$($PULP_TEST_PSQL -tAc 'SELECT count(*) FROM tasks') tasks in its database"
+while [ $# -gt 0 ]; do
+  shift # --
+  command=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    command+=("$1")
+    shift
+  done
+  run "$(basename "${command[0]}") on PostgreSQL $(cat "$WORK/data/PG_VERSION")" "${command[@]}"
+done
 exit $failed

@@ -66,8 +66,8 @@ list() {
 }
 summary() { prop "$T" org.pulp.Task Summary; }
 task_error() { prop "$T" org.pulp.Task Error; }
-error_name() { sqlite3 "$STATE/pulp.db" "SELECT error_name FROM tasks WHERE id = ${T##*/}"; }
-stored_rows() { sqlite3 "$STATE/pulp.db" "SELECT count(*) FROM repository_content WHERE repository = '$1'"; }
+error_name() { sql "SELECT error_name FROM tasks WHERE id = ${T##*/}"; }
+stored_rows() { sql "SELECT count(*) FROM repository_content WHERE repository = '$1'"; }
 requests() { wc -l <"$WORK/access.log"; }
 # units ID: "relative-path sha256 stored" per unit, sorted; stored is the
 # digest of the file in the content store ("-" when there is none)
@@ -107,7 +107,9 @@ CONF
 nginx -c "$WORK/nginx.conf" -p "$WORK" || { echo "nginx did not start"; exit 99; }
 
 start() {
-  "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  database_conf >"$WORK/pulpd.conf"
+  "$PULPD" --system --state-dir "$STATE" --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" \
+    >>"$WORK/pulpd.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do
     busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
