@@ -19,8 +19,13 @@
 /* Pages of units read for foreach_unit(): small enough that the page text
  * and its units stay in the CPU caches (5,000 made no-op resyncs slower). */
 #define PAGE_SIZE 1000
+/* Saved units wait in memory until this many, or this much metadata, go
+ * to the database in one transaction. A flush briefly holds the batch
+ * several times over (its JSON text, libgda's and SQLite's copies): with
+ * 8 MiB, a metadata-only sync of 50,000 rpm packages peaked at 97-113 MB,
+ * with 4 MiB at 82-85 MB, in the same time. */
 #define PENDING_MAX 10000
-#define PENDING_MAX_BYTES (8 * 1024 * 1024)
+#define PENDING_MAX_BYTES (4 * 1024 * 1024)
 
 struct _PulpSyncConduit
 {
