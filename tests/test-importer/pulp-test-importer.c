@@ -2,7 +2,6 @@
 #define G_LOG_DOMAIN "PulpTestImporter"
 
 #include <pulp.h>
-#include <string.h>
 
 /*
  * The "test" importer, built only for the tests: its feed is a file:// URL
@@ -112,7 +111,6 @@ run_clear (Run *run)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
-
 static GVariant *
 one_entry (const gchar *key, const gchar *value)
 {
@@ -138,8 +136,9 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
   g_autoptr (PulpUnit) unit = NULL;
   GBytes *known;
 
-  /* units of one description line share their metadata: built and
-   * serialized once, compared with the stored one byte by byte */
+  /* units of one description line share their metadata: built once, and
+   * found once among the kept metadata of existing units; a unit is
+   * unchanged if its id has those very bytes */
   if (run->metadata == NULL || !g_str_equal (run->metadata_value, value))
     {
       g_clear_pointer (&run->metadata, g_variant_unref);
