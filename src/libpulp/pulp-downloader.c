@@ -1675,6 +1675,45 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* A batch of one download of @url, for fetch_bytes() and fetch_file();
+ * %NULL if @cancellable is already cancelled. */
+static Batch *
+single_new (PulpDownloader *self, SinkKind sink, const gchar *url, GCancellable *cancellable,
+            GError **error)
+{
+  g_autoptr (GPtrArray) downloads = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      pulp_error_convert (error);
+      return NULL;
+    }
+  downloads = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
+  g_ptr_array_add (downloads, pulp_download_new (url, NULL, NULL, -1));
+  return batch_new (self, sink, downloads);
+}
+
+/* Runs a batch of single_new(): %FALSE with the download's error, or
+ * %PULP_ERROR_CANCELLED. */
+static gboolean
+single_run (Batch *b, const gchar *url, GCancellable *cancellable, GError **error)
+{
+  PulpDownload *dl = g_ptr_array_index (b->downloads, 0);
+
+  batch_run (b, NULL, NULL, 0, cancellable);
+  if (dl->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&dl->error));
+      return FALSE;
+    }
+  if (b->cancelled)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * pulp_downloader_fetch_bytes:
  * @url: what to fetch
@@ -1692,9 +1731,6 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
                              GCancellable *cancellable,
                              GError **error)
 {
-  g_autoptr (GPtrArray) downloads
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
-  PulpDownload *dl;
   Batch *b;
   GBytes *bytes = NULL;
 
@@ -1702,23 +1738,12 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
   g_return_val_if_fail (url != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    {
-      pulp_error_convert (error);
-      return NULL;
-    }
-  dl = pulp_download_new (url, NULL, NULL, -1);
-  g_ptr_array_add (downloads, dl);
-  b = batch_new (self, SINK_BYTES, downloads);
+  b = single_new (self, SINK_BYTES, url, cancellable, error);
+  if (b == NULL)
+    return NULL;
   b->max_size = max_size;
   b->bytes = g_byte_array_new ();
-  batch_run (b, NULL, NULL, 0, cancellable);
-
-  if (dl->error != NULL)
-    g_propagate_error (error, g_steal_pointer (&dl->error));
-  else if (b->cancelled)
-    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
-  else
+  if (single_run (b, url, cancellable, error))
     bytes = g_byte_array_free_to_bytes (g_steal_pointer (&b->bytes));
   batch_unref (b);
   return bytes;
@@ -1741,34 +1766,19 @@ pulp_downloader_fetch_file (PulpDownloader *self,
                             GCancellable *cancellable,
                             GError **error)
 {
-  g_autoptr (GPtrArray) downloads
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) pulp_download_free);
-  PulpDownload *dl;
   Batch *b;
-  gboolean ok = FALSE;
+  gboolean ok;
 
   g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
   g_return_val_if_fail (url != NULL, FALSE);
   g_return_val_if_fail (dest_path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    {
-      pulp_error_convert (error);
-      return FALSE;
-    }
-  dl = pulp_download_new (url, NULL, NULL, -1);
-  g_ptr_array_add (downloads, dl);
-  b = batch_new (self, SINK_FILE, downloads);
+  b = single_new (self, SINK_FILE, url, cancellable, error);
+  if (b == NULL)
+    return FALSE;
   b->dest_path = dest_path;
-  batch_run (b, NULL, NULL, 0, cancellable);
-
-  if (dl->error != NULL)
-    g_propagate_error (error, g_steal_pointer (&dl->error));
-  else if (b->cancelled)
-    g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
-  else
-    ok = TRUE;
+  ok = single_run (b, url, cancellable, error);
   batch_unref (b);
   return ok;
 }
