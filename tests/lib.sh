@@ -17,6 +17,28 @@ lacks() { # lacks DESCRIPTION NEEDLE HAYSTACK
 }
 
 call() { busctl --system call "$@" 2>&1; }
+# start_pulpd ARGS…: starts $PULPD on the system bus with its state in
+# $STATE and its log in $WORK/pulpd.log (its pid in $PID), and waits
+# (bounded) until it owns its name
+start_pulpd() {
+  "$PULPD" --system --state-dir "$STATE" "$@" >>"$WORK/pulpd.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 200); do
+    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "pulpd did not come up:"
+  cat "$WORK/pulpd.log"
+  exit 1
+}
+wait_for_task_stage() { # TASK STAGE: waits (bounded) until the task reports STAGE
+  for _ in $(seq 400); do
+    [ "$(prop "$1" org.pulp.Task Stage)" = "s \"$2\"" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 

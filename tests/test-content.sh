@@ -59,24 +59,7 @@ ln -s "$BUILD/tests/test-importer" "$WORK/importers/test"
 printf '[daemon]\nupload-max-size=4194304\n' >"$WORK/pulpd.conf"
 database_conf >>"$WORK/pulpd.conf"
 
-start() {
-  "$PULPD" --system --state-dir "$STATE" --config "$WORK/pulpd.conf" \
-    --importer-dir "$WORK/importers" >>"$WORK/pulpd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
-}
-wait_for_stage() { # task stage: waits (bounded) until the task reports STAGE
-  for _ in $(seq 400); do
-    [ "$(prop "$1" org.pulp.Task Stage)" = "s \"$2\"" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
+start() { start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$WORK/importers"; }
 
 # A feed of three files of 256 KiB each (file:// URL, read by the real
 # downloader), and content to upload.
@@ -256,7 +239,7 @@ mgr CreateRepository ssa{sv} q test 1 feed s "file://$WORK/desc" >/dev/null
 task_wait "$(task_of "$(repo q Sync a{sv} 0)")" >/dev/null
 printf 'block-after 2 %s\nunits 12 q v1\n' "$WORK/go" >"$WORK/desc"
 ts=$(task_of "$(repo q Sync a{sv} 0)")
-wait_for_stage "$ts" blocked && ok "the sync runs and blocks" || not_ok "the sync never blocked"
+wait_for_task_stage "$ts" blocked && ok "the sync runs and blocks" || not_ok "the sync never blocked"
 q0=$(units_field q id | cut -d' ' -f1)
 tr=$(task_of "$(repo q RemoveUnits as 1 "$q0")")
 tc=$(task_of "$(mgr CleanupOrphans a{sv} 0)")

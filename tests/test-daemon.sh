@@ -20,23 +20,7 @@ mgr() { call $M "$@"; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
 task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
 
-start() {
-  "$PULPD" --system --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
-}
-wait_for_stage() { # task stage: waits (bounded) until the task reports STAGE
-  for _ in $(seq 400); do
-    [ "$(prop "$1" org.pulp.Task Stage)" = "s \"$2\"" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
+start() { start_pulpd --importer-dir "$IMPORTERS"; }
 
 start
 contains "ListImporters lists the test importer" '"test"' "$(mgr ListImporters)"
@@ -141,7 +125,7 @@ check "state unchanged after denials" "ao 1 \"/org/pulp/repositories/r1\"" "$(mg
 printf 'block-after 5 %s\nunits 10 q v3\n' "$WORK/go" >"$WORK/desc"
 t1=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 t2=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
-wait_for_stage "$t1" blocked && ok "first sync runs" || not_ok "first sync never blocked"
+wait_for_task_stage "$t1" blocked && ok "first sync runs" || not_ok "first sync never blocked"
 check "second sync on the same repository queues" 's "queued"' "$(prop "$t2" org.pulp.Task State)"
 check "ActiveTask is the running one" "o \"$t1\"" "$(prop /org/pulp/repositories/r1 org.pulp.Repository ActiveTask)"
 contains "DeleteRepository is Busy meanwhile" "has a task queued or running" "$(mgr DeleteRepository s r1)"
@@ -163,7 +147,7 @@ for at in 1 5000 12000; do
   printf 'block-after %s %s\nunits 15000 k%s v4\n' "$at" "$WORK/go" "$at" >"$WORK/desc"
   before=$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)
   t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
-  wait_for_stage "$t" blocked || not_ok "sync did not reach unit $at"
+  wait_for_task_stage "$t" blocked || not_ok "sync did not reach unit $at"
   # past 10,000 units the pending version is in the database, not only in memory
   [ "$at" -gt 10000 ] && pending_rows=$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')
   kill -9 $PID; wait $PID 2>/dev/null

@@ -43,15 +43,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start() {
   database_conf >"$WORK/pulpd.conf"
-  PULP_RETRY_BASE_MS=20 PULP_DOWNLOAD_TIMEOUT_S=2 "$PULPD" --system --state-dir "$STATE" \
-    --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
+  PULP_RETRY_BASE_MS=20 PULP_DOWNLOAD_TIMEOUT_S=2 start_pulpd --config "$WORK/pulpd.conf" \
+    --importer-dir "$IMPORTERS"
 }
 # create ID FEED [N KEY TYPE VALUE...]: a file repository
 create() {

@@ -35,16 +35,7 @@ ctl() {
 json() { printf '%s' "$OUT" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>&1; }
 # not_available METHOD: the daemon does not implement METHOD yet (see the report of issue 7)
 
-start() {
-  "$PULPD" --system --state-dir "$STATE" --importer-dir "$WORK/importers" >>"$WORK/pulpd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "pulpd did not come up:"; cat "$WORK/pulpd.log"; exit 1
-}
+start() { start_pulpd --importer-dir "$WORK/importers"; }
 active_task() { prop /org/pulp/repositories/$1 org.pulp.Repository ActiveTask | cut -d'"' -f2; }
 wait_for_stage() { # wait_for_stage REPO STAGE: the repository's active task reports STAGE
   local t

@@ -108,17 +108,7 @@ nginx -c "$WORK/nginx.conf" -p "$WORK" || { echo "nginx did not start"; exit 99;
 
 start() {
   database_conf >"$WORK/pulpd.conf"
-  "$PULPD" --system --state-dir "$STATE" --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" \
-    >>"$WORK/pulpd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    busctl --system status org.pulp.Manager >/dev/null 2>&1 && return 0
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "pulpd did not come up:"
-  cat "$WORK/pulpd.log"
-  exit 1
+  start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"
 }
 
 # --- repositories
