@@ -197,52 +197,50 @@ sequential() { # sequential DIR: curl -o, one file after another
 # Nothing is deleted until the end: on this machine's ext4 (no journal),
 # creating files right after deleting many scans the recently freed inodes
 # and costs whoever comes next several times the normal time.
+# pulpd_case CASE_NAME CASE: times pulpd's sync for CASE and records it
+pulpd_case() {
+  local s
+  sync
+  s=$(pulpd_sync "$2" 2>"$WORK/cpu-$2")
+  record "$1" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-$2")"
+  cat "$WORK/cpu-$2" >&2
+}
+# clients_case CASE_NAME TREE: times wget, lftp and curl -Z fetching TREE
+# into $out and records them
+clients_case() {
+  sync
+  record "$1" "wget -r -np -nH" \
+    "$(timed wget -r -np -nH -q -e robots=off -P "$out/wget-$2" "$URL/$2/")"
+  sync
+  record "$1" "lftp mirror --parallel=8" "$(timed lftp -c "mirror --parallel=8 $URL/$2/ $out/lftp-$2")"
+  sync
+  record "$1" "curl -Z --parallel-max 10" "$(timed curl -s -Z --parallel-max 10 \
+    --create-dirs --output-dir "$out/curl-$2" -K "$WORK/curl-$2.list")"
+}
+
 for rep in $(seq "$REPEAT"); do
   out=$WORK/out/$rep
   mkdir -p "$out"
   if want a; then
     sync
     pulpd_start small "$out/pulpd-a"
-    s=$(pulpd_sync a 2>"$WORK/cpu-a")
-    record "$A_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-a")"
-    cat "$WORK/cpu-a" >&2
-    sync
-    s=$(pulpd_sync c 2>"$WORK/cpu-c")
-    record "$C_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-c")"
-    cat "$WORK/cpu-c" >&2
+    pulpd_case "$A_CASE" a
+    pulpd_case "$C_CASE" c
     stop_pulpd
     if others; then
-      sync
-      record "$A_CASE" "wget -r -np -nH" \
-        "$(timed wget -r -np -nH -q -e robots=off -P "$out/wget-a" "$URL/small/")"
-      sync
-      record "$A_CASE" "lftp mirror --parallel=8" \
-        "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-a")"
-      sync
-      record "$A_CASE" "curl -Z --parallel-max 10" "$(timed curl -s -Z --parallel-max 10 \
-        --create-dirs --output-dir "$out/curl-a" -K "$WORK/curl-small.list")"
+      clients_case "$A_CASE" small
       sync
       record "$C_CASE" "lftp mirror --parallel=8" \
-        "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-a")"
+        "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-small")"
     fi
   fi
   if want b; then
     sync
     pulpd_start big "$out/pulpd-b"
-    s=$(pulpd_sync b 2>"$WORK/cpu-b")
-    record "$B_CASE" "pulpd" "$s" "$(rss_mb)" "$(sed -n 's/.*sync: //p' "$WORK/cpu-b")"
-    cat "$WORK/cpu-b" >&2
+    pulpd_case "$B_CASE" b
     stop_pulpd
     if others; then
-      sync
-      record "$B_CASE" "wget -r -np -nH" \
-        "$(timed wget -r -np -nH -q -e robots=off -P "$out/wget-b" "$URL/big/")"
-      sync
-      record "$B_CASE" "lftp mirror --parallel=8" \
-        "$(timed lftp -c "mirror --parallel=8 $URL/big/ $out/lftp-b")"
-      sync
-      record "$B_CASE" "curl -Z --parallel-max 10" "$(timed curl -s -Z --parallel-max 10 \
-        --create-dirs --output-dir "$out/curl-b" -K "$WORK/curl-big.list")"
+      clients_case "$B_CASE" big
       sync
       mkdir -p "$out/seq-b"
       record "$B_CASE" "curl -o FILE, one after another" "$(timed sequential "$out/seq-b")"
