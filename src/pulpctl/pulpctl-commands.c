@@ -188,6 +188,27 @@ config_from_options (void)
 
 /* ---- importers ----------------------------------------------------------------- */
 
+/* Ends a listing: prints @json with --json; otherwise the table, or
+ * @when_empty (if not %NULL) when it has no rows (@n). --quiet printed
+ * the ids already. */
+static int
+print_listing (Pulpctl *ctl, JsonNode *json, PulpctlTable *table, guint n, const gchar *when_empty)
+{
+  if (ctl->json)
+    {
+      pulpctl_print_json (json);
+      return PULPCTL_EXIT_OK;
+    }
+  json_node_unref (json);
+  if (ctl->quiet)
+    return PULPCTL_EXIT_OK;
+  if (n == 0 && when_empty != NULL)
+    g_print ("%s", when_empty);
+  else
+    pulpctl_table_print (table);
+  return PULPCTL_EXIT_OK;
+}
+
 int
 pulpctl_cmd_importers (Pulpctl *ctl, gchar **args)
 {
@@ -216,11 +237,7 @@ pulpctl_cmd_importers (Pulpctl *ctl, gchar **args)
       pulpctl_table_add (table, type, description, NULL);
     }
   json_builder_end_array (b);
-  if (ctl->json)
-    pulpctl_print_json (json_builder_get_root (b));
-  else if (!ctl->quiet)
-    pulpctl_table_print (table);
-  return PULPCTL_EXIT_OK;
+  return print_listing (ctl, json_builder_get_root (b), table, 1, NULL);
 }
 
 /* ---- repo ---------------------------------------------------------------------- */
@@ -254,15 +271,8 @@ pulpctl_cmd_repo_list (Pulpctl *ctl, gchar **args)
                          units, last, g_str_equal (task, "/") ? "-" : pulpctl_task_number (task),
                          NULL);
     }
-  if (ctl->json)
-    pulpctl_print_json (json_node_init_array (json_node_alloc (), array));
-  else if (ctl->quiet)
-    ;
-  else if (repos->len == 0)
-    g_print (_("No repositories. Create one with “pulpctl repo create”.\n"));
-  else
-    pulpctl_table_print (table);
-  return PULPCTL_EXIT_OK;
+  return print_listing (ctl, json_node_init_array (json_node_alloc (), array), table, repos->len,
+                        _("No repositories. Create one with “pulpctl repo create”.\n"));
 }
 
 int
@@ -485,11 +495,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
         g_print ("%s\n", lookup_s (unit, "id"));
       pulpctl_table_add (table, lookup_s (unit, "id"), lookup_s (unit, "type"), size, shown, NULL);
     }
-  if (ctl->json)
-    pulpctl_print_json (json_node_init_array (json_node_alloc (), array));
-  else if (!ctl->quiet)
-    pulpctl_table_print (table);
-  return PULPCTL_EXIT_OK;
+  return print_listing (ctl, json_node_init_array (json_node_alloc (), array), table, units->len, NULL);
 }
 
 int
@@ -528,11 +534,7 @@ pulpctl_cmd_versions (Pulpctl *ctl, gchar **args)
       pulpctl_table_add (table, n, when, c, NULL);
     }
   json_builder_end_array (b);
-  if (ctl->json)
-    pulpctl_print_json (json_builder_get_root (b));
-  else if (!ctl->quiet)
-    pulpctl_table_print (table);
-  return PULPCTL_EXIT_OK;
+  return print_listing (ctl, json_builder_get_root (b), table, 1, NULL);
 }
 
 int
@@ -689,15 +691,8 @@ pulpctl_cmd_task_list (Pulpctl *ctl, gchar **args)
       pulpctl_table_add (table, id, lookup_s (props, "Kind"), repository_name (props, repo_ids),
                          lookup_s (props, "State"), progress, created, NULL);
     }
-  if (ctl->json)
-    pulpctl_print_json (json_node_init_array (json_node_alloc (), array));
-  else if (ctl->quiet)
-    ;
-  else if (tasks->len == 0)
-    g_print (_("No tasks.\n"));
-  else
-    pulpctl_table_print (table);
-  return PULPCTL_EXIT_OK;
+  return print_listing (ctl, json_node_init_array (json_node_alloc (), array), table, tasks->len,
+                        _("No tasks.\n"));
 }
 
 int
