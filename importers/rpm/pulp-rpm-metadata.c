@@ -10,6 +10,7 @@
 
 #include "pulp-error.h"
 #include "pulp-rpm-metadata.h"
+#include "pulp-vardict-writer.h"
 
 /* Reading the metadata of a yum/dnf repository, with nothing of the sync
  * conduit in it, so that every rule about upstream data is tested on real
@@ -489,14 +490,12 @@ pulp_rpm_resolve_location (const gchar *feed,
   return url;
 }
 
-typedef struct _VardictWriter VardictWriter;
-
 typedef struct
 {
   const gchar *path;
   const gchar *display_name;
   PulpRpmParseFlags flags;
-  VardictWriter *writer; /* reused for every package */
+  PulpVardictWriter *writer; /* reused for every package */
   PulpRpmUnitFunc func;
   gpointer user_data;
   GCancellable *cancellable;
@@ -697,298 +696,130 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
 
 #define DEP_SEPARATOR '\x1f'
 
-/* A growing byte buffer; g_byte_array_append costs a function call and
- * checks per piece, and there are dozens of pieces per package. */
-typedef struct
+/* @s as valid UTF-8: @s itself, or a conversion stored in @converted.
+ * Package headers may carry ISO-8859 text (rpm never enforced an
+ * encoding): bytes that are not UTF-8 are converted with createrepo_c's own
+ * ISO-8859-1 conversion, the one it applies when it writes primary.xml,
+ * so an uploaded package gets exactly the strings of the same package
+ * synced. */
+static const gchar *
+as_utf8 (const gchar *s, gchar **converted)
 {
-  guint8 *data;
-  gsize len;
-  gsize alloc;
-} Buffer;
+  gsize len = strlen (s);
 
-static inline void
-buffer_reserve (Buffer *b, gsize n)
-{
-  if (b->len + n > b->alloc)
+  if (g_utf8_validate (s, len, NULL))
+    return s;
+  *converted = g_malloc0 (len * 2 + 1);
+  cr_latin1_to_utf8 ((const unsigned char *) s, (unsigned char *) *converted);
+  if (!g_utf8_validate (*converted, -1, NULL))
     {
-      b->alloc = MAX (b->alloc * 2, b->len + n);
-      b->data = g_realloc (b->data, b->alloc);
+      g_free (*converted);
+      *converted = g_utf8_make_valid (s, len);
     }
+  return *converted;
 }
 
-static inline void
-buffer_append (Buffer *b, const void *data, gsize n)
-{
-  buffer_reserve (b, n);
-  memcpy (b->data + b->len, data, n);
-  b->len += n;
-}
-
-static inline void
-buffer_append_byte (Buffer *b, guint8 c)
-{
-  buffer_reserve (b, 1);
-  b->data[b->len++] = c;
-}
-
-/* Zeros up to the next multiple of 8 from the start of the buffer. */
-static inline void
-buffer_align8 (Buffer *b)
-{
-  gsize pad = (8 - b->len % 8) % 8;
-  buffer_reserve (b, pad);
-  memset (b->data + b->len, 0, pad);
-  b->len += pad;
-}
-
-struct _VardictWriter
-{
-  Buffer buf;         /* the a{sv} being written; offset 0 is 8-aligned */
-  GArray *entry_ends; /* gsize: where each dict entry ends */
-  GArray *item_ends;  /* gsize: where each string of the open `as` ends */
-  gsize entry_start;  /* of the open entry */
-  gsize key_end;      /* of the open entry */
-  gsize array_start;  /* of the open `as` */
-};
-
+/* Appends @s (if any) as valid UTF-8, without its nul. */
 static void
-vardict_writer_init (VardictWriter *w)
+append_utf8 (PulpVardictWriter *w, const gchar *s)
 {
-  w->buf = (Buffer) { g_malloc (4096), 0, 4096 };
-  w->entry_ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), 32);
-  w->item_ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), 64);
-}
-
-static void
-vardict_writer_clear (VardictWriter *w)
-{
-  g_clear_pointer (&w->buf.data, g_free);
-  g_clear_pointer (&w->entry_ends, g_array_unref);
-  g_clear_pointer (&w->item_ends, g_array_unref);
-}
-
-/* The width of the framing offsets of a container whose content is
- * @body bytes with @n offsets: the smallest that can address the whole
- * container, offsets included. */
-static guint
-offset_size (gsize body, gsize n)
-{
-  if (body + n == 0)
-    return 0;
-  if (body + n <= G_MAXUINT8)
-    return 1;
-  if (body + 2 * n <= G_MAXUINT16)
-    return 2;
-  if (body + 4 * n <= G_MAXUINT32)
-    return 4;
-  return 8;
-}
-
-/* Framing offsets are little-endian whatever the host. */
-static void
-append_offsets (Buffer *buf, const gsize *ends, guint n, gsize base, guint size)
-{
-  buffer_reserve (buf, (gsize) n * size);
-  for (guint i = 0; i < n; i++)
-    {
-      guint64 v = GUINT64_TO_LE ((guint64) (ends[i] - base));
-      memcpy (buf->data + buf->len, &v, size);
-      buf->len += size;
-    }
-}
-
-/* Appends @s as valid UTF-8 without its nul. Package headers may carry
- * ISO-8859 text (rpm never enforced an encoding): bytes that are not UTF-8
- * are converted with createrepo_c's own ISO-8859-1 conversion, the one it
- * applies when it writes primary.xml, so an uploaded package gets exactly
- * the strings of the same package synced. */
-static void
-append_utf8 (Buffer *buf, const gchar *s)
-{
-  gsize len;
-  const gchar *end;
+  g_autofree gchar *converted = NULL;
+  const gchar *utf8;
 
   if (s == NULL)
     return;
-  len = strlen (s);
-  if (g_utf8_validate (s, len, &end))
-    {
-      buffer_append (buf, (const guint8 *) s, len);
-      return;
-    }
-  {
-    g_autofree gchar *converted = g_malloc0 (len * 2 + 1);
-    g_autofree gchar *valid = NULL;
-
-    cr_latin1_to_utf8 ((const unsigned char *) s, (unsigned char *) converted);
-    if (!g_utf8_validate (converted, -1, NULL))
-      valid = g_utf8_make_valid (s, len);
-    buffer_append (buf, (const guint8 *) (valid != NULL ? valid : converted),
-                         strlen (valid != NULL ? valid : converted));
-  }
+  utf8 = as_utf8 (s, &converted);
+  pulp_vardict_writer_append (w, utf8, strlen (utf8));
 }
 
 /* A field of a dependency or file record: the separator never appears in
  * one. */
 static gboolean
-append_field (Buffer *buf, const gchar *s)
+append_field (PulpVardictWriter *w, const gchar *s)
 {
-  gsize start = buf->len;
-  guint8 *p = NULL;
+  gsize start = pulp_vardict_writer_get_length (w);
+  guint8 *p;
+  guint8 *end;
 
-  append_utf8 (buf, s);
-  if (buf->len > start)
-    p = buf->data + start;
-  while (p != NULL && (p = memchr (p, DEP_SEPARATOR, buf->data + buf->len - p)) != NULL)
+  append_utf8 (w, s);
+  p = pulp_vardict_writer_peek (w, start);
+  end = pulp_vardict_writer_peek (w, pulp_vardict_writer_get_length (w));
+  while ((p = memchr (p, DEP_SEPARATOR, end - p)) != NULL)
     *p++ = '?';
-  return buf->len > start;
+  return pulp_vardict_writer_get_length (w) > start;
+}
+
+/* A string entry, NULL as "". */
+static void
+add_string (PulpVardictWriter *w, const gchar *key, const gchar *value)
+{
+  pulp_vardict_writer_begin_value (w, key);
+  append_utf8 (w, value);
+  pulp_vardict_writer_append_byte (w, 0);
+  pulp_vardict_writer_end_value (w, "s");
+}
+
+/* A number entry, negative as 0. */
+static void
+add_u64 (PulpVardictWriter *w, const gchar *key, gint64 value)
+{
+  pulp_vardict_writer_add_uint64 (w, key, value > 0 ? (guint64) value : 0);
 }
 
 static void
-begin_entry (VardictWriter *w, const gchar *key)
-{
-  /* entries of an a{sv} are 8-aligned ({sv} is), and so is the value
-   * after the key */
-  buffer_align8 (&w->buf);
-  w->entry_start = w->buf.len;
-  buffer_append (&w->buf, (const guint8 *) key, strlen (key) + 1);
-  w->key_end = w->buf.len;
-  buffer_align8 (&w->buf);
-}
-
-/* Closes the variant (nul and its type) and the dict entry (the offset of
- * the key's end, the one variable-size member that is not last). */
-static void
-end_entry (VardictWriter *w, const gchar *type)
-{
-  gsize body;
-  gsize end;
-
-  buffer_append_byte (&w->buf, 0);
-  buffer_append (&w->buf, (const guint8 *) type, strlen (type));
-  body = w->buf.len - w->entry_start;
-  append_offsets (&w->buf, &w->key_end, 1, w->entry_start, offset_size (body, 1));
-  end = w->buf.len;
-  g_array_append_val (w->entry_ends, end);
-}
-
-static void
-add_string (VardictWriter *w, const gchar *key, const gchar *value)
-{
-  begin_entry (w, key);
-  append_utf8 (&w->buf, value);
-  buffer_append_byte (&w->buf, 0);
-  end_entry (w, "s");
-}
-
-static void
-add_u64 (VardictWriter *w, const gchar *key, gint64 value)
-{
-  guint64 v = value > 0 ? (guint64) value : 0;
-
-  begin_entry (w, key);
-  buffer_append (&w->buf, (const guint8 *) &v, sizeof v); /* host order, like GVariant */
-  end_entry (w, "t");
-}
-
-static void
-begin_strv (VardictWriter *w, const gchar *key)
-{
-  begin_entry (w, key);
-  w->array_start = w->buf.len;
-  g_array_set_size (w->item_ends, 0);
-}
-
-static void
-end_strv_item (VardictWriter *w)
-{
-  gsize end;
-
-  buffer_append_byte (&w->buf, 0);
-  end = w->buf.len;
-  g_array_append_val (w->item_ends, end);
-}
-
-static void
-end_strv (VardictWriter *w)
-{
-  gsize body = w->buf.len - w->array_start;
-  guint n = w->item_ends->len;
-
-  append_offsets (&w->buf, (const gsize *) w->item_ends->data, n, w->array_start,
-                  offset_size (body, n));
-  end_entry (w, "as");
-}
-
-/* Closes the a{sv} and hands it over; the writer is ready for the next. */
-static GVariant *
-vardict_writer_end (VardictWriter *w)
-{
-  gsize body = w->buf.len;
-  guint n = w->entry_ends->len;
-  g_autoptr (GBytes) bytes = NULL;
-
-  append_offsets (&w->buf, (const gsize *) w->entry_ends->data, n, 0, offset_size (body, n));
-  bytes = g_bytes_new (w->buf.data, w->buf.len);
-  w->buf.len = 0;
-  g_array_set_size (w->entry_ends, 0);
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, TRUE);
-}
-
-static void
-add_dependencies (VardictWriter *w, const gchar *key, GSList *deps, gboolean always)
+add_dependencies (PulpVardictWriter *w, const gchar *key, GSList *deps, gboolean always)
 {
   if (deps == NULL && !always)
     return;
-  begin_strv (w, key);
+  pulp_vardict_writer_begin_strv (w, key);
   for (GSList *l = deps; l != NULL; l = l->next)
     {
       cr_Dependency *d = l->data;
       const gchar *rest[] = { d->flags, d->epoch, d->version, d->release, d->pre ? "1" : NULL };
       gsize keep;
 
-      append_field (&w->buf, d->name);
-      keep = w->buf.len;
+      append_field (w, d->name);
+      keep = pulp_vardict_writer_get_length (w);
       for (guint i = 0; i < G_N_ELEMENTS (rest); i++)
         {
-          buffer_append_byte (&w->buf, DEP_SEPARATOR);
-          if (append_field (&w->buf, rest[i]))
-            keep = w->buf.len;
+          pulp_vardict_writer_append_byte (w, DEP_SEPARATOR);
+          if (append_field (w, rest[i]))
+            keep = pulp_vardict_writer_get_length (w);
         }
-      w->buf.len = keep;
-      end_strv_item (w);
+      pulp_vardict_writer_truncate (w, keep);
+      pulp_vardict_writer_end_strv_item (w);
     }
-  end_strv (w);
+  pulp_vardict_writer_end_strv (w);
 }
 
 /* @only_primary: keep the files createrepo_c lists in primary.xml (an RPM
  * header lists them all). */
 static void
-add_files (VardictWriter *w, GSList *files, gboolean only_primary)
+add_files (PulpVardictWriter *w, GSList *files, gboolean only_primary)
 {
-  begin_strv (w, "files");
+  pulp_vardict_writer_begin_strv (w, "files");
   for (GSList *l = files; l != NULL; l = l->next)
     {
       cr_PackageFile *f = l->data;
-      gsize start = w->buf.len;
+      gsize start = pulp_vardict_writer_get_length (w);
 
-      append_field (&w->buf, f->path);
-      append_field (&w->buf, f->name);
-      buffer_append_byte (&w->buf, 0);
-      if (only_primary && !cr_is_primary ((const gchar *) w->buf.data + start))
+      append_field (w, f->path);
+      append_field (w, f->name);
+      pulp_vardict_writer_append_byte (w, 0);
+      if (only_primary && !cr_is_primary ((const gchar *) pulp_vardict_writer_peek (w, start)))
         {
-          w->buf.len = start;
+          pulp_vardict_writer_truncate (w, start);
           continue;
         }
-      w->buf.len--;
+      pulp_vardict_writer_truncate (w, pulp_vardict_writer_get_length (w) - 1);
       if (nonempty (f->type) != NULL)
         {
-          buffer_append_byte (&w->buf, DEP_SEPARATOR);
-          append_field (&w->buf, f->type);
+          pulp_vardict_writer_append_byte (w, DEP_SEPARATOR);
+          append_field (w, f->type);
         }
-      end_strv_item (w);
+      pulp_vardict_writer_end_strv_item (w);
     }
-  end_strv (w);
+  pulp_vardict_writer_end_strv (w);
 }
 
 /* How errors name a package; only built when there is an error. */
@@ -1022,7 +853,7 @@ is_hex (const gchar *s)
  * @with_metadata: %FALSE for a unit that only needs its id, location and
  * size (the scan before downloads). */
 static PulpUnit *
-unit_from_package (VardictWriter *w,
+unit_from_package (PulpVardictWriter *w,
                    cr_Package *pkg,
                    const gchar *display_name,
                    const gchar *checksum_type,
@@ -1075,7 +906,7 @@ unit_from_package (VardictWriter *w,
   add_string (w, "name", pkg->name);
   add_string (w, "release", pkg->release);
   add_string (w, "version", pkg->version);
-  unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, vardict_writer_end (w));
+  unit = pulp_unit_new (PULP_RPM_UNIT_TYPE, pulp_vardict_writer_end (w));
 
   if (with_metadata)
     {
@@ -1107,7 +938,7 @@ unit_from_package (VardictWriter *w,
       add_dependencies (w, "supplements", pkg->supplements, FALSE);
       add_dependencies (w, "enhances", pkg->enhances, FALSE);
       add_files (w, pkg->files, only_primary_files);
-      pulp_unit_set_metadata (unit, vardict_writer_end (w));
+      pulp_unit_set_metadata (unit, pulp_vardict_writer_end (w));
     }
   pulp_unit_set_relative_path (unit, location_href);
   if (pkg->size_package > 0)
@@ -1275,12 +1106,12 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
                                  GCancellable *cancellable,
                                  GError **error)
 {
-  VardictWriter writer;
+  g_autoptr (PulpVardictWriter) writer = pulp_vardict_writer_new ();
   ParseContext ctx = {
     .path = path,
     .display_name = display_name,
     .flags = flags,
-    .writer = &writer,
+    .writer = writer,
     .func = func,
     .user_data = user_data,
     .cancellable = cancellable,
@@ -1292,10 +1123,8 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
   g_return_val_if_fail (path != NULL && func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  vardict_writer_init (&writer);
   rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx,
                              (flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, &cr_error);
-  vardict_writer_clear (&writer);
   g_clear_pointer (&ctx.current, cr_package_free);
   g_clear_pointer (&ctx.checked_base, g_free);
   if (rc != CRE_OK || ctx.error != NULL)
@@ -1329,7 +1158,7 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   g_autofree gchar *display = NULL;
   guint64 size = 0;
   struct stat st;
-  VardictWriter writer;
+  g_autoptr (PulpVardictWriter) writer = NULL;
   cr_Package *pkg;
   PulpUnit *unit;
 
@@ -1383,17 +1212,17 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
                           pkg->release, pkg->arch);
   {
     /* Header strings may be ISO-8859: the path must be UTF-8 like the rest. */
-    Buffer utf8 = { 0 };
-    append_utf8 (&utf8, href);
-    buffer_append_byte (&utf8, 0);
-    g_free (href);
-    href = (gchar *) utf8.data;
+    gchar *converted = NULL;
+    if (as_utf8 (href, &converted) == converted)
+      {
+        g_free (href);
+        href = converted;
+      }
   }
   display = g_path_get_basename (href);
-  vardict_writer_init (&writer);
-  unit = unit_from_package (&writer, pkg, display, "sha256", sha256, href, NULL, TRUE, TRUE,
+  writer = pulp_vardict_writer_new ();
+  unit = unit_from_package (writer, pkg, display, "sha256", sha256, href, NULL, TRUE, TRUE,
                             error);
-  vardict_writer_clear (&writer);
   cr_package_free (pkg);
   if (unit == NULL)
     {

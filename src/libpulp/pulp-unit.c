@@ -6,6 +6,7 @@
 #include "pulp-digest.h"
 #include "pulp-error.h"
 #include "pulp-unit.h"
+#include "pulp-vardict-writer.h"
 
 /**
  * PulpUnit:
@@ -424,109 +425,34 @@ pulp_unit_set_uploaded (PulpUnit *self, gboolean uploaded)
   self->uploaded = uploaded;
 }
 
-/* ListUnits sends pages of up to 10,000 units as `aa{sv}`. Built as a
- * tree of GVariants, a unit is some forty allocations that GDBus then
- * walks and frees again, and a page of 1,000 cost more than 30 ms; here the
- * page is written straight into its serialized form (the GVariant format:
- * values aligned to their type's alignment from the start of the data,
- * variable-sized members followed by little-endian framing offsets), one
- * allocation for the whole page. */
-
-static void
-align8 (GByteArray *out)
-{
-  static const guint8 zeros[8] = { 0 };
-  g_byte_array_append (out, zeros, (8 - out->len % 8) % 8);
-}
-
-/* Appends the framing offsets @ends (relative to @start) of a container
- * that began at @start, in the smallest size that can address it. */
-static void
-append_offsets (GByteArray *out, guint start, const guint *ends, guint n)
-{
-  guint body = out->len - start;
-  guint size = body + n <= G_MAXUINT8 ? 1 : body + 2 * n <= G_MAXUINT16 ? 2 : 4;
-
-  for (guint i = 0; i < n; i++)
-    {
-      guint32 le = GUINT32_TO_LE (ends[i] - start);
-      g_byte_array_append (out, (const guint8 *) &le, size);
-    }
-}
-
-/* A `{sv}` entry whose value has the serialization @data of type @type. */
-static guint
-append_entry (GByteArray *out, const gchar *name, gconstpointer data, gsize size, const gchar *type)
-{
-  guint start, key_end;
-
-  align8 (out);
-  start = out->len;
-  g_byte_array_append (out, (const guint8 *) name, strlen (name) + 1);
-  key_end = out->len;
-  align8 (out);
-  g_byte_array_append (out, data, size);
-  g_byte_array_append (out, (const guint8 *) "", 1);
-  g_byte_array_append (out, (const guint8 *) type, strlen (type));
-  append_offsets (out, start, &key_end, 1);
-  return out->len;
-}
-
-static guint
-append_string_entry (GByteArray *out, const gchar *name, const gchar *value)
-{
-  return append_entry (out, name, value, strlen (value) + 1, "s");
-}
-
-static guint
-append_dict_entry (GByteArray *out, const gchar *name, GVariant *dict)
-{
-  return append_entry (out, name, g_variant_get_data (dict), g_variant_get_size (dict), "a{sv}");
-}
-
-static void
-append_unit (GByteArray *out, PulpUnit *unit)
-{
-  guint8 uploaded = unit->uploaded ? 1 : 0;
-  guint ends[9];
-  guint start, n = 0;
-
-  align8 (out);
-  start = out->len;
-  ends[n++] = append_string_entry (out, "id", unit->id);
-  ends[n++] = append_string_entry (out, "type", unit->type);
-  ends[n++] = append_dict_entry (out, "key", pulp_unit_get_key (unit));
-  ends[n++] = append_dict_entry (out, "metadata", pulp_unit_get_metadata (unit));
-  ends[n++] = append_string_entry (out, "relative-path", pulp_unit_get_relative_path (unit));
-  ends[n++] = append_string_entry (out, "sha256", pulp_unit_get_sha256 (unit));
-  ends[n++] = append_entry (out, "size", &unit->size, sizeof unit->size, "t");
-  ends[n++] = append_string_entry (out, "path", pulp_unit_get_path (unit));
-  ends[n++] = append_entry (out, "uploaded", &uploaded, 1, "b");
-  append_offsets (out, start, ends, n);
-}
-
 /**
  * pulp_unit_list_to_variant:
  * @units: (element-type PulpUnit): units
  *
  * Returns: (transfer floating): the units as the D-Bus contract lists them,
- *   an `aa{sv}`
+ *   an `aa{sv}`, written straight into its serialized form: ListUnits
+ *   sends pages of up to 10,000 units, and as a tree of GVariants a unit
+ *   was some forty allocations that GDBus walked and freed again
  */
 GVariant *
 pulp_unit_list_to_variant (GPtrArray *units)
 {
-  g_autoptr (GByteArray) out = g_byte_array_sized_new (256 * units->len);
-  g_autofree guint *ends = g_new (guint, units->len);
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (PulpVardictWriter) w = pulp_vardict_writer_new ();
 
   for (guint i = 0; i < units->len; i++)
     {
-      append_unit (out, g_ptr_array_index (units, i));
-      ends[i] = out->len;
+      PulpUnit *unit = g_ptr_array_index (units, i);
+
+      pulp_vardict_writer_add_string (w, "id", unit->id);
+      pulp_vardict_writer_add_string (w, "type", unit->type);
+      pulp_vardict_writer_add_vardict (w, "key", pulp_unit_get_key (unit));
+      pulp_vardict_writer_add_vardict (w, "metadata", pulp_unit_get_metadata (unit));
+      pulp_vardict_writer_add_string (w, "relative-path", pulp_unit_get_relative_path (unit));
+      pulp_vardict_writer_add_string (w, "sha256", pulp_unit_get_sha256 (unit));
+      pulp_vardict_writer_add_uint64 (w, "size", unit->size);
+      pulp_vardict_writer_add_string (w, "path", pulp_unit_get_path (unit));
+      pulp_vardict_writer_add_boolean (w, "uploaded", unit->uploaded);
+      pulp_vardict_writer_end_element (w);
     }
-  append_offsets (out, 0, ends, units->len);
-  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&out));
-  /* untrusted: the keys and metadata come from the database as they were
-   * stored, and GVariant checks them as GDBus reads them */
-  return g_variant_new_from_bytes (G_VARIANT_TYPE ("aa{sv}"), bytes, FALSE);
+  return pulp_vardict_writer_end_list (w);
 }

@@ -10,5 +10,6 @@
 #include "pulp-importer.h"
 #include "pulp-sync-conduit.h"
 #include "pulp-unit.h"
+#include "pulp-vardict-writer.h"
 
 #undef __PULP_H_INSIDE__
