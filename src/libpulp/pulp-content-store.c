@@ -35,6 +35,10 @@ struct _PulpContentStore
    * file costs no mkdir or stat of its folder after the first (the
    * downloader thread and task threads store at the same time: atomic). */
   gint prefix_made[256 / 32];
+  /* Files stored (or found stored), and how many of them the last
+   * syncfs() covered: with none since, there is nothing to make durable. */
+  gint stored;
+  gint synced;
 };
 
 G_DEFINE_TYPE (PulpContentStore, pulp_content_store, G_TYPE_OBJECT)
@@ -63,6 +67,8 @@ pulp_content_store_init (PulpContentStore *self)
 {
   self->content_fd = -1;
   self->tmp_fd = -1;
+  /* what an earlier process stored may not be on disk yet */
+  self->stored = 1;
 }
 
 static gint
@@ -266,6 +272,7 @@ pulp_content_store_commit_temp (PulpContentStore *self,
   path = pulp_content_store_get_path (self, sha256);
   if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
+      g_atomic_int_inc (&self->stored);
       g_unlink (tmp_path);
       return TRUE;
     }
@@ -284,7 +291,10 @@ pulp_content_store_commit_temp (PulpContentStore *self,
           prefix_set_known (self, index, TRUE);
         }
       if (g_rename (tmp_path, path) == 0)
-        return TRUE;
+        {
+          g_atomic_int_inc (&self->stored);
+          return TRUE;
+        }
       saved = errno;
       /* the folder went away (orphan cleanup removes empty ones): once more */
       prefix_set_known (self, index, FALSE);
@@ -371,7 +381,10 @@ pulp_content_store_commit_fd (PulpContentStore *self,
   g_snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
   if (linkat (AT_FDCWD, proc_path, self->content_fd, name, AT_SYMLINK_FOLLOW) == 0
       || errno == EEXIST)
-    return TRUE;
+    {
+      g_atomic_int_inc (&self->stored);
+      return TRUE;
+    }
   saved = errno;
   path = pulp_content_store_get_path (self, sha256);
   /* The first file of its prefix: make the folder and try once more. */
@@ -382,7 +395,10 @@ pulp_content_store_commit_fd (PulpContentStore *self,
         return FALSE;
       if (linkat (AT_FDCWD, proc_path, self->content_fd, name, AT_SYMLINK_FOLLOW) == 0
           || errno == EEXIST)
-        return TRUE;
+        {
+          g_atomic_int_inc (&self->stored);
+          return TRUE;
+        }
       saved = errno;
     }
   g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot store %s: %s"), path,
@@ -532,18 +548,26 @@ pulp_content_store_import_fd (PulpContentStore *self,
  *
  * Makes everything stored so far durable, with one syncfs() for the whole
  * file system rather than an fsync() per file; called before a version
- * that references new content commits.
+ * that references new content commits. When no file was written since the
+ * last syncfs() (a metadata-only sync, say) there is nothing to wait for:
+ * a syncfs() would only write back other data, such as the database's
+ * log.
  *
  * Returns: %TRUE on success
  */
 gboolean
 pulp_content_store_sync (PulpContentStore *self, GError **error)
 {
+  gint stored;
   gint64 started;
   gint fd;
 
   g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), FALSE);
 
+  /* read first: what is stored after this is not sure to be covered */
+  stored = g_atomic_int_get (&self->stored);
+  if (stored == g_atomic_int_get (&self->synced))
+    return TRUE;
   started = g_get_monotonic_time ();
   fd = open (self->content_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || syncfs (fd) != 0)
@@ -556,6 +580,7 @@ pulp_content_store_sync (PulpContentStore *self, GError **error)
       return FALSE;
     }
   close (fd);
+  g_atomic_int_set (&self->synced, stored);
   /* It waits for everything dirty on the file system, other programs'
    * writes included: worth seeing when a commit is slow. */
   g_debug ("syncfs() of %s took %.3f s", self->content_dir,
