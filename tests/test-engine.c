@@ -3,6 +3,8 @@
  * the scheduler, cancellation and progress, with the test importer. */
 
 #include <glib/gstdio.h>
+#include <libgda/libgda.h>
+#include <string.h>
 
 #include "pulp-engine.h"
 #include "pulp-error.h"
@@ -597,6 +599,119 @@ test_unit_list_variant (void)
     }
 }
 
+/* The tables as schema 3 (pulpd before units were stored in row order)
+ * left them, holding one repository at version 1 with two units. */
+static const gchar *const schema_3[] = {
+  "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+  "INSERT INTO schema_version (version) VALUES (3)",
+  "CREATE TABLE repositories (id TEXT PRIMARY KEY, importer TEXT NOT NULL, config TEXT NOT NULL,"
+  " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0,"
+  " importer_state TEXT NOT NULL DEFAULT '', importer_state_version INTEGER NOT NULL DEFAULT -1)",
+  "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
+  " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
+  " size INTEGER NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
+  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL,"
+  " PRIMARY KEY (repository, unit, version_added)) WITHOUT ROWID",
+  "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
+  " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number))",
+  "CREATE TABLE tasks (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, repository TEXT NOT NULL,"
+  " state TEXT NOT NULL, stage TEXT NOT NULL, error_name TEXT NOT NULL, error TEXT NOT NULL,"
+  " summary TEXT NOT NULL, created INTEGER NOT NULL, started INTEGER NOT NULL,"
+  " finished INTEGER NOT NULL, uid INTEGER NOT NULL)",
+  "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  "INSERT INTO counters (name, value) VALUES ('next-task-id', 1)",
+  "INSERT INTO repositories (id, importer, config, latest_version) VALUES ('old', 'test', '', 1)",
+  "INSERT INTO versions VALUES ('old', 1, 1, 2)",
+};
+
+static PulpUnit *
+old_unit (const gchar *name, const gchar *summary)
+{
+  PulpUnit *unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
+  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'summary': <%s>}", summary));
+  pulp_unit_set_relative_path (unit, name);
+  return unit;
+}
+
+static void
+run_sql (GdaConnection *cnc, const gchar *sql)
+{
+  g_autoptr (GError) error = NULL;
+  gda_connection_execute_non_select_command (cnc, sql, &error);
+  g_assert_no_error (error);
+}
+
+/* A database of schema 3 is brought forward on start: its units keep
+ * their keys, metadata and membership, and their table is now in row order. */
+static void
+test_schema_upgrade (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-schema-XXXXXX", NULL);
+  g_autofree gchar *cnc_string = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
+  g_autoptr (PulpUnit) a = old_unit ("a", "first");
+  g_autoptr (PulpUnit) b = old_unit ("b", "second, with \"quotes\"");
+  g_autoptr (GPtrArray) units = NULL;
+  g_autoptr (PulpStore) store = NULL;
+  GdaConnection *cnc;
+  PulpUnit *units_in[] = { a, b };
+  gboolean a_first = strcmp (pulp_unit_get_id (a), pulp_unit_get_id (b)) < 0;
+  GdaDataModel *model;
+
+  gda_init ();
+  cnc = gda_connection_open_from_string ("SQLite", cnc_string, NULL, GDA_CONNECTION_OPTIONS_NONE,
+                                         &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (schema_3); i++)
+    run_sql (cnc, schema_3[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (units_in); i++)
+    {
+      PulpUnit *u = units_in[i];
+      g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (u), FALSE);
+      g_autofree gchar *sql = g_strdup_printf (
+          "INSERT INTO units VALUES ('%s', 'test', '%s', '%s', '%s', '', 0);"
+          "INSERT INTO repository_content VALUES ('old', '%s', 1, NULL, 0)",
+          pulp_unit_get_id (u), pulp_unit_get_key_text (u), metadata,
+          pulp_unit_get_relative_path (u), pulp_unit_get_id (u));
+      g_auto (GStrv) statements = g_strsplit (sql, ";", -1);
+      for (guint j = 0; statements[j] != NULL; j++)
+        run_sql (cnc, statements[j]);
+    }
+  gda_connection_close (cnc);
+  g_object_unref (cnc);
+
+  store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pulp_store_get_schema_version (store), ==, PULP_STORE_SCHEMA_VERSION);
+  units = pulp_store_list_units (store, "old", 1, NULL, NULL, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (units->len, ==, 2);
+  for (guint i = 0; i < units->len; i++)
+    {
+      PulpUnit *got = g_ptr_array_index (units, i);
+      /* listed in id order */
+      PulpUnit *want = a_first ? units_in[i] : units_in[1 - i];
+      g_assert_cmpstr (pulp_unit_get_id (got), ==, pulp_unit_get_id (want));
+      g_assert_cmpstr (pulp_unit_get_key_text (got), ==, pulp_unit_get_key_text (want));
+      g_assert_cmpstr (pulp_unit_get_relative_path (got), ==, pulp_unit_get_relative_path (want));
+      g_assert_true (g_variant_equal (pulp_unit_get_metadata (got), pulp_unit_get_metadata (want)));
+    }
+  g_clear_object (&store);
+
+  cnc = gda_connection_open_from_string ("SQLite", cnc_string, NULL, GDA_CONNECTION_OPTIONS_NONE,
+                                         &error);
+  g_assert_no_error (error);
+  /* WITHOUT ROWID tables have no rowid to select */
+  model = gda_connection_execute_select_command (cnc, "SELECT rowid FROM units", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gda_data_model_get_n_rows (model), ==, 2);
+  g_object_unref (model);
+  gda_connection_close (cnc);
+  g_object_unref (cnc);
+  rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -612,5 +727,6 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/task/interrupted", test_interrupted);
   ADD ("/pulp/engine/importer/broken-module", test_broken_module);
   g_test_add_func ("/pulp/engine/unit/list-variant", test_unit_list_variant);
+  g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   return g_test_run ();
 }

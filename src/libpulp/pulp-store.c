@@ -177,6 +177,21 @@ bind_int (Statement *st, guint i, gint64 value)
   gda_holder_set_value (g_ptr_array_index (st->holders, i), &v, NULL);
 }
 
+/* Binds the bytes of @text as a binary value, taking @text: substr() takes
+ * slices of binary values in constant time, of text by counting characters
+ * from the start. */
+static void
+bind_binary_take (Statement *st, guint i, GString *text)
+{
+  GValue *v = gda_value_new (GDA_TYPE_BINARY);
+  GdaBinary *bin = g_new (GdaBinary, 1);
+
+  bin->binary_length = (glong) text->len;
+  bin->data = (guchar *) g_string_free (text, FALSE);
+  gda_value_take_binary (v, bin);
+  gda_holder_take_value (g_ptr_array_index (st->holders, i), v, NULL);
+}
+
 static gboolean
 run (PulpStore *self, Statement *st, GError **error)
 {
@@ -253,6 +268,17 @@ static const gchar *const migrations[] = {
    * lands on another page); orphan cleanup, which reads them, is rare */
   "DROP INDEX units_sha256;"
   "DROP INDEX repository_content_unit;",
+  /* 4: units in the order they were stored, found by id through an index:
+   * rows run to kilobytes (rpm metadata), and in a table ordered by the
+   * hashed id every batch of inserts split and rewrote pages all over it
+   * (and rows over a quarter of a page went to overflow pages) */
+  "CREATE TABLE units_by_row (id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+  " unit_key TEXT NOT NULL, metadata TEXT NOT NULL, relative_path TEXT NOT NULL,"
+  " sha256 TEXT NOT NULL, size INTEGER NOT NULL);"
+  "INSERT INTO units_by_row (id, type, unit_key, metadata, relative_path, sha256, size)"
+  " SELECT id, type, unit_key, metadata, relative_path, sha256, size FROM units;"
+  "DROP TABLE units;"
+  "ALTER TABLE units_by_row RENAME TO units;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
@@ -343,6 +369,33 @@ pragma_select (PulpStore *self, const gchar *sql, GError **error)
   return st != NULL && (model = query (self, st, NULL, error)) != NULL;
 }
 
+/* Sets up an SQLite connection. WAL: readers (ListUnits) do not wait for a
+ * sync's writes; NORMAL synchronisation keeps the database consistent
+ * across crashes. Pages of 16 KiB (for new databases; an existing one
+ * keeps its size) hold several units of kilobytes each; the log is written
+ * back into the database past 64 MiB. */
+static gboolean
+setup_sqlite (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  g_autofree gchar *checkpoint = NULL;
+  Statement *st;
+  gint64 page_size;
+
+  if (!pragma_select (self, "PRAGMA page_size=16384", error)
+      || !pragma_select (self, "PRAGMA journal_mode=WAL", error)
+      || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
+      || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
+      || !pragma_select (self, "PRAGMA cache_size=-16384", error)
+      || (st = prepare (self, "PRAGMA page_size", error)) == NULL
+      || (model = query (self, st, NULL, error)) == NULL)
+    return FALSE;
+  page_size = MAX (get_int (model, 0, 0), 512);
+  checkpoint = g_strdup_printf ("PRAGMA wal_autocheckpoint=%" G_GINT64_FORMAT,
+                                64 * 1024 * 1024 / page_size);
+  return pragma_select (self, checkpoint, error);
+}
+
 /**
  * pulp_store_new:
  * @provider: a libgda provider name ("SQLite", "PostgreSQL")
@@ -368,14 +421,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       return NULL;
     }
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
-  /* WAL: readers (ListUnits) do not wait for a sync's writes; NORMAL
-   * synchronisation keeps the database consistent across crashes. */
-  if (self->is_sqlite
-      && (!pragma_select (self, "PRAGMA journal_mode=WAL", error)
-          || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
-          || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
-          || !pragma_select (self, "PRAGMA cache_size=-16384", error)
-          || !pragma_select (self, "PRAGMA wal_autocheckpoint=16384", error)))
+  if (self->is_sqlite && !setup_sqlite (self, error))
     {
       db_error (error, "setting up SQLite");
       return NULL;
@@ -687,21 +733,43 @@ json_ids (PulpStore *self)
                          : "(SELECT json_array_elements_text (##j::string::json))";
 }
 
+/* Appends the Base64 of @dict's serialization (see pulp_variant_encode()). */
+static void
+append_base64 (GString *out, GVariant *dict)
+{
+  g_autoptr (GVariant) normal = g_variant_get_normal_form (dict);
+  gsize len = g_variant_get_size (normal);
+  gint state = 0;
+  gint save = 0;
+  gsize start = out->len;
+  gsize n;
+
+  g_string_set_size (out, start + (len / 3 + 1) * 4 + 4);
+  n = g_base64_encode_step (g_variant_get_data (normal), len, FALSE, out->str + start, &state,
+                            &save);
+  n += g_base64_encode_close (FALSE, out->str + start + n, &state, &save);
+  g_string_truncate (out, start + n);
+}
+
+/* A unit's row; its metadata goes to @data (a GString), and the row says
+ * where: metadata runs to kilobytes, and SQLite would otherwise parse it
+ * as JSON once for every field it extracts from the row. */
 static void
 json_unit_row (GString *json, gpointer item, gconstpointer data)
 {
   PulpUnit *unit = item;
-  g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
+  GString *metadata = (GString *) data;
+  gsize start = metadata->len;
 
+  append_base64 (metadata, pulp_unit_get_metadata (unit));
   g_string_append_c (json, '[');
   json_string (json, pulp_unit_get_id (unit));
   g_string_append_c (json, ',');
   json_string (json, pulp_unit_get_type_id (unit));
   g_string_append_c (json, ',');
   json_string (json, pulp_unit_get_key_text (unit));
-  g_string_append_c (json, ',');
-  json_string (json, metadata);
-  g_string_append_c (json, ',');
+  g_string_append_printf (json, ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",", start + 1,
+                          metadata->len - start);
   json_string (json, pulp_unit_get_relative_path (unit));
   g_string_append_c (json, ',');
   json_string (json, pulp_unit_get_sha256 (unit));
@@ -727,6 +795,13 @@ json_content_row (GString *json, gpointer item, gconstpointer data)
                           pulp_unit_get_uploaded (item) ? 1 : 0);
 }
 
+static gint
+compare_unit_ids (gconstpointer a, gconstpointer b)
+{
+  return strcmp (pulp_unit_get_id (*(PulpUnit *const *) a),
+                 pulp_unit_get_id (*(PulpUnit *const *) b));
+}
+
 #define UNITS_UPSERT                                                                       \
   " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"                           \
   " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size"
@@ -744,20 +819,41 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GString) json = g_string_sized_new (256 * JSON_ROWS);
+  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (units->len);
+  Statement *st = prepare (
+    self,
+    self->is_sqlite
+      ? "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+        " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
+        " json_extract (value, '$[2]'), CAST (substr (##m::binary, json_extract (value, '$[3]'),"
+        " json_extract (value, '$[4]')) AS TEXT), json_extract (value, '$[5]'),"
+        " json_extract (value, '$[6]'), json_extract (value, '$[7]')"
+        " FROM json_each (##j::string) WHERE 1" UNITS_UPSERT
+      : "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
+        " SELECT e->>0, e->>1, e->>2,"
+        " convert_from (substr (CAST (##m::binary AS bytea), (e->>3)::int, (e->>4)::int), 'UTF8'),"
+        " e->>5, e->>6, (e->>7)::bigint FROM json_array_elements (##j::string::json) AS e"
+        UNITS_UPSERT,
+    error);
 
-  for (guint start = 0; start < units->len; start += JSON_ROWS)
+  if (st == NULL)
     {
-      json_array (json, units, start, MIN (JSON_ROWS, units->len - start), json_unit_row, NULL);
-      if (!run_json (self,
-                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
-                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
-                     " json_extract (value, '$[2]'), json_extract (value, '$[3]'),"
-                     " json_extract (value, '$[4]'), json_extract (value, '$[5]'),"
-                     " json_extract (value, '$[6]') FROM json_each (##j::string) WHERE 1" UNITS_UPSERT,
-                     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
-                     " SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::bigint"
-                     " FROM json_array_elements (##j::string::json) AS e" UNITS_UPSERT,
-                     json, error))
+      db_error (error, "storing units");
+      return FALSE;
+    }
+  /* New rows go to the end of the table: stored in id order, the units of
+   * a batch are side by side when read back in id order. */
+  g_ptr_array_extend (sorted, units, NULL, NULL);
+  g_ptr_array_sort (sorted, compare_unit_ids);
+  for (guint start = 0; start < sorted->len; start += JSON_ROWS)
+    {
+      GString *metadata = g_string_sized_new (64 * JSON_ROWS);
+
+      json_array (json, sorted, start, MIN (JSON_ROWS, sorted->len - start), json_unit_row,
+                  metadata);
+      bind_binary_take (st, 0, metadata);
+      bind_string (st, 1, json->str);
+      if (!run (self, st, error))
         {
           db_error (error, "storing units");
           return FALSE;
