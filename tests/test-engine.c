@@ -599,6 +599,54 @@ test_unit_list_variant (void)
     }
 }
 
+/* A unit's id and key text do not depend on the order its key was built
+ * in: whatever the size of the key (1-, 2- and 4-byte offsets in its
+ * serialized form), in order or not, with a repeated name or not. */
+static void
+test_unit_key_order (void)
+{
+  const gsize sizes[] = { 4, 300, 70000 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree gchar *long_value = g_strnfill (sizes[i], 'x');
+      GVariantBuilder b;
+      g_autoptr (PulpUnit) sorted = NULL;
+      g_autoptr (PulpUnit) unsorted = NULL;
+      g_autoptr (PulpUnit) other = NULL;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "arch", g_variant_new_string ("noarch"));
+      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (long_value));
+      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_uint64 (2));
+      sorted = pulp_unit_new ("test", g_variant_builder_end (&b));
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_uint64 (2));
+      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (long_value));
+      g_variant_builder_add (&b, "{sv}", "arch", g_variant_new_string ("noarch"));
+      unsorted = pulp_unit_new ("test", g_variant_builder_end (&b));
+      g_assert_cmpstr (pulp_unit_get_id (unsorted), ==, pulp_unit_get_id (sorted));
+      g_assert_cmpstr (pulp_unit_get_key_text (unsorted), ==, pulp_unit_get_key_text (sorted));
+
+      /* "arch" twice, out of order: the first one counts */
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "arch", g_variant_new_string ("noarch"));
+      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (long_value));
+      g_variant_builder_add (&b, "{sv}", "arch", g_variant_new_string ("x86_64"));
+      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_uint64 (2));
+      unsorted = (g_object_unref (unsorted), pulp_unit_new ("test", g_variant_builder_end (&b)));
+      g_assert_cmpstr (pulp_unit_get_id (unsorted), ==, pulp_unit_get_id (sorted));
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "arch", g_variant_new_string ("x86_64"));
+      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (long_value));
+      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_uint64 (2));
+      other = pulp_unit_new ("test", g_variant_builder_end (&b));
+      g_assert_cmpstr (pulp_unit_get_id (other), !=, pulp_unit_get_id (sorted));
+    }
+}
+
 /* The tables as schema 3 (pulpd before units were stored in row order)
  * left them, holding one repository at version 1 with two units. */
 static const gchar *const schema_3[] = {
@@ -727,6 +775,7 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/task/interrupted", test_interrupted);
   ADD ("/pulp/engine/importer/broken-module", test_broken_module);
   g_test_add_func ("/pulp/engine/unit/list-variant", test_unit_list_variant);
+  g_test_add_func ("/pulp/engine/unit/key-order", test_unit_key_order);
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   return g_test_run ();
 }
