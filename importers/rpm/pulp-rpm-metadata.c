@@ -724,10 +724,19 @@ static void
 append_utf8 (PulpVardictWriter *w, const gchar *s)
 {
   g_autofree gchar *converted = NULL;
+  const guchar *p;
   const gchar *utf8;
 
   if (s == NULL)
     return;
+  /* plain ASCII (most of it) is UTF-8 as it is */
+  for (p = (const guchar *) s; *p != '\0' && *p < 0x80; p++)
+    ;
+  if (*p == '\0')
+    {
+      pulp_vardict_writer_append (w, s, (const gchar *) p - s);
+      return;
+    }
   utf8 = as_utf8 (s, &converted);
   pulp_vardict_writer_append (w, utf8, strlen (utf8));
 }
