@@ -11,7 +11,8 @@
 # VmHWM, reset before each case; the others: their own maximum RSS).
 # Usage: bench/bench-rpm.sh [BUILD_DIR]
 #   CASES="a b c" (default) chooses the cases; NO_DNF=1 skips dnf in (c);
-#   PERF=CASE records a profile of pulpd in that case (perf record).
+#   PERF=CASE records a profile of pulpd in that case (perf record; PERF_OPTS
+#   replaces its default options "-F 199 --call-graph dwarf,16384").
 #   BENCH_RPM_CACHE=DIR keeps the generated repositories there between runs
 #   (building 2,000 RPMs takes about a minute); KEEP=1 keeps the work dir.
 set -eu
@@ -92,7 +93,7 @@ pulp_sync() {
   reset_hwm
   c0=$(cpu)
   if [ "${PERF:-}" = "$1" ]; then
-    perf record -q -F 199 --call-graph dwarf,16384 -p "$PULPD_PID" -o "${PERF_OUT:-$WORK/perf.data}" \
+    perf record -q ${PERF_OPTS:--F 199 --call-graph dwarf,16384} -p "$PULPD_PID" -o "${PERF_OUT:-$WORK/perf.data}" \
       >/dev/null 2>&1 &
     perf_pid=$!
     sleep 1 # perf attaches asynchronously

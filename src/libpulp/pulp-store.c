@@ -668,18 +668,24 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
 static void
 json_string (GString *out, const gchar *s)
 {
+  const guchar *p = (const guchar *) (s != NULL ? s : "");
+
   g_string_append_c (out, '"');
-  for (const guchar *p = (const guchar *) (s != NULL ? s : ""); *p != '\0'; p++)
+  while (*p != '\0')
     {
+      const guchar *run = p;
+
+      /* plain characters are copied a run at a time */
+      while (*p >= 0x20 && *p != '"' && *p != '\\')
+        p++;
+      g_string_append_len (out, (const gchar *) run, p - run);
       if (*p == '"' || *p == '\\')
         {
           g_string_append_c (out, '\\');
-          g_string_append_c (out, (gchar) *p);
+          g_string_append_c (out, (gchar) *p++);
         }
-      else if (*p < 0x20)
-        g_string_append_printf (out, "\\u%04x", *p);
-      else
-        g_string_append_c (out, (gchar) *p);
+      else if (*p != '\0')
+        g_string_append_printf (out, "\\u%04x", *p++);
     }
   g_string_append_c (out, '"');
 }
