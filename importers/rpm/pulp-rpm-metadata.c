@@ -747,9 +747,21 @@ static gboolean
 append_field (PulpVardictWriter *w, const gchar *s)
 {
   gsize start = pulp_vardict_writer_get_length (w);
+  const guchar *plain = (const guchar *) s;
   guint8 *p;
   guint8 *end;
 
+  if (s == NULL)
+    return FALSE;
+  /* printable ASCII (nearly always) needs neither conversion nor a check
+   * for the separator, a control character */
+  while (*plain >= 0x20 && *plain < 0x80)
+    plain++;
+  if (*plain == '\0')
+    {
+      pulp_vardict_writer_append (w, s, (const gchar *) plain - s);
+      return plain != (const guchar *) s;
+    }
   append_utf8 (w, s);
   p = pulp_vardict_writer_peek (w, start);
   end = pulp_vardict_writer_peek (w, pulp_vardict_writer_get_length (w));
