@@ -488,7 +488,9 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
    * saving more would only cost time; downloading goes on all the same. */
   if (sync->n_failed > 0 && !sync->skip_failed)
     return TRUE;
-  return save_batch (sync, units, error);
+  /* Written now, while the next batch downloads, rather than all at once
+   * after the last file. */
+  return save_batch (sync, units, error) && pulp_sync_conduit_flush (sync->conduit, error);
 }
 
 static gboolean
