@@ -79,6 +79,9 @@ struct _PulpDownloader
 
   /* Makes temp files ahead for the workers (see take_temp()). */
   GThreadPool *spare_maker;
+  /* Writes stored files to disk while the next batch downloads (see
+   * start_writeback()). */
+  GThreadPool *writeback;
 };
 
 G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
@@ -1345,6 +1348,31 @@ batch_run (Batch *b,
   batch_wait (b, progress, user_data, bytes_total);
 }
 
+/* ---- write-back ------------------------------------------------------- */
+
+static void
+writeback_run (gpointer data, gpointer user_data)
+{
+  PulpDownloader *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* The commit syncs again and reports what fails. */
+  if (!pulp_content_store_sync (self->store, &error))
+    g_debug ("early write-back: %s", error->message);
+}
+
+/* Starts writing what the store received to disk, in the background: the
+ * caller downloads its next batch meanwhile, and the syncfs() before the
+ * commit finds only the last batch left to write instead of every file of
+ * the sync (0.15-0.3 s for 10,000 small files). One runs at a time; one
+ * more may wait. */
+static void
+start_writeback (PulpDownloader *self)
+{
+  if (g_thread_pool_unprocessed (self->writeback) == 0)
+    g_thread_pool_push (self->writeback, GINT_TO_POINTER (1), NULL);
+}
+
 /* ---- the object -------------------------------------------------------- */
 
 static gpointer
@@ -1414,9 +1442,11 @@ pulp_downloader_finalize (GObject *object)
           g_thread_join (worker->thread);
         }
     }
-  /* waits for the spares being made */
+  /* waits for the spares being made and a write-back that runs */
   if (self->spare_maker != NULL)
     g_thread_pool_free (self->spare_maker, FALSE, TRUE);
+  if (self->writeback != NULL)
+    g_thread_pool_free (self->writeback, FALSE, TRUE);
   for (guint i = 0; i < self->n_workers; i++)
     {
       Worker *worker = &self->workers[i];
@@ -1645,7 +1675,9 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
     return NULL;
 
   self->spare_maker = g_thread_pool_new (spare_make, self, 1, FALSE, error);
-  if (self->spare_maker == NULL)
+  if (self->spare_maker != NULL)
+    self->writeback = g_thread_pool_new (writeback_run, self, 1, FALSE, error);
+  if (self->spare_maker == NULL || self->writeback == NULL)
     {
       pulp_error_convert (error);
       return NULL;
@@ -1864,6 +1896,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
   g_autoptr (GString) summary = NULL;
   const GError *first = NULL;
   guint failed = 0;
+  gboolean fetched = FALSE;
   gboolean cancelled;
 
   g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
@@ -1888,6 +1921,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
     {
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
+      fetched |= dl->fetched;
       if (dl->error == NULL && dl->path == NULL)
         dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), dl->url);
       if (dl->error == NULL)
@@ -1904,6 +1938,8 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
           g_string_append (summary, dl->error->message);
         }
     }
+  if (fetched)
+    start_writeback (self);
   if (failed == 0)
     return TRUE;
   if (cancelled)
