@@ -951,14 +951,26 @@ typedef struct
   gchar *path;
 } SpareTemp;
 
+/* What a worker asks the helper for: @count spares. */
+typedef struct
+{
+  Worker *worker;
+  guint count;
+} SpareOrder;
+
 static void
 spare_make (gpointer data, gpointer user_data)
 {
-  Worker *worker = data;
-  SpareTemp *spare = g_new0 (SpareTemp, 1);
+  SpareOrder *order = data;
 
-  spare->fd = pulp_content_store_open_new (worker->self->store, &spare->path, NULL);
-  g_async_queue_push (worker->spares, spare);
+  for (guint i = 0; i < order->count; i++)
+    {
+      SpareTemp *spare = g_new0 (SpareTemp, 1);
+
+      spare->fd = pulp_content_store_open_new (order->worker->self->store, &spare->path, NULL);
+      g_async_queue_push (order->worker->spares, spare);
+    }
+  g_free (order);
 }
 
 static void
@@ -976,8 +988,9 @@ spare_free (SpareTemp *spare)
 }
 
 /* Asks for spares up to what this part of the batch can still use: about
- * two per slot, asked for a slot's worth at a time, so that the helper is
- * woken once per few files rather than once per file. */
+ * two per slot, asked for a slot's worth at a time in one order, so that
+ * the helper is woken once per few files rather than once per file (a
+ * push per file cost a futex wake-up per file). */
 static void
 spares_request (Part *part)
 {
@@ -986,14 +999,15 @@ spares_request (Part *part)
   guint next = (guint) g_atomic_int_get (&b->next);
   guint remaining = next < b->downloads->len ? b->downloads->len - next : 0;
   guint want = MIN (2 * part->n_slots, remaining);
+  SpareOrder *order;
 
-  if (worker->spares_pending > want / 2)
+  if (worker->spares_pending > want / 2 || worker->spares_pending >= want)
     return;
-  while (worker->spares_pending < want)
-    {
-      g_thread_pool_push (b->self->spare_maker, worker, NULL);
-      worker->spares_pending++;
-    }
+  order = g_new (SpareOrder, 1);
+  order->worker = worker;
+  order->count = want - worker->spares_pending;
+  g_thread_pool_push (b->self->spare_maker, order, NULL);
+  worker->spares_pending = want;
 }
 
 /* Drops the spares nobody took, waiting for those still being made. */
