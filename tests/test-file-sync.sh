@@ -239,6 +239,26 @@ contains "skip-failed: Summary names the failed unit" '"failed-units" as 1 "file
 check "skip-failed: files kept from the failed sync are not fetched again" "0" "$(grep -vc 'file-0000002.bin\|PULP_MANIFEST' "$REQLOG")"
 contains "skip-failed: Summary says so" '"downloaded" t 0' "$(tsummary)"
 
+# A sync writes its units to the database batch by batch (1,000 files) while
+# the next batch downloads: a failure in a later batch must still leave
+# nothing of the sync visible.
+tree late404 1500 1k --subdirs 10
+last=$(grep -v '^#' "$WWW/late404/PULP_MANIFEST" | tail -1 | cut -d, -f1)
+rm "$WWW/late404/$last"
+create late404 "$NGINX/late404/PULP_MANIFEST"
+run_sync late404; check "404 in the second batch: failed" "failed" "$S"
+contains "404 in the second batch: Error counts the failures" "1 of 1500 downloads failed" "$(terror)"
+check "404 in the second batch: no version" "t 0" "$(rprop late404 LatestVersion)"
+check "404 in the second batch: no units" "t 0" "$(rprop late404 UnitCount)"
+check "404 in the second batch: ListUnits is empty" '{"type":"aa{sv}","data":[[]]}' "$(units_json late404)"
+check "404 in the second batch: the other files are kept in the store" "1499" "$(stored late404)"
+repo late404 Configure a{sv} 1 skip-failed b true >/dev/null
+: >"$WORK/nginx-access.log"
+run_sync late404; check "404 in the second batch, skip-failed: completes" "completed" "$S"
+check "404 in the second batch, skip-failed: 1499 units" "t 1499" "$(rprop late404 UnitCount)"
+check "404 in the second batch, skip-failed: only the manifest and the missing file requested" \
+  "2" "$(wc -l <"$WORK/nginx-access.log")"
+
 tree r500 4 4k
 create r500 "$FS/r500/PULP_MANIFEST"
 echo "/r500/file-0000001.bin status 500 2" >"$RULES"

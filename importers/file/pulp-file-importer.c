@@ -297,6 +297,9 @@ compare_units (FileSync *sync, gboolean on_demand, gboolean force, GError **erro
 {
   guint n = pulp_file_manifest_get_n_entries (sync->manifest);
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Without units to compare with (a first sync), immediate syncs need no
+   * unit ids here: their units are made once the files have arrived. */
+  gboolean all_new = !on_demand && (force || pulp_sync_conduit_get_unit_count (sync->conduit) == 0);
 
   sync->new_entries = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < n; i++)
@@ -310,6 +313,11 @@ compare_units (FileSync *sync, gboolean on_demand, gboolean force, GError **erro
           if (!check_cancelled (sync->cancellable, error))
             return FALSE;
           pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
+        }
+      if (all_new)
+        {
+          g_array_append_val (sync->new_entries, i);
+          continue;
         }
 
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
@@ -480,7 +488,9 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
    * saving more would only cost time; downloading goes on all the same. */
   if (sync->n_failed > 0 && !sync->skip_failed)
     return TRUE;
-  return save_batch (sync, units, error);
+  /* Written now, while the next batch downloads, rather than all at once
+   * after the last file. */
+  return save_batch (sync, units, error) && pulp_sync_conduit_flush (sync->conduit, error);
 }
 
 static gboolean

@@ -79,6 +79,10 @@ struct _PulpDownloader
 
   /* Makes temp files ahead for the workers (see take_temp()). */
   GThreadPool *spare_maker;
+  /* Writes stored files to disk while the next batch downloads (see
+   * start_writeback()). */
+  GThreadPool *writeback;
+  gboolean unsynced; /* a finished job stored files; the caller's thread */
 };
 
 G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
@@ -948,14 +952,26 @@ typedef struct
   gchar *path;
 } SpareTemp;
 
+/* What a worker asks the helper for: @count spares. */
+typedef struct
+{
+  Worker *worker;
+  guint count;
+} SpareOrder;
+
 static void
 spare_make (gpointer data, gpointer user_data)
 {
-  Worker *worker = data;
-  SpareTemp *spare = g_new0 (SpareTemp, 1);
+  SpareOrder *order = data;
 
-  spare->fd = pulp_content_store_open_new (worker->self->store, &spare->path, NULL);
-  g_async_queue_push (worker->spares, spare);
+  for (guint i = 0; i < order->count; i++)
+    {
+      SpareTemp *spare = g_new0 (SpareTemp, 1);
+
+      spare->fd = pulp_content_store_open_new (order->worker->self->store, &spare->path, NULL);
+      g_async_queue_push (order->worker->spares, spare);
+    }
+  g_free (order);
 }
 
 static void
@@ -973,8 +989,9 @@ spare_free (SpareTemp *spare)
 }
 
 /* Asks for spares up to what this part of the batch can still use: about
- * two per slot, asked for a slot's worth at a time, so that the helper is
- * woken once per few files rather than once per file. */
+ * two per slot, asked for a slot's worth at a time in one order, so that
+ * the helper is woken once per few files rather than once per file (a
+ * push per file cost a futex wake-up per file). */
 static void
 spares_request (Part *part)
 {
@@ -983,14 +1000,15 @@ spares_request (Part *part)
   guint next = (guint) g_atomic_int_get (&b->next);
   guint remaining = next < b->downloads->len ? b->downloads->len - next : 0;
   guint want = MIN (2 * part->n_slots, remaining);
+  SpareOrder *order;
 
-  if (worker->spares_pending > want / 2)
+  if (worker->spares_pending > want / 2 || worker->spares_pending >= want)
     return;
-  while (worker->spares_pending < want)
-    {
-      g_thread_pool_push (b->self->spare_maker, worker, NULL);
-      worker->spares_pending++;
-    }
+  order = g_new (SpareOrder, 1);
+  order->worker = worker;
+  order->count = want - worker->spares_pending;
+  g_thread_pool_push (b->self->spare_maker, order, NULL);
+  worker->spares_pending = want;
 }
 
 /* Drops the spares nobody took, waiting for those still being made. */
@@ -1345,6 +1363,34 @@ batch_run (Batch *b,
   batch_wait (b, progress, user_data, bytes_total);
 }
 
+/* ---- write-back ------------------------------------------------------- */
+
+static void
+writeback_run (gpointer data, gpointer user_data)
+{
+  PulpDownloader *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* The commit syncs again and reports what fails. */
+  if (!pulp_content_store_sync (self->store, &error))
+    g_debug ("early write-back: %s", error->message);
+}
+
+/* Starts writing what the store received to disk, in the background, when
+ * the next batch starts: the files of the earlier batches are written while
+ * it downloads, and the syncfs() before the commit finds only the last
+ * batch left to write instead of every file of the sync (0.15-0.3 s for
+ * 10,000 small files). After the last batch the commit's own syncfs() does
+ * the writing: one more running next to it gains nothing (and a sync of one
+ * batch of 20 files of 50 MiB looked slower with it). One runs at a time;
+ * one more may wait. */
+static void
+start_writeback (PulpDownloader *self)
+{
+  if (g_thread_pool_unprocessed (self->writeback) == 0)
+    g_thread_pool_push (self->writeback, GINT_TO_POINTER (1), NULL);
+}
+
 /* ---- the object -------------------------------------------------------- */
 
 static gpointer
@@ -1414,9 +1460,11 @@ pulp_downloader_finalize (GObject *object)
           g_thread_join (worker->thread);
         }
     }
-  /* waits for the spares being made */
+  /* waits for the spares being made and a write-back that runs */
   if (self->spare_maker != NULL)
     g_thread_pool_free (self->spare_maker, FALSE, TRUE);
+  if (self->writeback != NULL)
+    g_thread_pool_free (self->writeback, FALSE, TRUE);
   for (guint i = 0; i < self->n_workers; i++)
     {
       Worker *worker = &self->workers[i];
@@ -1645,7 +1693,9 @@ pulp_downloader_new (PulpContentStore *store, GVariant *config, GError **error)
     return NULL;
 
   self->spare_maker = g_thread_pool_new (spare_make, self, 1, FALSE, error);
-  if (self->spare_maker == NULL)
+  if (self->spare_maker != NULL)
+    self->writeback = g_thread_pool_new (writeback_run, self, 1, FALSE, error);
+  if (self->spare_maker == NULL || self->writeback == NULL)
     {
       pulp_error_convert (error);
       return NULL;
@@ -1836,6 +1886,9 @@ pulp_downloader_start_to_store (PulpDownloader *self,
   job->cancelled = g_cancellable_is_cancelled (cancellable);
   if (downloads->len == 0 || job->cancelled)
     return job;
+  if (self->unsynced)
+    start_writeback (self);
+  self->unsynced = FALSE;
   job->batch = batch_new (self, SINK_STORE, downloads);
   job->batch->bytes_total = bytes_total;
   batch_start (job->batch, cancellable);
@@ -1864,6 +1917,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
   g_autoptr (GString) summary = NULL;
   const GError *first = NULL;
   guint failed = 0;
+  gboolean fetched = FALSE;
   gboolean cancelled;
 
   g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
@@ -1888,6 +1942,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
     {
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
+      fetched |= dl->fetched;
       if (dl->error == NULL && dl->path == NULL)
         dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), dl->url);
       if (dl->error == NULL)
@@ -1904,6 +1959,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
           g_string_append (summary, dl->error->message);
         }
     }
+  self->unsynced |= fetched;
   if (failed == 0)
     return TRUE;
   if (cancelled)

@@ -401,6 +401,26 @@ pulp_sync_conduit_save_unit (PulpSyncConduit *self, PulpUnit *unit, GError **err
 }
 
 /**
+ * pulp_sync_conduit_flush:
+ *
+ * Writes the units saved so far to the database now instead of when the
+ * buffer fills or at the commit. An importer that saves units in batches
+ * while the files of the next batch download calls it after each batch:
+ * the database work then overlaps the transfers instead of all of it
+ * waiting for the last file.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_sync_conduit_flush (PulpSyncConduit *self, GError **error)
+{
+  g_return_val_if_fail (PULP_IS_SYNC_CONDUIT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return flush_pending (self, error);
+}
+
+/**
  * pulp_sync_conduit_keep_unit:
  * @unit_id: a unit the repository already holds
  *

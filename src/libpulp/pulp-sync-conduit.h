@@ -43,6 +43,7 @@ gboolean pulp_sync_conduit_foreach_unit (PulpSyncConduit *self,
 
 const gchar *pulp_sync_conduit_save_unit (PulpSyncConduit *self, PulpUnit *unit, GError **error);
 gboolean pulp_sync_conduit_save_units (PulpSyncConduit *self, GPtrArray *units, GError **error);
+gboolean pulp_sync_conduit_flush (PulpSyncConduit *self, GError **error);
 void pulp_sync_conduit_keep_unit (PulpSyncConduit *self, const gchar *unit_id);
 gboolean pulp_sync_conduit_unassociate_units (PulpSyncConduit *self,
                                               const gchar *const *unit_ids,
