@@ -285,5 +285,7 @@ du_after=$(du -sk "$STATE/content" | cut -f1)
 check "no units are left" "0" "$(sql 'SELECT count(*) FROM units')"
 [ -n "${PULP_TEST_POSTGRESQL:-}" ] || check "database integrity" "ok" "$(sql 'PRAGMA integrity_check')"
 
+no_criticals
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

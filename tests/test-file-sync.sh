@@ -490,5 +490,7 @@ run_sync crash; check "after kill -9: next sync completes" "completed" "$S"
 check "after kill -9: all units" "t 4" "$(rprop crash UnitCount)"
 check "after kill -9: units verified" "4 ok" "$(verify_units crash crash)"
 
+no_criticals
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -70,7 +70,7 @@ G_DEFINE_DYNAMIC_TYPE_EXTENDED (PulpRpmImporter,
 typedef struct
 {
   PulpSyncConduit *conduit;
-  PulpDownloader *downloader;
+  PulpDownloader *downloader; /* the conduit's */
   GCancellable *cancellable;
   const gchar *feed;
   gboolean on_demand;
@@ -113,7 +113,6 @@ sync_state_clear (SyncState *st)
   g_clear_pointer (&st->missing, g_hash_table_unref);
   g_clear_pointer (&st->repomd_sha256, g_free);
   g_clear_pointer (&st->repomd_bytes, g_bytes_unref);
-  g_clear_object (&st->downloader);
   g_clear_error (&st->download_error);
 }
 
