@@ -39,6 +39,7 @@ struct _PulpContentStore
    * syncfs() covered: with none since, there is nothing to make durable. */
   gint stored;
   gint synced;
+  GThread *first_sync;
 };
 
 G_DEFINE_TYPE (PulpContentStore, pulp_content_store, G_TYPE_OBJECT)
@@ -47,6 +48,8 @@ static void
 pulp_content_store_finalize (GObject *object)
 {
   PulpContentStore *self = PULP_CONTENT_STORE (object);
+  if (self->first_sync != NULL)
+    g_thread_join (self->first_sync);
   if (self->content_fd >= 0)
     close (self->content_fd);
   if (self->tmp_fd >= 0)
@@ -67,8 +70,23 @@ pulp_content_store_init (PulpContentStore *self)
 {
   self->content_fd = -1;
   self->tmp_fd = -1;
-  /* what an earlier process stored may not be on disk yet */
+  /* what an earlier process stored may not be on disk yet (see
+   * first_sync_run()) */
   self->stored = 1;
+}
+
+/* Content an earlier process stored for a sync that never committed may
+ * still be only in memory, and a later sync may use it as it is: one
+ * syncfs() at start covers it, in the background. A commit before it ends
+ * makes its own. */
+static gpointer
+first_sync_run (gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!pulp_content_store_sync (data, &error))
+    g_debug ("%s", error->message);
+  return NULL;
 }
 
 static gint
@@ -133,6 +151,7 @@ pulp_content_store_new (const gchar *state_dir, GError **error)
       if (g_unlink (path) == 0)
         g_debug ("removed stale temp file %s", path);
     }
+  self->first_sync = g_thread_try_new ("pulp-first-sync", first_sync_run, self, NULL);
   return g_steal_pointer (&self);
 }
 
