@@ -739,24 +739,6 @@ json_ids (PulpStore *self)
                          : "(SELECT json_array_elements_text (##j::string::json))";
 }
 
-/* Appends the Base64 of @dict's serialization (see pulp_variant_encode()). */
-static void
-append_base64 (GString *out, GVariant *dict)
-{
-  g_autoptr (GVariant) normal = g_variant_get_normal_form (dict);
-  gsize len = g_variant_get_size (normal);
-  gint state = 0;
-  gint save = 0;
-  gsize start = out->len;
-  gsize n;
-
-  g_string_set_size (out, start + (len / 3 + 1) * 4 + 4);
-  n = g_base64_encode_step (g_variant_get_data (normal), len, FALSE, out->str + start, &state,
-                            &save);
-  n += g_base64_encode_close (FALSE, out->str + start + n, &state, &save);
-  g_string_truncate (out, start + n);
-}
-
 /* A unit's row; its metadata goes to @data (a GString), and the row says
  * where: metadata runs to kilobytes, and SQLite would otherwise parse it
  * as JSON once for every field it extracts from the row. */
@@ -765,9 +747,10 @@ json_unit_row (GString *json, gpointer item, gconstpointer data)
 {
   PulpUnit *unit = item;
   GString *metadata = (GString *) data;
+  g_autofree gchar *encoded = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
   gsize start = metadata->len;
 
-  append_base64 (metadata, pulp_unit_get_metadata (unit));
+  g_string_append (metadata, encoded);
   g_string_append_c (json, '[');
   json_string (json, pulp_unit_get_id (unit));
   g_string_append_c (json, ',');
