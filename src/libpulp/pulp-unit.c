@@ -119,20 +119,12 @@ sorted_dict (GVariant *dict)
   GVariantIter iter;
   gchar *k;
 
-  gboolean in_order = TRUE;
-
+  /* most keys are built in order already: nothing to rebuild */
   if (keys_in_order (dict))
     return g_variant_ref (dict);
   g_variant_iter_init (&iter, dict);
   while (g_variant_iter_next (&iter, "{sv}", &k, NULL))
-    {
-      if (keys->len > 0 && g_strcmp0 (g_ptr_array_index (keys, keys->len - 1), k) >= 0)
-        in_order = FALSE;
-      g_ptr_array_add (keys, k);
-    }
-  /* most keys are built in order already: nothing to rebuild */
-  if (in_order)
-    return g_variant_ref (dict);
+    g_ptr_array_add (keys, k);
   g_ptr_array_sort (keys, compare_entries);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
