@@ -82,7 +82,6 @@ struct _PulpDownloader
   /* Writes stored files to disk while the next batch downloads (see
    * start_writeback()). */
   GThreadPool *writeback;
-  gboolean unsynced; /* a finished job stored files; the caller's thread */
 };
 
 G_DEFINE_TYPE (PulpDownloader, pulp_downloader, G_TYPE_OBJECT)
@@ -1002,7 +1001,7 @@ spares_request (Part *part)
   guint want = MIN (2 * part->n_slots, remaining);
   SpareOrder *order;
 
-  if (worker->spares_pending > want / 2 || worker->spares_pending >= want)
+  if (want == 0 || worker->spares_pending > want / 2)
     return;
   order = g_new (SpareOrder, 1);
   order->worker = worker;
@@ -1304,7 +1303,7 @@ batch_start (Batch *b, GCancellable *cancellable)
 /* Waits in the calling thread for @b to end, calling @progress every
  * PROGRESS_INTERVAL_US when something changed, and once at the end. */
 static void
-batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data, guint64 bytes_total)
+batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data)
 {
   guint64 files_total = b->downloads->len;
   guint64 files_seen = G_MAXUINT64;
@@ -1334,7 +1333,7 @@ batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data, gui
           files_seen = files_done;
           bytes_seen = bytes_done;
           g_mutex_unlock (&b->mutex);
-          progress (files_done, files_total, bytes_done, bytes_total, user_data);
+          progress (files_done, files_total, bytes_done, b->bytes_total, user_data);
           g_mutex_lock (&b->mutex);
         }
     }
@@ -1348,19 +1347,15 @@ batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data, gui
       g_clear_object (&b->cancellable);
     }
   if (progress != NULL)
-    progress (files_done, files_total, bytes_done, bytes_total, user_data);
+    progress (files_done, files_total, bytes_done, b->bytes_total, user_data);
 }
 
 /* Runs @b in the workers' threads and waits for it in the calling thread. */
 static void
-batch_run (Batch *b,
-           PulpDownloadProgressFunc progress,
-           gpointer user_data,
-           guint64 bytes_total,
-           GCancellable *cancellable)
+batch_run (Batch *b, GCancellable *cancellable)
 {
   batch_start (b, cancellable);
-  batch_wait (b, progress, user_data, bytes_total);
+  batch_wait (b, NULL, NULL);
 }
 
 /* ---- write-back ------------------------------------------------------- */
@@ -1377,13 +1372,14 @@ writeback_run (gpointer data, gpointer user_data)
 }
 
 /* Starts writing what the store received to disk, in the background, when
- * the next batch starts: the files of the earlier batches are written while
- * it downloads, and the syncfs() before the commit finds only the last
- * batch left to write instead of every file of the sync (0.15-0.3 s for
- * 10,000 small files). After the last batch the commit's own syncfs() does
- * the writing: one more running next to it gains nothing (and a sync of one
- * batch of 20 files of 50 MiB looked slower with it). One runs at a time;
- * one more may wait. */
+ * a batch starts: the files of the earlier batches are written while it
+ * downloads, and the syncfs() before the commit finds only the last batch
+ * left to write instead of every file of the sync (0.15-0.3 s for 10,000
+ * small files). After the last batch the commit's own syncfs() does the
+ * writing: one more running next to it gains nothing (and a sync of one
+ * batch of 20 files of 50 MiB looked slower with it). The store skips the
+ * syncfs() when it has stored nothing since the last one (the first batch
+ * of a sync, usually). One runs at a time; one more may wait. */
 static void
 start_writeback (PulpDownloader *self)
 {
@@ -1750,7 +1746,7 @@ single_run (Batch *b, const gchar *url, GCancellable *cancellable, GError **erro
 {
   PulpDownload *dl = g_ptr_array_index (b->downloads, 0);
 
-  batch_run (b, NULL, NULL, 0, cancellable);
+  batch_run (b, cancellable);
   if (dl->error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&dl->error));
@@ -1886,9 +1882,7 @@ pulp_downloader_start_to_store (PulpDownloader *self,
   job->cancelled = g_cancellable_is_cancelled (cancellable);
   if (downloads->len == 0 || job->cancelled)
     return job;
-  if (self->unsynced)
-    start_writeback (self);
-  self->unsynced = FALSE;
+  start_writeback (self);
   job->batch = batch_new (self, SINK_STORE, downloads);
   job->batch->bytes_total = bytes_total;
   batch_start (job->batch, cancellable);
@@ -1917,7 +1911,6 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
   g_autoptr (GString) summary = NULL;
   const GError *first = NULL;
   guint failed = 0;
-  gboolean fetched = FALSE;
   gboolean cancelled;
 
   g_return_val_if_fail (PULP_IS_DOWNLOADER (self), FALSE);
@@ -1928,7 +1921,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
   cancelled = job->cancelled;
   if (job->batch != NULL)
     {
-      batch_wait (job->batch, progress, user_data, job->batch->bytes_total);
+      batch_wait (job->batch, progress, user_data);
       cancelled = job->batch->cancelled;
       batch_unref (job->batch);
     }
@@ -1942,7 +1935,6 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
     {
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
-      fetched |= dl->fetched;
       if (dl->error == NULL && dl->path == NULL)
         dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), dl->url);
       if (dl->error == NULL)
@@ -1959,7 +1951,6 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
           g_string_append (summary, dl->error->message);
         }
     }
-  self->unsynced |= fetched;
   if (failed == 0)
     return TRUE;
   if (cancelled)
