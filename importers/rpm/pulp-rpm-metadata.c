@@ -719,24 +719,30 @@ as_utf8 (const gchar *s, gchar **converted)
   return *converted;
 }
 
+/* Appends @s as it is if all of it is ASCII from @lowest up (most of
+ * primary.xml is): such text is UTF-8 already. Returns whether it did. */
+static gboolean
+append_if_ascii (PulpVardictWriter *w, const gchar *s, guchar lowest)
+{
+  const guchar *p = (const guchar *) s;
+
+  while (*p >= lowest && *p < 0x80)
+    p++;
+  if (*p != '\0')
+    return FALSE;
+  pulp_vardict_writer_append (w, s, (const gchar *) p - s);
+  return TRUE;
+}
+
 /* Appends @s (if any) as valid UTF-8, without its nul. */
 static void
 append_utf8 (PulpVardictWriter *w, const gchar *s)
 {
   g_autofree gchar *converted = NULL;
-  const guchar *p;
   const gchar *utf8;
 
-  if (s == NULL)
+  if (s == NULL || append_if_ascii (w, s, 1))
     return;
-  /* plain ASCII (most of it) is UTF-8 as it is */
-  for (p = (const guchar *) s; *p != '\0' && *p < 0x80; p++)
-    ;
-  if (*p == '\0')
-    {
-      pulp_vardict_writer_append (w, s, (const gchar *) p - s);
-      return;
-    }
   utf8 = as_utf8 (s, &converted);
   pulp_vardict_writer_append (w, utf8, strlen (utf8));
 }
@@ -747,21 +753,15 @@ static gboolean
 append_field (PulpVardictWriter *w, const gchar *s)
 {
   gsize start = pulp_vardict_writer_get_length (w);
-  const guchar *plain = (const guchar *) s;
   guint8 *p;
   guint8 *end;
 
   if (s == NULL)
     return FALSE;
-  /* printable ASCII (nearly always) needs neither conversion nor a check
-   * for the separator, a control character */
-  while (*plain >= 0x20 && *plain < 0x80)
-    plain++;
-  if (*plain == '\0')
-    {
-      pulp_vardict_writer_append (w, s, (const gchar *) plain - s);
-      return plain != (const guchar *) s;
-    }
+  /* printable ASCII (nearly always) cannot hold the separator, a control
+   * character */
+  if (append_if_ascii (w, s, 0x20))
+    return pulp_vardict_writer_get_length (w) > start;
   append_utf8 (w, s);
   p = pulp_vardict_writer_peek (w, start);
   end = pulp_vardict_writer_peek (w, pulp_vardict_writer_get_length (w));
