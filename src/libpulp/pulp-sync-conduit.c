@@ -21,11 +21,13 @@
 #define PAGE_SIZE 1000
 /* Saved units wait in memory until this many, or this much metadata, go
  * to the database in one transaction. A flush briefly holds the batch
- * several times over (its JSON text, libgda's and SQLite's copies): with
- * 8 MiB, a metadata-only sync of 50,000 rpm packages peaked at 97-113 MB,
- * with 4 MiB at 82-85 MB, in the same time. */
+ * several times over (its JSON text, libgda's and SQLite's copies), and an
+ * importer that parses in a thread of its own (rpm) stalls once its
+ * lookahead is full: with 4 MiB, a metadata-only sync of 50,000 rpm
+ * packages took 3.9-4.2 s and peaked at 87-92 MB; with 1 MiB, 2.9-3.3 s
+ * and 76-78 MB (2 MiB: 3.2-3.5 s, 92 MB; 256 KiB: no faster). */
 #define PENDING_MAX 10000
-#define PENDING_MAX_BYTES (4 * 1024 * 1024)
+#define PENDING_MAX_BYTES (1024 * 1024)
 
 struct _PulpSyncConduit
 {
