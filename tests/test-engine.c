@@ -647,6 +647,33 @@ test_unit_key_order (void)
     }
 }
 
+/* Metadata and keys are stored as Base64 of their serialized form: the
+ * text is what GLib's own encoder writes (unit ids of earlier databases
+ * stay valid) for every length modulo three, and decodes back. */
+static void
+test_variant_encode (void)
+{
+  for (gsize n = 0; n < 40; n++)
+    {
+      g_autofree gchar *value = g_strnfill (n, (gchar) ('a' + n % 26));
+      g_autoptr (GVariant) dict = NULL;
+      g_autoptr (GVariant) back = NULL;
+      g_autofree gchar *encoded = NULL;
+      g_autofree gchar *expected = NULL;
+      GVariantBuilder b;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "v", g_variant_new_string (value));
+      g_variant_builder_add (&b, "{sv}", "b", g_variant_new_byte ((guchar) (0xff - n)));
+      dict = g_variant_ref_sink (g_variant_builder_end (&b));
+      encoded = pulp_variant_encode (dict, FALSE);
+      expected = g_base64_encode (g_variant_get_data (dict), g_variant_get_size (dict));
+      g_assert_cmpstr (encoded, ==, expected);
+      back = pulp_variant_decode (encoded, NULL);
+      g_assert_true (g_variant_equal (back, dict));
+    }
+}
+
 /* The tables as schema 3 (pulpd before units were stored in row order)
  * left them, holding one repository at version 1 with two units. */
 static const gchar *const schema_3[] = {
@@ -776,6 +803,7 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/importer/broken-module", test_broken_module);
   g_test_add_func ("/pulp/engine/unit/list-variant", test_unit_list_variant);
   g_test_add_func ("/pulp/engine/unit/key-order", test_unit_key_order);
+  g_test_add_func ("/pulp/engine/unit/encode", test_variant_encode);
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   return g_test_run ();
 }

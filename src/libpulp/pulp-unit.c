@@ -160,6 +160,51 @@ pulp_variant_to_canonical_text (GVariant *dict)
   return g_variant_print (sorted, TRUE);
 }
 
+static const gchar base64_alphabet[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 (RFC 4648, padded, no line breaks), as g_base64_encode() writes
+ * it, three bytes at a time through a table of character pairs: GLib's
+ * incremental encoder handles one byte at a time and cost a sixth of a
+ * metadata-only rpm sync's database thread. */
+static gchar *
+base64_encode (const guchar *data, gsize len)
+{
+  static guint16 pairs[4096];
+  static gsize pairs_ready = 0;
+  gchar *out = g_malloc ((len + 2) / 3 * 4 + 1);
+  gchar *o = out;
+  gsize i = 0;
+
+  if (g_once_init_enter (&pairs_ready))
+    {
+      for (guint p = 0; p < 4096; p++)
+        {
+          const gchar pair[2] = { base64_alphabet[p >> 6], base64_alphabet[p & 63] };
+          memcpy (&pairs[p], pair, 2);
+        }
+      g_once_init_leave (&pairs_ready, 1);
+    }
+  for (; i + 3 <= len; i += 3)
+    {
+      guint32 v = (guint32) data[i] << 16 | (guint32) data[i + 1] << 8 | data[i + 2];
+      memcpy (o, &pairs[v >> 12], 2);
+      memcpy (o + 2, &pairs[v & 4095], 2);
+      o += 4;
+    }
+  if (i < len)
+    {
+      guint32 v = (guint32) data[i] << 16 | (i + 1 < len ? (guint32) data[i + 1] << 8 : 0);
+      o[0] = base64_alphabet[v >> 18];
+      o[1] = base64_alphabet[(v >> 12) & 63];
+      o[2] = i + 1 < len ? base64_alphabet[(v >> 6) & 63] : '=';
+      o[3] = '=';
+      o += 4;
+    }
+  *o = '\0';
+  return out;
+}
+
 /**
  * pulp_variant_encode:
  * @dict: an `a{sv}`
@@ -184,7 +229,7 @@ pulp_variant_encode (GVariant *dict, gboolean canonical)
     }
   else
     normal = g_variant_get_normal_form (dict);
-  return g_base64_encode (g_variant_get_data (normal), g_variant_get_size (normal));
+  return base64_encode (g_variant_get_data (normal), g_variant_get_size (normal));
 }
 
 /**
