@@ -739,26 +739,28 @@ json_ids (PulpStore *self)
                          : "(SELECT json_array_elements_text (##j::string::json))";
 }
 
-/* A unit's row; its metadata goes to @data (a GString), and the row says
- * where: metadata runs to kilobytes, and SQLite would otherwise parse it
- * as JSON once for every field it extracts from the row. */
+/* A unit's row; its key and then its metadata go to @data (a GString),
+ * and the row says where (start, key length, metadata length): they run
+ * to kilobytes of Base64, which SQLite would otherwise scan as JSON once
+ * for every field it extracts from the row. */
 static void
 json_unit_row (GString *json, gpointer item, gconstpointer data)
 {
   PulpUnit *unit = item;
-  GString *metadata = (GString *) data;
-  g_autofree gchar *encoded = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-  gsize start = metadata->len;
+  GString *blob = (GString *) data;
+  g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
+  const gchar *key = pulp_unit_get_key_text (unit);
+  gsize key_len = strlen (key);
+  gsize start = blob->len;
 
-  g_string_append (metadata, encoded);
+  g_string_append_len (blob, key, key_len);
+  g_string_append (blob, metadata);
   g_string_append_c (json, '[');
   json_string (json, pulp_unit_get_id (unit));
   g_string_append_c (json, ',');
   json_string (json, pulp_unit_get_type_id (unit));
-  g_string_append_c (json, ',');
-  json_string (json, pulp_unit_get_key_text (unit));
-  g_string_append_printf (json, ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",", start + 1,
-                          metadata->len - start);
+  g_string_append_printf (json, ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",",
+                          start + 1, key_len, blob->len - start - key_len);
   json_string (json, pulp_unit_get_relative_path (unit));
   g_string_append_c (json, ',');
   json_string (json, pulp_unit_get_sha256 (unit));
@@ -814,13 +816,16 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
     self->is_sqlite
       ? "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
         " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
-        " json_extract (value, '$[2]'), CAST (substr (##m::binary, json_extract (value, '$[3]'),"
-        " json_extract (value, '$[4]')) AS TEXT), json_extract (value, '$[5]'),"
-        " json_extract (value, '$[6]'), json_extract (value, '$[7]')"
+        " CAST (substr (##m::binary, json_extract (value, '$[2]'), json_extract (value, '$[3]'))"
+        " AS TEXT), CAST (substr (##m::binary, json_extract (value, '$[2]')"
+        " + json_extract (value, '$[3]'), json_extract (value, '$[4]')) AS TEXT),"
+        " json_extract (value, '$[5]'), json_extract (value, '$[6]'), json_extract (value, '$[7]')"
         " FROM json_each (##j::string) WHERE 1" UNITS_UPSERT
       : "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
-        " SELECT e->>0, e->>1, e->>2,"
-        " convert_from (substr (CAST (##m::binary AS bytea), (e->>3)::int, (e->>4)::int), 'UTF8'),"
+        " SELECT e->>0, e->>1,"
+        " convert_from (substr (CAST (##m::binary AS bytea), (e->>2)::int, (e->>3)::int), 'UTF8'),"
+        " convert_from (substr (CAST (##m::binary AS bytea), (e->>2)::int + (e->>3)::int,"
+        " (e->>4)::int), 'UTF8'),"
         " e->>5, e->>6, (e->>7)::bigint FROM json_array_elements (##j::string::json) AS e"
         UNITS_UPSERT,
     error);
@@ -836,11 +841,11 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
   g_ptr_array_sort (sorted, compare_unit_ids);
   for (guint start = 0; start < sorted->len; start += JSON_ROWS)
     {
-      GString *metadata = g_string_sized_new (64 * JSON_ROWS);
+      GString *blob = g_string_sized_new (64 * JSON_ROWS);
 
       json_array (json, sorted, start, MIN (JSON_ROWS, sorted->len - start), json_unit_row,
-                  metadata);
-      bind_binary_take (st, 0, metadata);
+                  blob);
+      bind_binary_take (st, 0, blob);
       bind_string (st, 1, json->str);
       if (!run (self, st, error))
         {
