@@ -787,6 +787,58 @@ test_schema_upgrade (void)
   rm_rf (dir);
 }
 
+/* What a sync commits is written back from the log into the database
+ * file while the store stays open (by its checkpointer, not only when the
+ * log reaches its limit or the last connection closes), and a reader sees
+ * all of it. */
+static void
+test_store_checkpoint (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-checkpoint-XXXXXX", NULL);
+  g_autofree gchar *cnc_string = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
+  g_autofree gchar *db = g_build_filename (dir, "pulp.db", NULL);
+  g_autofree gchar *summary = g_strnfill (4000, 's');
+  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) listed = NULL;
+  const gsize written = 2000 * 4000;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  GStatBuf st = { 0 };
+
+  store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("unit-%04u", i);
+      g_ptr_array_add (units, old_unit (name, summary));
+    }
+  for (guint start = 0; start < units->len; start += 500)
+    {
+      g_autoptr (GPtrArray) part = g_ptr_array_new ();
+
+      g_ptr_array_extend (part, units, NULL, NULL);
+      g_ptr_array_remove_range (part, 0, start);
+      g_ptr_array_set_size (part, 500);
+      g_assert_true (pulp_store_begin (store, &error));
+      g_assert_true (pulp_store_upsert_units (store, part, &error));
+      g_assert_true (pulp_store_add_content (store, "r", 1, part, &error));
+      g_assert_true (pulp_store_commit (store, &error));
+      g_assert_no_error (error);
+    }
+
+  while (g_stat (db, &st) == 0 && (gsize) st.st_size < written
+         && g_get_monotonic_time () < deadline)
+    g_usleep (G_USEC_PER_SEC / 20);
+  g_assert_cmpint (st.st_size, >=, written);
+
+  listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 5000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, units->len);
+  g_clear_object (&store);
+  rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -805,5 +857,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pulp/engine/unit/key-order", test_unit_key_order);
   g_test_add_func ("/pulp/engine/unit/encode", test_variant_encode);
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
+  g_test_add_func ("/pulp/engine/store/checkpoint", test_store_checkpoint);
   return g_test_run ();
 }
