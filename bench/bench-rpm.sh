@@ -14,11 +14,15 @@
 #   PERF=CASE records a profile of pulpd in that case (perf record; PERF_OPTS
 #   replaces its default options "-F 199 --call-graph dwarf,16384").
 #   BENCH_RPM_CACHE=DIR keeps the generated repositories there between runs
-#   (building 2,000 RPMs takes about a minute); KEEP=1 keeps the work dir.
+#   (building 2,000 RPMs takes about a minute); KEEP=1 keeps the work dir;
+#   FRESH_FS=0 runs in /tmp itself rather than on a new file system (see
+#   bench/fresh-fs.sh).
 set -eu
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/bench-rpm.XXXXXX)
+. "$TOP/bench/fresh-fs.sh"
+fresh_fs "$WORK"
 chmod 755 "$WORK"
 CACHE=${BENCH_RPM_CACHE:-$WORK/repos}
 PULPD_PID=
@@ -27,7 +31,7 @@ cleanup() {
   [ -n "$PULPD_PID" ] && kill "$PULPD_PID" 2>/dev/null
   [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] || { fresh_fs_remove "$WORK" && rm -rf "$WORK"; }
 }
 trap cleanup EXIT
 echo "work: $WORK"
