@@ -7,6 +7,9 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pulp-daemon.h"
 #include "pulp-engine.h"
@@ -103,6 +106,14 @@ main (int argc, char **argv)
   gboolean system_bus;
   guint owner_id;
 
+#ifdef __GLIBC__
+  /* Blocks of 256 KiB and more (a sync's batches of rows and their copies
+   * in libgda and SQLite) come from mmap() and go back when freed. glibc's
+   * default threshold grows as such blocks are freed, and then kept them
+   * on the heap: a metadata-only sync of 50,000 rpm packages peaked at
+   * 84-88 MB instead of 68 MB, in the same time. */
+  mallopt (M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
