@@ -174,6 +174,7 @@ typedef struct
   PulpSyncConduit *conduit;
   GCancellable *cancellable;
   const gchar *feed;
+  gchar *feed_folder; /* what file URLs are resolved against */
   PulpFileManifest *manifest;
   GArray *new_entries; /* of guint: manifest indices whose unit is not in the repository */
   gboolean skip_failed;
@@ -195,6 +196,7 @@ typedef struct
 static void
 file_sync_clear (FileSync *sync)
 {
+  g_clear_pointer (&sync->feed_folder, g_free);
   g_clear_pointer (&sync->manifest, pulp_file_manifest_free);
   g_clear_pointer (&sync->new_entries, g_array_unref);
   g_clear_pointer (&sync->failed_paths, g_ptr_array_unref);
@@ -380,8 +382,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FileBatch, file_batch_free)
 
 /* Starts fetching new entries @from to @to. */
 static FileBatch *
-download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, guint to,
-                      GError **error)
+download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, guint to)
 {
   g_autoptr (FileBatch) batch = g_new0 (FileBatch, 1);
 
@@ -392,11 +393,9 @@ download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, gu
     {
       guint index = g_array_index (sync->new_entries, guint, i);
       const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, index);
-      g_autofree gchar *url = pulp_file_build_url (sync->feed, e->relative_path, error);
+      g_autofree gchar *url = pulp_file_build_url (sync->feed_folder, e->relative_path);
       PulpDownload *d;
 
-      if (url == NULL)
-        return NULL;
       d = pulp_download_new (url, "sha256", e->sha256, (gint64) e->size);
       d->user_data = (gpointer) e;
       g_ptr_array_add (batch->downloads, d);
@@ -514,16 +513,17 @@ download_units (FileSync *sync, GError **error)
   downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
   if (downloader == NULL)
     return FALSE;
+  sync->feed_folder = pulp_file_feed_folder (sync->feed, error);
+  if (sync->feed_folder == NULL)
+    return FALSE;
 
   /* Batch k is saved while batch k + 1 downloads: the database work and the
    * transfers use different threads, and neither waits for the other. */
   if (n > 0)
     {
       g_autoptr (FileBatch) current = download_batch_start (sync, downloader, 0,
-                                                            MIN (n, BATCH_SIZE), error);
+                                                            MIN (n, BATCH_SIZE));
 
-      if (current == NULL)
-        return FALSE;
       while (current != NULL)
         {
           g_autoptr (FileBatch) next = NULL;
@@ -536,9 +536,7 @@ download_units (FileSync *sync, GError **error)
               if (!check_cancelled (sync->cancellable, error))
                 return FALSE;
               next = download_batch_start (sync, downloader, current->to,
-                                           MIN (n, current->to + BATCH_SIZE), error);
-              if (next == NULL)
-                return FALSE;
+                                           MIN (n, current->to + BATCH_SIZE));
             }
           if (!download_batch_save (sync, current, &save_error))
             {
