@@ -288,8 +288,11 @@ test_url (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autofree gchar *url = pulp_file_build_url (cases[i].base, cases[i].path, &error);
+      g_autofree gchar *folder = pulp_file_feed_folder (cases[i].base, &error);
+      g_autofree gchar *url = NULL;
+
       g_assert_no_error (error);
+      url = pulp_file_build_url (folder, cases[i].path);
       g_assert_cmpstr (url, ==, cases[i].url);
     }
 }
@@ -298,9 +301,9 @@ static void
 test_url_bad_base (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *url = pulp_file_build_url ("not a url", "a", &error);
+  g_autofree gchar *folder = pulp_file_feed_folder ("not a url", &error);
 
-  g_assert_null (url);
+  g_assert_null (folder);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "the feed “not a url”"));
 }

@@ -465,48 +465,55 @@ pulp_file_manifest_parse (const gchar *data,
 }
 
 /**
- * pulp_file_build_url:
+ * pulp_file_feed_folder:
  * @manifest_url: the URL of the PULP_MANIFEST (the `feed`)
- * @relative_path: a path that passed pulp_file_check_relative_path()
  * @error: return location for a #GError
  *
- * Resolves @relative_path against the manifest's URL. Each component is
- * percent-encoded (spaces, '#', '%', '?', ':', non-ASCII…), so a file name
- * can never turn into a query, a fragment, a scheme or another directory.
- *
- * Returns: (transfer full): the file's URL, or %NULL with
+ * Returns: (transfer full): the URL of the folder that holds the manifest,
+ * ending in '/', for pulp_file_build_url(); or %NULL with
  * %PULP_ERROR_INVALID_ARGUMENT if @manifest_url is not a valid URL
  */
 gchar *
-pulp_file_build_url (const gchar *manifest_url, const gchar *relative_path, GError **error)
+pulp_file_feed_folder (const gchar *manifest_url, GError **error)
 {
-  g_autoptr (GString) encoded = g_string_new (NULL);
   g_autoptr (GError) local_error = NULL;
-  g_auto (GStrv) components = NULL;
-  gchar *url;
+  gchar *folder;
 
   g_return_val_if_fail (manifest_url != NULL, NULL);
-  g_return_val_if_fail (relative_path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* Called once per downloaded file, not per manifest line: a split here
-   * costs nothing next to the transfer. */
-  components = g_strsplit (relative_path, "/", -1);
-  for (guint i = 0; components[i] != NULL; i++)
-    {
-      g_autofree gchar *escaped = g_uri_escape_string (components[i], NULL, FALSE);
-      if (i > 0)
-        g_string_append_c (encoded, '/');
-      g_string_append (encoded, escaped);
-    }
-
-  url = g_uri_resolve_relative (manifest_url, encoded->str, G_URI_FLAGS_ENCODED, &local_error);
-  if (url == NULL)
+  folder = g_uri_resolve_relative (manifest_url, ".", G_URI_FLAGS_ENCODED, &local_error);
+  if (folder == NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("Cannot resolve “%s” against the feed “%s”: %s"), encoded->str,
-                   manifest_url, local_error->message);
+                   _("Cannot find the folder of the feed “%s”: %s"), manifest_url,
+                   local_error->message);
       return NULL;
     }
-  return url;
+  return folder;
+}
+
+/**
+ * pulp_file_build_url:
+ * @feed_folder: from pulp_file_feed_folder()
+ * @relative_path: a path that passed pulp_file_check_relative_path()
+ *
+ * Resolves @relative_path against the manifest's folder. Each component is
+ * percent-encoded (spaces, '#', '%', '?', ':', non-ASCII…), so a file name
+ * can never turn into a query, a fragment, a scheme or another directory;
+ * and as a checked path has no "." or ".." components, resolving it is
+ * appending it. Called once per file: the folder is resolved once per sync.
+ *
+ * Returns: (transfer full): the file's URL
+ */
+gchar *
+pulp_file_build_url (const gchar *feed_folder, const gchar *relative_path)
+{
+  g_autofree gchar *escaped = NULL;
+
+  g_return_val_if_fail (feed_folder != NULL, NULL);
+  g_return_val_if_fail (relative_path != NULL, NULL);
+
+  escaped = g_uri_escape_string (relative_path, "/", FALSE);
+  return g_strconcat (feed_folder, escaped, NULL);
 }

@@ -48,7 +48,8 @@ const PulpFileManifestEntry *pulp_file_manifest_get_entry (PulpFileManifest *man
 guint64 pulp_file_manifest_get_total_size (PulpFileManifest *manifest);
 
 gboolean pulp_file_check_relative_path (const gchar *path, gsize length, GError **error);
-gchar *pulp_file_build_url (const gchar *manifest_url, const gchar *relative_path, GError **error);
+gchar *pulp_file_feed_folder (const gchar *manifest_url, GError **error);
+gchar *pulp_file_build_url (const gchar *feed_folder, const gchar *relative_path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpFileManifest, pulp_file_manifest_free)
 
