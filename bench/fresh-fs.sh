@@ -12,7 +12,10 @@
 # depends on how much was deleted before: pulpd's CPU for bench-rpm (a)
 # was 0.87 s on a fresh file system and 2.0-3.1 s on the next runs in the
 # same one, most of it in that scan. Every client of a run gets the same
-# clean start here.
+# clean start here. The loop device adds a page cache of its own, which
+# helps clients that never sync more than pulpd, whose syncfs() goes
+# through to the disk; bench-file.sh, whose (b) measures write throughput,
+# stays on the disk's own file system for that reason.
 fresh_fs() {
   local dir=$1 dev features=
   if [ "${FRESH_FS:-1}" = 0 ] || [ "$(id -u)" != 0 ] || ! command -v mkfs.ext4 >/dev/null; then
