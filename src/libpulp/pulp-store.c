@@ -14,7 +14,7 @@
  *
  * libgda walks a list of every statement run inside a transaction before
  * each new one, so transactions are kept to a few hundred statements; many
- * rows travel as one JSON parameter that the database unpacks, since
+ * rows travel packed in two binary parameters that the database unpacks, since
  * libgda's binding of each parameter costs more than SQLite's own work.
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit. With SQLite, a second
@@ -199,21 +199,6 @@ bind_int (Statement *st, guint i, gint64 value)
   g_value_init (&v, G_TYPE_INT64);
   g_value_set_int64 (&v, value);
   gda_holder_set_value (g_ptr_array_index (st->holders, i), &v, NULL);
-}
-
-/* Binds the bytes of @text as a binary value, taking @text: substr() takes
- * slices of binary values in constant time, of text by counting characters
- * from the start. */
-static void
-bind_binary_take (Statement *st, guint i, GString *text)
-{
-  GValue *v = gda_value_new (GDA_TYPE_BINARY);
-  GdaBinary *bin = g_new (GdaBinary, 1);
-
-  bin->binary_length = (glong) text->len;
-  bin->data = (guchar *) g_string_free (text, FALSE);
-  gda_value_take_binary (v, bin);
-  gda_holder_take_value (g_ptr_array_index (st->holders, i), v, NULL);
 }
 
 static gboolean
@@ -762,125 +747,181 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
   return g_steal_pointer (&ids);
 }
 
-static void
-json_string (GString *out, const gchar *s)
-{
-  const guchar *p = (const guchar *) (s != NULL ? s : "");
-
-  g_string_append_c (out, '"');
-  while (*p != '\0')
-    {
-      const guchar *run = p;
-
-      /* plain characters are copied a run at a time */
-      while (*p >= 0x20 && *p != '"' && *p != '\\')
-        p++;
-      g_string_append_len (out, (const gchar *) run, p - run);
-      if (*p == '"' || *p == '\\')
-        {
-          g_string_append_c (out, '\\');
-          g_string_append_c (out, (gchar) *p++);
-        }
-      else if (*p != '\0')
-        g_string_append_printf (out, "\\u%04x", *p++);
-    }
-  g_string_append_c (out, '"');
-}
-
-/* Rows go to the database as one JSON array bound to one parameter and
- * unpacked by the database (json_each in SQLite, json_array_elements in
- * PostgreSQL): libgda binds each parameter with GObject signals, which
- * cost more than SQLite's own work when every value is a parameter. */
-#define JSON_ROWS 2000
-
-static gboolean
-run_json (PulpStore *self, const gchar *sql_sqlite, const gchar *sql_other, GString *json,
-          GError **error)
-{
-  Statement *st = prepare (self, self->is_sqlite ? sql_sqlite : sql_other, error);
-  if (st == NULL)
-    return FALSE;
-  bind_string (st, 0, json->str);
-  return run (self, st, error);
-}
-
-typedef void (*JsonRowFunc) (GString *json, gpointer item, gconstpointer data);
-
-/* Writes items [@start, @start + @rows) of @items into @json as one JSON
- * array, each element written by @row. */
-static void
-json_array (GString *json, GPtrArray *items, guint start, guint rows, JsonRowFunc row,
-            gconstpointer data)
-{
-  g_string_assign (json, "[");
-  for (guint r = 0; r < rows; r++)
-    {
-      if (r > 0)
-        g_string_append_c (json, ',');
-      row (json, g_ptr_array_index (items, start + r), data);
-    }
-  g_string_append_c (json, ']');
-}
-
-static void
-json_id_row (GString *json, gpointer id, gconstpointer data)
-{
-  json_string (json, id);
-}
-
-/* SQL for "the ids in the JSON array bound as ##j" */
-static const gchar *
-json_ids (PulpStore *self)
-{
-  return self->is_sqlite ? "(SELECT value FROM json_each (##j::string))"
-                         : "(SELECT json_array_elements_text (##j::string::json))";
-}
-
-/* A unit's row; its key and then its metadata go to @data (a GString),
- * and the row says where (start, key length, metadata length): they run
- * to kilobytes of Base64, which SQLite would otherwise scan as JSON once
- * for every field it extracts from the row. */
-static void
-json_unit_row (GString *json, gpointer item, gconstpointer data)
-{
-  PulpUnit *unit = item;
-  GString *blob = (GString *) data;
-  g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-  const gchar *key = pulp_unit_get_key_text (unit);
-  gsize key_len = strlen (key);
-  gsize start = blob->len;
-
-  g_string_append_len (blob, key, key_len);
-  g_string_append (blob, metadata);
-  g_string_append_c (json, '[');
-  json_string (json, pulp_unit_get_id (unit));
-  g_string_append_c (json, ',');
-  json_string (json, pulp_unit_get_type_id (unit));
-  g_string_append_printf (json, ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",",
-                          start + 1, key_len, blob->len - start - key_len);
-  json_string (json, pulp_unit_get_relative_path (unit));
-  g_string_append_c (json, ',');
-  json_string (json, pulp_unit_get_sha256 (unit));
-  g_string_append_printf (json, ",%" G_GUINT64_FORMAT "]", pulp_unit_get_size (unit));
-}
+/* Rows go to the database packed in binary values bound as parameters
+ * and are unpacked there by substr(), which slices binary values in
+ * constant time: for each field, ##dK holds its values one after another
+ * and ##xK where each starts and how long it is, as fixed-width decimal
+ * numbers. libgda binds each parameter with GObject signals, which cost
+ * more than SQLite's own work when every value is a parameter; rows as
+ * JSON cost SQLite a parse of the row for every field it extracted. A
+ * value per field, because libgda binds (and SQLite copies) a parameter
+ * for every place that names it. */
+#define PACKED_ROWS 2000
+#define PACKED_FIELDS 7
+#define DIGITS 10
 
 typedef struct
 {
-  const gchar *repo;
-  guint64 version;
-} ContentRow;
+  guint n_fields;
+  guint field; /* the next one of the current row */
+  guint rows;
+  GString *data[PACKED_FIELDS];
+  GString *index[PACKED_FIELDS];
+} PackedRows;
+
+/* Values start after a byte of padding: libgda binds an empty binary
+ * value as NULL. */
+static void
+packed_rows_reset (PackedRows *p)
+{
+  p->field = p->rows = 0;
+  for (guint k = 0; k < p->n_fields; k++)
+    {
+      g_string_assign (p->data[k], "-");
+      g_string_truncate (p->index[k], 0);
+    }
+}
 
 static void
-json_content_row (GString *json, gpointer item, gconstpointer data)
+packed_rows_init (PackedRows *p, guint n_fields)
 {
-  const ContentRow *c = data;
+  g_assert (n_fields <= PACKED_FIELDS);
+  p->n_fields = n_fields;
+  for (guint k = 0; k < n_fields; k++)
+    {
+      p->data[k] = g_string_new (NULL);
+      p->index[k] = g_string_new (NULL);
+    }
+  packed_rows_reset (p);
+}
 
-  g_string_append_c (json, '[');
-  json_string (json, c->repo);
-  g_string_append_c (json, ',');
-  json_string (json, pulp_unit_get_id (item));
-  g_string_append_printf (json, ",%" G_GUINT64_FORMAT ",%d]", c->version,
-                          pulp_unit_get_uploaded (item) ? 1 : 0);
+static void
+packed_rows_clear (PackedRows *p)
+{
+  for (guint k = 0; k < p->n_fields; k++)
+    {
+      g_string_free (p->data[k], TRUE);
+      g_string_free (p->index[k], TRUE);
+    }
+}
+
+static void
+packed_number (GString *index, gsize value)
+{
+  gsize at = index->len;
+
+  g_assert (value < 10000000000);
+  g_string_set_size (index, at + DIGITS);
+  for (gint i = DIGITS - 1; i >= 0; i--, value /= 10)
+    index->str[at + i] = (gchar) ('0' + value % 10);
+}
+
+/* Adds the next field of the current row; the last one ends the row. */
+static void
+packed_field_len (PackedRows *p, const gchar *value, gsize len)
+{
+  GString *data = p->data[p->field];
+
+  packed_number (p->index[p->field], data->len + 1); /* substr() counts from 1 */
+  packed_number (p->index[p->field], len);
+  g_string_append_len (data, value, (gssize) len);
+  if (++p->field == p->n_fields)
+    {
+      p->field = 0;
+      p->rows++;
+    }
+}
+
+static void
+packed_field (PackedRows *p, const gchar *value)
+{
+  packed_field_len (p, value, strlen (value));
+}
+
+static void
+packed_int (PackedRows *p, guint64 value)
+{
+  gchar text[24];
+
+  packed_field_len (p, text, (gsize) g_snprintf (text, sizeof text, "%" G_GUINT64_FORMAT, value));
+}
+
+/* A SELECT of the packed rows, a column c0, c1, … per letter of @fields:
+ * 's' text, 'i' integer. */
+static gchar *
+packed_select (PulpStore *self, const gchar *fields)
+{
+  GString *sql = g_string_new ("SELECT ");
+
+  for (guint k = 0; fields[k] != '\0'; k++)
+    {
+      if (k > 0)
+        g_string_append (sql, ", ");
+      if (self->is_sqlite)
+        g_string_append_printf (sql,
+                                "CAST (substr (##d%u::binary,"
+                                " CAST (substr (##x%u::binary, i * %d + 1, %d) AS INTEGER),"
+                                " CAST (substr (##x%u::binary, i * %d + %d, %d) AS INTEGER))"
+                                " AS %s) AS c%u",
+                                k, k, 2 * DIGITS, DIGITS, k, 2 * DIGITS, DIGITS + 1, DIGITS,
+                                fields[k] == 'i' ? "INTEGER" : "TEXT", k);
+      else
+        g_string_append_printf (sql,
+                                "CAST (convert_from (substr (CAST (##d%u::binary AS bytea),"
+                                " CAST (convert_from (substr (CAST (##x%u::binary AS bytea),"
+                                " i * %d + 1, %d), 'UTF8') AS integer),"
+                                " CAST (convert_from (substr (CAST (##x%u::binary AS bytea),"
+                                " i * %d + %d, %d), 'UTF8') AS integer)), 'UTF8') AS %s) AS c%u",
+                                k, k, 2 * DIGITS, DIGITS, k, 2 * DIGITS, DIGITS + 1, DIGITS,
+                                fields[k] == 'i' ? "bigint" : "text", k);
+    }
+  g_string_append (sql, self->is_sqlite
+                          ? " FROM (WITH RECURSIVE r (i) AS (SELECT 0 UNION ALL SELECT i + 1"
+                            " FROM r WHERE i + 1 < ##n::gint64) SELECT i FROM r)"
+                          : " FROM generate_series (0, CAST (##n::gint64 AS integer) - 1) AS i");
+  return g_string_free (sql, FALSE);
+}
+
+static void
+bind_binary (Statement *st, const gchar *name, const GString *bytes)
+{
+  GValue *v = gda_value_new (GDA_TYPE_BINARY);
+  GdaBinary *bin = g_new (GdaBinary, 1);
+
+  bin->binary_length = (glong) bytes->len;
+  bin->data = g_memdup2 (bytes->str, bytes->len);
+  gda_value_take_binary (v, bin);
+  gda_holder_take_value (gda_set_get_holder (st->params, name), v, NULL);
+}
+
+/* Binds @p to @st, by name wherever packed_select() put it in the
+ * statement. */
+static void
+bind_packed_rows (Statement *st, const PackedRows *p)
+{
+  GValue n = G_VALUE_INIT;
+
+  g_value_init (&n, G_TYPE_INT64);
+  g_value_set_int64 (&n, p->rows);
+  gda_holder_set_value (gda_set_get_holder (st->params, "n"), &n, NULL);
+  for (guint k = 0; k < p->n_fields; k++)
+    {
+      gchar name[8];
+
+      g_snprintf (name, sizeof name, "d%u", k);
+      bind_binary (st, name, p->data[k]);
+      name[0] = 'x';
+      bind_binary (st, name, p->index[k]);
+    }
+}
+
+/* SQL for "the ids packed as rows" */
+static gchar *
+packed_ids (PulpStore *self)
+{
+  g_autofree gchar *select = packed_select (self, "s");
+
+  return g_strdup_printf ("(SELECT c0 FROM (%s) AS ids)", select);
 }
 
 static gint
@@ -889,10 +930,6 @@ compare_unit_ids (gconstpointer a, gconstpointer b)
   return strcmp (pulp_unit_get_id (*(PulpUnit *const *) a),
                  pulp_unit_get_id (*(PulpUnit *const *) b));
 }
-
-#define UNITS_UPSERT                                                                       \
-  " ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"                           \
-  " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size"
 
 /**
  * pulp_store_upsert_units:
@@ -906,26 +943,17 @@ gboolean
 pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autoptr (GString) json = g_string_sized_new (256 * JSON_ROWS);
   g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (units->len);
-  Statement *st = prepare (
-    self,
-    self->is_sqlite
-      ? "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
-        " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
-        " CAST (substr (##m::binary, json_extract (value, '$[2]'), json_extract (value, '$[3]'))"
-        " AS TEXT), CAST (substr (##m::binary, json_extract (value, '$[2]')"
-        " + json_extract (value, '$[3]'), json_extract (value, '$[4]')) AS TEXT),"
-        " json_extract (value, '$[5]'), json_extract (value, '$[6]'), json_extract (value, '$[7]')"
-        " FROM json_each (##j::string) WHERE 1" UNITS_UPSERT
-      : "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size)"
-        " SELECT e->>0, e->>1,"
-        " convert_from (substr (CAST (##m::binary AS bytea), (e->>2)::int, (e->>3)::int), 'UTF8'),"
-        " convert_from (substr (CAST (##m::binary AS bytea), (e->>2)::int + (e->>3)::int,"
-        " (e->>4)::int), 'UTF8'),"
-        " e->>5, e->>6, (e->>7)::bigint FROM json_array_elements (##j::string::json) AS e"
-        UNITS_UPSERT,
-    error);
+  g_autofree gchar *select = packed_select (self, "ssssssi");
+  /* (SQLite needs a WHERE between a SELECT and ON CONFLICT) */
+  g_autofree gchar *sql = g_strconcat (
+    "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) ", select,
+    " WHERE true ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
+    " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size",
+    NULL);
+  Statement *st = prepare (self, sql, error);
+  PackedRows p;
+  gboolean ok = TRUE;
 
   if (st == NULL)
     {
@@ -936,21 +964,30 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
    * a batch are side by side when read back in id order. */
   g_ptr_array_extend (sorted, units, NULL, NULL);
   g_ptr_array_sort (sorted, compare_unit_ids);
-  for (guint start = 0; start < sorted->len; start += JSON_ROWS)
+  packed_rows_init (&p, 7);
+  for (guint i = 0; i < sorted->len && ok; i++)
     {
-      GString *blob = g_string_sized_new (64 * JSON_ROWS);
+      PulpUnit *unit = g_ptr_array_index (sorted, i);
+      g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
 
-      json_array (json, sorted, start, MIN (JSON_ROWS, sorted->len - start), json_unit_row,
-                  blob);
-      bind_binary_take (st, 0, blob);
-      bind_string (st, 1, json->str);
-      if (!run (self, st, error))
+      packed_field (&p, pulp_unit_get_id (unit));
+      packed_field (&p, pulp_unit_get_type_id (unit));
+      packed_field (&p, pulp_unit_get_key_text (unit));
+      packed_field (&p, metadata);
+      packed_field (&p, pulp_unit_get_relative_path (unit));
+      packed_field (&p, pulp_unit_get_sha256 (unit));
+      packed_int (&p, pulp_unit_get_size (unit));
+      if (p.rows == PACKED_ROWS || i + 1 == sorted->len)
         {
-          db_error (error, "storing units");
-          return FALSE;
+          bind_packed_rows (st, &p);
+          ok = run (self, st, error);
+          packed_rows_reset (&p);
         }
     }
-  return TRUE;
+  packed_rows_clear (&p);
+  if (!ok)
+    db_error (error, "storing units");
+  return ok;
 }
 
 /**
@@ -968,27 +1005,37 @@ pulp_store_add_content (PulpStore *self,
                         GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autoptr (GString) json = g_string_sized_new (64 * JSON_ROWS);
-  const ContentRow row = { repo, version };
+  g_autofree gchar *select = packed_select (self, "si");
+  g_autofree gchar *sql = g_strconcat (
+    "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+    " SELECT ##r::string, c0, ##v::gint64, c1 FROM (", select, ") AS rows", NULL);
+  Statement *st = prepare (self, sql, error);
+  PackedRows p;
+  gboolean ok = TRUE;
 
-  for (guint start = 0; start < units->len; start += JSON_ROWS)
+  if (st == NULL)
     {
-      json_array (json, units, start, MIN (JSON_ROWS, units->len - start), json_content_row, &row);
-      if (!run_json (self,
-                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
-                     " SELECT json_extract (value, '$[0]'), json_extract (value, '$[1]'),"
-                     " json_extract (value, '$[2]'), json_extract (value, '$[3]')"
-                     " FROM json_each (##j::string)",
-                     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
-                     " SELECT e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint"
-                     " FROM json_array_elements (##j::string::json) AS e",
-                     json, error))
+      db_error (error, "adding content");
+      return FALSE;
+    }
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  packed_rows_init (&p, 2);
+  for (guint i = 0; i < units->len && ok; i++)
+    {
+      packed_field (&p, pulp_unit_get_id (g_ptr_array_index (units, i)));
+      packed_int (&p, pulp_unit_get_uploaded (g_ptr_array_index (units, i)) ? 1 : 0);
+      if (p.rows == PACKED_ROWS || i + 1 == units->len)
         {
-          db_error (error, "adding content");
-          return FALSE;
+          bind_packed_rows (st, &p);
+          ok = run (self, st, error);
+          packed_rows_reset (&p);
         }
     }
-  return TRUE;
+  packed_rows_clear (&p);
+  if (!ok)
+    db_error (error, "adding content");
+  return ok;
 }
 
 /**
@@ -1006,36 +1053,40 @@ pulp_store_remove_content (PulpStore *self,
                            GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
+  g_autofree gchar *ids = packed_ids (self);
   g_autofree gchar *del = g_strconcat (
       "DELETE FROM repository_content WHERE repository = ##r::string AND version_added ="
-      " ##v::gint64 AND unit IN ", json_ids (self), NULL);
+      " ##v::gint64 AND unit IN ", ids, NULL);
   g_autofree gchar *upd = g_strconcat (
       "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
-      " ##r::string AND version_removed IS NULL AND unit IN ", json_ids (self), NULL);
+      " ##r::string AND version_removed IS NULL AND unit IN ", ids, NULL);
+  Statement *sd = prepare (self, del, error);
+  Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
+  PackedRows p;
+  gboolean ok = TRUE;
 
-  for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
+  if (su == NULL)
+    return FALSE;
+  bind_string (sd, 0, repo);
+  bind_int (sd, 1, (gint64) version);
+  bind_int (su, 0, (gint64) version);
+  bind_string (su, 1, repo);
+  packed_rows_init (&p, 1);
+  for (guint i = 0; i < unit_ids->len && ok; i++)
     {
-      guint rows = MIN (JSON_ROWS, unit_ids->len - start);
-      Statement *sd = prepare (self, del, error);
-      Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
-
-      if (su == NULL)
-        return FALSE;
-      json_array (json, unit_ids, start, rows, json_id_row, NULL);
-      bind_string (sd, 0, repo);
-      bind_int (sd, 1, (gint64) version);
-      bind_string (sd, 2, json->str);
-      bind_int (su, 0, (gint64) version);
-      bind_string (su, 1, repo);
-      bind_string (su, 2, json->str);
-      if (!run (self, sd, error) || !run (self, su, error))
+      packed_field (&p, g_ptr_array_index (unit_ids, i));
+      if (p.rows == PACKED_ROWS || i + 1 == unit_ids->len)
         {
-          db_error (error, "removing content");
-          return FALSE;
+          bind_packed_rows (sd, &p);
+          bind_packed_rows (su, &p);
+          ok = run (self, sd, error) && run (self, su, error);
+          packed_rows_reset (&p);
         }
     }
-  return TRUE;
+  packed_rows_clear (&p);
+  if (!ok)
+    db_error (error, "removing content");
+  return ok;
 }
 
 /**
@@ -1478,35 +1529,42 @@ pulp_store_find_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GString) json = g_string_sized_new (40 * JSON_ROWS);
   GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
+  g_autofree gchar *ids = packed_ids (self);
   g_autofree gchar *sql = g_strconcat (
       "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
       " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
-      " OR version_removed > ##v2::gint64) AND unit IN ", json_ids (self), NULL);
+      " OR version_removed > ##v2::gint64) AND unit IN ", ids, NULL);
+  Statement *st = prepare (self, sql, error);
+  PackedRows p;
+  gboolean ok = TRUE;
 
-  for (guint start = 0; start < unit_ids->len; start += JSON_ROWS)
+  if (st == NULL)
+    return NULL;
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) version);
+  packed_rows_init (&p, 1);
+  for (guint i = 0; i < unit_ids->len && ok; i++)
     {
-      guint rows = MIN (JSON_ROWS, unit_ids->len - start);
       g_autoptr (GdaDataModel) model = NULL;
-      Statement *st = prepare (self, sql, error);
 
-      if (st == NULL)
-        return NULL;
-      json_array (json, unit_ids, start, rows, json_id_row, NULL);
-      bind_string (st, 0, repo);
-      bind_int (st, 1, (gint64) version);
-      bind_int (st, 2, (gint64) version);
-      bind_string (st, 3, json->str);
+      packed_field (&p, g_ptr_array_index (unit_ids, i));
+      if (p.rows < PACKED_ROWS && i + 1 < unit_ids->len)
+        continue;
+      bind_packed_rows (st, &p);
+      packed_rows_reset (&p);
       model = query (self, st, types, error);
-      if (model == NULL)
-        {
-          db_error (error, "looking up units");
-          return NULL;
-        }
-      for (gint i = 0, n = gda_data_model_get_n_rows (model); i < n; i++)
-        g_hash_table_insert (found, g_strdup (get_string (model, 0, i)),
-                             GINT_TO_POINTER (get_int (model, 1, i) + 1));
+      ok = model != NULL;
+      for (gint r = 0, n = ok ? gda_data_model_get_n_rows (model) : 0; r < n; r++)
+        g_hash_table_insert (found, g_strdup (get_string (model, 0, r)),
+                             GINT_TO_POINTER (get_int (model, 1, r) + 1));
+    }
+  packed_rows_clear (&p);
+  if (!ok)
+    {
+      db_error (error, "looking up units");
+      return NULL;
     }
   return g_steal_pointer (&found);
 }
