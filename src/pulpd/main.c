@@ -107,12 +107,15 @@ main (int argc, char **argv)
   guint owner_id;
 
 #ifdef __GLIBC__
-  /* Blocks of 256 KiB and more (a sync's batches of rows and their copies
-   * in libgda and SQLite) come from mmap() and go back when freed. glibc's
-   * default threshold grows as such blocks are freed, and then kept them
-   * on the heap: a metadata-only sync of 50,000 rpm packages peaked at
-   * 84-88 MB instead of 68 MB, in the same time. */
-  mallopt (M_MMAP_THRESHOLD, 256 * 1024);
+  /* A sync allocates and frees blocks of megabytes (batches of rows and
+   * their copies in libgda and SQLite) all the time: on the heap, not from
+   * mmap(), and kept there while it runs rather than given back and faulted
+   * in again (a metadata-only sync of 50,000 rpm packages: 167k page
+   * faults down to 16k, 12% less CPU, peak RSS 68 -> 75-80 MB). Fixed
+   * thresholds, as glibc's own grow without bound; memory goes back to the
+   * system when a task finishes (see pulp-daemon.c). */
+  mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt (M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 #endif
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -5,6 +5,10 @@
 
 #include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pulp-authority.h"
 #include "pulp-daemon.h"
@@ -99,6 +103,10 @@ task_finished (PulpTask *task, PulpDBusTask *iface)
   pulp_dbus_task_emit_finished (iface, pulp_task_get_state_string (task), pulp_task_get_error (task),
                                 pulp_task_get_summary (task));
   complete_waiters (task);
+#ifdef __GLIBC__
+  /* what a task freed goes back to the system (see main()) */
+  malloc_trim (0);
+#endif
 }
 
 static void
