@@ -924,6 +924,70 @@ packed_ids (PulpStore *self)
   return g_strdup_printf ("(SELECT c0 FROM (%s) AS ids)", select);
 }
 
+typedef void (*PackRowFunc) (PackedRows *p, gpointer item);
+
+/* Runs @st (then @st2, if not %NULL) for @items, PACKED_ROWS rows at a
+ * time, each row packed by @row. */
+static gboolean
+run_packed (PulpStore *self,
+            Statement *st,
+            Statement *st2,
+            GPtrArray *items,
+            guint n_fields,
+            PackRowFunc row,
+            GError **error)
+{
+  PackedRows p;
+  gboolean ok = TRUE;
+
+  packed_rows_init (&p, n_fields);
+  for (guint i = 0; i < items->len && ok; i++)
+    {
+      row (&p, g_ptr_array_index (items, i));
+      if (p.rows == PACKED_ROWS || i + 1 == items->len)
+        {
+          bind_packed_rows (st, &p);
+          ok = run (self, st, error);
+          if (ok && st2 != NULL)
+            {
+              bind_packed_rows (st2, &p);
+              ok = run (self, st2, error);
+            }
+          packed_rows_reset (&p);
+        }
+    }
+  packed_rows_clear (&p);
+  return ok;
+}
+
+static void
+pack_unit (PackedRows *p, gpointer item)
+{
+  PulpUnit *unit = item;
+  g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
+
+  packed_field (p, pulp_unit_get_id (unit));
+  packed_field (p, pulp_unit_get_type_id (unit));
+  packed_field (p, pulp_unit_get_key_text (unit));
+  packed_field (p, metadata);
+  packed_field (p, pulp_unit_get_relative_path (unit));
+  packed_field (p, pulp_unit_get_sha256 (unit));
+  packed_int (p, pulp_unit_get_size (unit));
+}
+
+static void
+pack_content (PackedRows *p, gpointer item)
+{
+  packed_field (p, pulp_unit_get_id (item));
+  packed_int (p, pulp_unit_get_uploaded (item) ? 1 : 0);
+}
+
+static void
+pack_id (PackedRows *p, gpointer id)
+{
+  packed_field (p, id);
+}
+
 static gint
 compare_unit_ids (gconstpointer a, gconstpointer b)
 {
@@ -952,42 +1016,17 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
     " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size",
     NULL);
   Statement *st = prepare (self, sql, error);
-  PackedRows p;
-  gboolean ok = TRUE;
 
-  if (st == NULL)
-    {
-      db_error (error, "storing units");
-      return FALSE;
-    }
   /* New rows go to the end of the table: stored in id order, the units of
    * a batch are side by side when read back in id order. */
   g_ptr_array_extend (sorted, units, NULL, NULL);
   g_ptr_array_sort (sorted, compare_unit_ids);
-  packed_rows_init (&p, 7);
-  for (guint i = 0; i < sorted->len && ok; i++)
+  if (st == NULL || !run_packed (self, st, NULL, sorted, 7, pack_unit, error))
     {
-      PulpUnit *unit = g_ptr_array_index (sorted, i);
-      g_autofree gchar *metadata = pulp_variant_encode (pulp_unit_get_metadata (unit), FALSE);
-
-      packed_field (&p, pulp_unit_get_id (unit));
-      packed_field (&p, pulp_unit_get_type_id (unit));
-      packed_field (&p, pulp_unit_get_key_text (unit));
-      packed_field (&p, metadata);
-      packed_field (&p, pulp_unit_get_relative_path (unit));
-      packed_field (&p, pulp_unit_get_sha256 (unit));
-      packed_int (&p, pulp_unit_get_size (unit));
-      if (p.rows == PACKED_ROWS || i + 1 == sorted->len)
-        {
-          bind_packed_rows (st, &p);
-          ok = run (self, st, error);
-          packed_rows_reset (&p);
-        }
+      db_error (error, "storing units");
+      return FALSE;
     }
-  packed_rows_clear (&p);
-  if (!ok)
-    db_error (error, "storing units");
-  return ok;
+  return TRUE;
 }
 
 /**
@@ -1010,32 +1049,20 @@ pulp_store_add_content (PulpStore *self,
     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
     " SELECT ##r::string, c0, ##v::gint64, c1 FROM (", select, ") AS rows", NULL);
   Statement *st = prepare (self, sql, error);
-  PackedRows p;
-  gboolean ok = TRUE;
+  gboolean ok = st != NULL;
 
-  if (st == NULL)
+  if (ok)
+    {
+      bind_string (st, 0, repo);
+      bind_int (st, 1, (gint64) version);
+      ok = run_packed (self, st, NULL, units, 2, pack_content, error);
+    }
+  if (!ok)
     {
       db_error (error, "adding content");
       return FALSE;
     }
-  bind_string (st, 0, repo);
-  bind_int (st, 1, (gint64) version);
-  packed_rows_init (&p, 2);
-  for (guint i = 0; i < units->len && ok; i++)
-    {
-      packed_field (&p, pulp_unit_get_id (g_ptr_array_index (units, i)));
-      packed_int (&p, pulp_unit_get_uploaded (g_ptr_array_index (units, i)) ? 1 : 0);
-      if (p.rows == PACKED_ROWS || i + 1 == units->len)
-        {
-          bind_packed_rows (st, &p);
-          ok = run (self, st, error);
-          packed_rows_reset (&p);
-        }
-    }
-  packed_rows_clear (&p);
-  if (!ok)
-    db_error (error, "adding content");
-  return ok;
+  return TRUE;
 }
 
 /**
@@ -1062,8 +1089,6 @@ pulp_store_remove_content (PulpStore *self,
       " ##r::string AND version_removed IS NULL AND unit IN ", ids, NULL);
   Statement *sd = prepare (self, del, error);
   Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
-  PackedRows p;
-  gboolean ok = TRUE;
 
   if (su == NULL)
     return FALSE;
@@ -1071,22 +1096,12 @@ pulp_store_remove_content (PulpStore *self,
   bind_int (sd, 1, (gint64) version);
   bind_int (su, 0, (gint64) version);
   bind_string (su, 1, repo);
-  packed_rows_init (&p, 1);
-  for (guint i = 0; i < unit_ids->len && ok; i++)
+  if (!run_packed (self, sd, su, unit_ids, 1, pack_id, error))
     {
-      packed_field (&p, g_ptr_array_index (unit_ids, i));
-      if (p.rows == PACKED_ROWS || i + 1 == unit_ids->len)
-        {
-          bind_packed_rows (sd, &p);
-          bind_packed_rows (su, &p);
-          ok = run (self, sd, error) && run (self, su, error);
-          packed_rows_reset (&p);
-        }
+      db_error (error, "removing content");
+      return FALSE;
     }
-  packed_rows_clear (&p);
-  if (!ok)
-    db_error (error, "removing content");
-  return ok;
+  return TRUE;
 }
 
 /**
@@ -1549,7 +1564,7 @@ pulp_store_find_content (PulpStore *self,
     {
       g_autoptr (GdaDataModel) model = NULL;
 
-      packed_field (&p, g_ptr_array_index (unit_ids, i));
+      pack_id (&p, g_ptr_array_index (unit_ids, i));
       if (p.rows < PACKED_ROWS && i + 1 < unit_ids->len)
         continue;
       bind_packed_rows (st, &p);
