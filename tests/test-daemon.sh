@@ -2,7 +2,8 @@
 # End-to-end tests of pulpd on a private system bus with a real polkitd
 # (run under tests/pulp-test-bus): the contract as busctl sees it, argument
 # checks, polkit, persistence, queueing, cancellation, and kill -9 in the
-# middle of a sync. Usage: test-daemon.sh PULPD TEST_IMPORTER_DIR
+# middle of a sync; on SQLite, or on PostgreSQL under test-postgresql.sh.
+# Usage: test-daemon.sh PULPD TEST_IMPORTER_DIR
 set -u
 PULPD=$1
 IMPORTERS=$2
@@ -20,7 +21,9 @@ mgr() { call $M "$@"; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
 task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
 
-start() { start_pulpd --importer-dir "$IMPORTERS"; }
+: >"$WORK/pulpd.conf"
+database_conf >>"$WORK/pulpd.conf"
+start() { start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"; }
 
 start
 contains "ListImporters lists the test importer" '"test"' "$(mgr ListImporters)"
@@ -149,17 +152,17 @@ for at in 1 5000 12000; do
   t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
   wait_for_task_stage "$t" blocked || not_ok "sync did not reach unit $at"
   # past 10,000 units the pending version is in the database, not only in memory
-  [ "$at" -gt 10000 ] && pending_rows=$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')
+  [ "$at" -gt 10000 ] && pending_rows=$(sql 'SELECT count(*) FROM repository_content WHERE version_added > 3')
   kill -9 $PID; wait $PID 2>/dev/null
   start
   check "after kill -9 at unit $at: version kept" "t 3" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
   check "after kill -9 at unit $at: units kept" "$before" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
   check "after kill -9 at unit $at: task failed" 's "failed"' "$(prop "$t" org.pulp.Task State)"
   contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
-  check "after kill -9: database integrity" "ok" "$(sqlite3 "$STATE/pulp.db" 'PRAGMA integrity_check')"
+  [ -n "${PULP_TEST_POSTGRESQL:-}" ] || check "after kill -9: database integrity" "ok" "$(sql 'PRAGMA integrity_check')"
 done
 [ "$pending_rows" -ge 10000 ] && ok "the kill at 12000 hit a pending version in the database ($pending_rows rows)" || not_ok "no pending rows before the last kill: $pending_rows"
-check "pending rows were discarded" "0" "$(sqlite3 "$STATE/pulp.db" 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
+check "pending rows were discarded" "0" "$(sql 'SELECT count(*) FROM repository_content WHERE version_added > 3')"
 touch "$WORK/go"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 check "next sync completes" 's "completed"' "$(task_wait "$t")"
@@ -175,7 +178,8 @@ contains "deleted repository is gone" "No repository “r1”" "$(mgr GetReposit
 
 # --- losing the name to --replace, and SIGTERM: both end the daemon cleanly
 OLD=$PID
-"$PULPD" --system --replace --state-dir "$STATE" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+"$PULPD" --system --replace --state-dir "$STATE" --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" \
+  >>"$WORK/pulpd.log" 2>&1 &
 PID=$!
 wait $OLD; rc=$?
 check "a daemon replaced with --replace exits with 0" "0" "$rc"
@@ -207,7 +211,7 @@ chmod 755 "$WORK"
 dbus-daemon --config-file="$WORK/private-bus.conf" --fork --print-pid=3 3>"$WORK/private-bus.pid"
 PRIV="unix:path=$WORK/private_bus"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$PULPD" --address "$PRIV" --state-dir "$WORK/state2" \
-  --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
+  --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" >>"$WORK/pulpd.log" 2>&1 &
 PID=$!
 for _ in $(seq 200); do busctl --address="$PRIV" status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
 pm() { busctl --address="$PRIV" call $M "$@" 2>&1; }
