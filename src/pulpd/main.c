@@ -112,8 +112,9 @@ main (int argc, char **argv)
    * mmap(), and kept there while it runs rather than given back and faulted
    * in again (a metadata-only sync of 50,000 rpm packages: 167k page
    * faults down to 16k, 12% less CPU, peak RSS 68 -> 75-80 MB). Fixed
-   * thresholds, as glibc's own grow without bound; memory goes back to the
-   * system when a task finishes (see pulp-daemon.c). */
+   * thresholds, as glibc's own follow the largest block freed (up to 32
+   * MiB); memory goes back to the system when a task finishes (see
+   * pulp-daemon.c). */
   mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
   mallopt (M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 #endif
