@@ -5,7 +5,8 @@
 # pulpd (a fresh daemon for (a) and for (b); (c) runs on the daemon of (a))
 # vs `wget -r -np -nH`, `lftp mirror --parallel=8`, `curl -Z --parallel-max 10
 # -K list`, and for (b) also `curl -o FILE` one file after another. Prints a
-# table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM).
+# table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM),
+# then issue 4's targets with pulpd's figures against them.
 # Everything writes to the same disk; `sync` runs (untimed) before each
 # measurement so no one pays for another's write-back. Each measurement is
 # repeated REPEAT times (default 3), interleaved, and the best is shown. pulpd's wall time is
@@ -271,3 +272,23 @@ for key in "${ORDER[@]}"; do
     "$(echo "$files / $s" | bc -l)" "$(echo "$bytes / $s / 1000000" | bc -l)" \
     "${rss:+$rss MB}" "${CPU_OF[$key]:-}"
 done
+
+# The issue's targets, from the figures above
+best() { echo "${BEST[$1|$2]:-}"; }
+ratio() { # ratio CASE TOOL_A TOOL_B: wall time of A / of B
+  local a b
+  a=$(best "$1" "$2") b=$(best "$1" "$3")
+  [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {printf \"%.2f\", $a / $b}"
+}
+echo
+echo "Targets (issue 4):"
+for t in "wget -r -np -nH|0.7" "lftp mirror --parallel=8|0.7" "curl -Z --parallel-max 10|1.25"; do
+  r=$(ratio "$A_CASE" pulpd "${t%|*}") && echo "  (a) pulpd / ${t%|*}: $r (at most ${t#*|})"
+done
+r=$(ratio "$B_CASE" "curl -o FILE, one after another" pulpd) &&
+  echo "  (b) pulpd's throughput / sequential curl -o: $(awk "BEGIN {printf \"%.0f\", $r * 100}")% (at least 70%)"
+s=$(best "$C_CASE" pulpd) && [ -n "$s" ] && printf '  (c) pulpd: %.2f s (under 0.5 s)\n' "$s"
+for c in "$A_CASE" "$B_CASE"; do
+  [ -n "${RSS_PEAK[$c|pulpd]:-}" ] && echo "  ${c%% *} pulpd peak RSS: ${RSS_PEAK[$c|pulpd]} MB (under 80 MB)"
+done
+true

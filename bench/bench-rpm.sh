@@ -8,7 +8,8 @@
 # against `dnf reposync --download-metadata` and `lftp mirror --parallel=8`
 # (each with a private cache/config). Prints wall time, CPU time (user +
 # system: steadier than wall time on a shared machine) and peak RSS (pulpd:
-# VmHWM, reset before each case; the others: their own maximum RSS).
+# VmHWM, reset before each case; the others: their own maximum RSS), then
+# issue 5's targets with pulpd's figures against them.
 # Usage: bench/bench-rpm.sh [BUILD_DIR]
 #   CASES="a b c" (default) chooses the cases; NO_DNF=1 skips dnf in (c);
 #   PERF=CASE records a profile of pulpd in that case (perf record; PERF_OPTS
@@ -88,7 +89,12 @@ create() { # create ID FEED POLICY
 reset_hwm() { echo 5 >"/proc/$PULPD_PID/clear_refs"; }
 hwm() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PULPD_PID/status"; }
 ROWS=()
-row() { ROWS+=("$(printf '| %-4s | %-44s | %8s s | %8s s | %6s MB | %s |' "$@")"); }
+declare -A WALL RSS # "CASE first-word-of-client" → wall time, peak RSS
+row() {
+  ROWS+=("$(printf '| %-4s | %-44s | %8s s | %8s s | %6s MB | %s |' "$@")")
+  WALL["$1 ${2%% *}"]=$3
+  RSS["$1 ${2%% *}"]=$5
+}
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$PULPD_PID/stat"; } # USER_HZ is 100
 # pulp_sync CASE ID: sync to the end, client-side wall time; PERF=CASE
 # records a profile of pulpd during that case into $PERF_OUT (KEEP=1 keeps it)
@@ -170,3 +176,13 @@ echo "2,000 RPMs: $small_mb MB; 50,000-package primary.xml.gz: $big_gz MB; $(npr
 echo "| case | client | wall | CPU | peak RSS | notes |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+
+# The issue's targets, from the figures above
+ratio() { [ -n "${WALL[$1]:-}" ] && [ -n "${WALL[$2]:-}" ] && awk "BEGIN {printf \"%.2f\", ${WALL[$1]} / ${WALL[$2]}}"; }
+echo
+echo "Targets (issue 5):"
+r=$(ratio "a pulpd" "a dnf") && echo "  (a) pulpd / dnf reposync: $r (at most 0.5)"
+[ -n "${WALL[b pulpd]:-}" ] && echo "  (b) pulpd: ${WALL[b pulpd]} s (under 0.3 s)"
+r=$(ratio "c pulpd" "c dnf") && echo "  (c) pulpd / dnf makecache: $r (at most 0.3)"
+[ -n "${RSS[c pulpd]:-}" ] && echo "  (c) pulpd peak RSS: ${RSS[c pulpd]} MB (at most 100 MB)"
+true
