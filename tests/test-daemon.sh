@@ -21,8 +21,7 @@ mgr() { call $M "$@"; }
 repo() { local id=$1; shift; call org.pulp.Manager /org/pulp/repositories/$id org.pulp.Repository "$@"; }
 task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.Task Wait 2>&1; }
 
-: >"$WORK/pulpd.conf"
-database_conf >>"$WORK/pulpd.conf"
+database_conf >"$WORK/pulpd.conf"
 start() { start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"; }
 
 start

@@ -14,8 +14,9 @@
  *
  * libgda walks a list of every statement run inside a transaction before
  * each new one, so transactions are kept to a few hundred statements; many
- * rows travel packed in two binary parameters that the database unpacks, since
- * libgda's binding of each parameter costs more than SQLite's own work.
+ * rows travel packed in a few binary parameters that the database unpacks
+ * (see packed_select()), since libgda's binding of each parameter costs
+ * more than SQLite's own work.
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit. With SQLite, a second
  * connection in a thread of its own writes the log back into the database
@@ -846,34 +847,38 @@ packed_int (PackedRows *p, guint64 value)
   packed_field_len (p, text, (gsize) g_snprintf (text, sizeof text, "%" G_GUINT64_FORMAT, value));
 }
 
+/* SQL for bytes [@start, @start + @length) of the binary parameter
+ * ##@name as a value of @type (TEXT, INTEGER or BIGINT) */
+static gchar *
+slice_sql (PulpStore *self, const gchar *name, const gchar *start, const gchar *length,
+           const gchar *type)
+{
+  return self->is_sqlite
+           ? g_strdup_printf ("CAST (substr (##%s::binary, %s, %s) AS %s)", name, start, length,
+                              type)
+           : g_strdup_printf ("CAST (convert_from (substr (CAST (##%s::binary AS bytea), %s, %s),"
+                              " 'UTF8') AS %s)",
+                              name, start, length, type);
+}
+
 /* A SELECT of the packed rows, a column c0, c1, … per letter of @fields:
  * 's' text, 'i' integer. */
 static gchar *
 packed_select (PulpStore *self, const gchar *fields)
 {
   GString *sql = g_string_new ("SELECT ");
+  g_autofree gchar *start_at = g_strdup_printf ("i * %d + 1", 2 * DIGITS);
+  g_autofree gchar *length_at = g_strdup_printf ("i * %d + %d", 2 * DIGITS, DIGITS + 1);
 
   for (guint k = 0; fields[k] != '\0'; k++)
     {
-      if (k > 0)
-        g_string_append (sql, ", ");
-      if (self->is_sqlite)
-        g_string_append_printf (sql,
-                                "CAST (substr (##d%u::binary,"
-                                " CAST (substr (##x%u::binary, i * %d + 1, %d) AS INTEGER),"
-                                " CAST (substr (##x%u::binary, i * %d + %d, %d) AS INTEGER))"
-                                " AS %s) AS c%u",
-                                k, k, 2 * DIGITS, DIGITS, k, 2 * DIGITS, DIGITS + 1, DIGITS,
-                                fields[k] == 'i' ? "INTEGER" : "TEXT", k);
-      else
-        g_string_append_printf (sql,
-                                "CAST (convert_from (substr (CAST (##d%u::binary AS bytea),"
-                                " CAST (convert_from (substr (CAST (##x%u::binary AS bytea),"
-                                " i * %d + 1, %d), 'UTF8') AS integer),"
-                                " CAST (convert_from (substr (CAST (##x%u::binary AS bytea),"
-                                " i * %d + %d, %d), 'UTF8') AS integer)), 'UTF8') AS %s) AS c%u",
-                                k, k, 2 * DIGITS, DIGITS, k, 2 * DIGITS, DIGITS + 1, DIGITS,
-                                fields[k] == 'i' ? "bigint" : "text", k);
+      g_autofree gchar *d = g_strdup_printf ("d%u", k), *x = g_strdup_printf ("x%u", k);
+      g_autofree gchar *start = slice_sql (self, x, start_at, G_STRINGIFY (DIGITS), "INTEGER");
+      g_autofree gchar *length = slice_sql (self, x, length_at, G_STRINGIFY (DIGITS), "INTEGER");
+      g_autofree gchar *value = slice_sql (self, d, start, length,
+                                           fields[k] == 'i' ? "BIGINT" : "TEXT");
+
+      g_string_append_printf (sql, "%s%s AS c%u", k > 0 ? ", " : "", value, k);
     }
   g_string_append (sql, self->is_sqlite
                           ? " FROM (WITH RECURSIVE r (i) AS (SELECT 0 UNION ALL SELECT i + 1"
@@ -925,16 +930,18 @@ packed_ids (PulpStore *self)
 }
 
 typedef void (*PackRowFunc) (PackedRows *p, gpointer item);
+typedef gboolean (*PackedBatchFunc) (PulpStore *self, const PackedRows *p, gpointer data,
+                                     GError **error);
 
-/* Runs @st (then @st2, if not %NULL) for @items, PACKED_ROWS rows at a
- * time, each row packed by @row. */
+/* Packs @items, each row by @row, and hands them to @batch PACKED_ROWS
+ * rows at a time. */
 static gboolean
 run_packed (PulpStore *self,
-            Statement *st,
-            Statement *st2,
             GPtrArray *items,
             guint n_fields,
             PackRowFunc row,
+            PackedBatchFunc batch,
+            gpointer data,
             GError **error)
 {
   PackedRows p;
@@ -946,18 +953,20 @@ run_packed (PulpStore *self,
       row (&p, g_ptr_array_index (items, i));
       if (p.rows == PACKED_ROWS || i + 1 == items->len)
         {
-          bind_packed_rows (st, &p);
-          ok = run (self, st, error);
-          if (ok && st2 != NULL)
-            {
-              bind_packed_rows (st2, &p);
-              ok = run (self, st2, error);
-            }
+          ok = batch (self, &p, data, error);
           packed_rows_reset (&p);
         }
     }
   packed_rows_clear (&p);
   return ok;
+}
+
+/* A PackedBatchFunc: runs the statement @data for the rows. */
+static gboolean
+run_batch (PulpStore *self, const PackedRows *p, gpointer data, GError **error)
+{
+  bind_packed_rows (data, p);
+  return run (self, data, error);
 }
 
 static void
@@ -1021,7 +1030,7 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
    * a batch are side by side when read back in id order. */
   g_ptr_array_extend (sorted, units, NULL, NULL);
   g_ptr_array_sort (sorted, compare_unit_ids);
-  if (st == NULL || !run_packed (self, st, NULL, sorted, 7, pack_unit, error))
+  if (st == NULL || !run_packed (self, sorted, 7, pack_unit, run_batch, st, error))
     {
       db_error (error, "storing units");
       return FALSE;
@@ -1055,7 +1064,7 @@ pulp_store_add_content (PulpStore *self,
     {
       bind_string (st, 0, repo);
       bind_int (st, 1, (gint64) version);
-      ok = run_packed (self, st, NULL, units, 2, pack_content, error);
+      ok = run_packed (self, units, 2, pack_content, run_batch, st, error);
     }
   if (!ok)
     {
@@ -1063,6 +1072,16 @@ pulp_store_add_content (PulpStore *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* A PackedBatchFunc: runs both statements of @data (a Statement *[2]) for
+ * the rows. */
+static gboolean
+run_batch_twice (PulpStore *self, const PackedRows *p, gpointer data, GError **error)
+{
+  Statement **st = data;
+
+  return run_batch (self, p, st[0], error) && run_batch (self, p, st[1], error);
 }
 
 /**
@@ -1087,16 +1106,15 @@ pulp_store_remove_content (PulpStore *self,
   g_autofree gchar *upd = g_strconcat (
       "UPDATE repository_content SET version_removed = ##v::gint64 WHERE repository ="
       " ##r::string AND version_removed IS NULL AND unit IN ", ids, NULL);
-  Statement *sd = prepare (self, del, error);
-  Statement *su = sd != NULL ? prepare (self, upd, error) : NULL;
+  Statement *st[2] = { prepare (self, del, error), NULL };
 
-  if (su == NULL)
+  if (st[0] == NULL || (st[1] = prepare (self, upd, error)) == NULL)
     return FALSE;
-  bind_string (sd, 0, repo);
-  bind_int (sd, 1, (gint64) version);
-  bind_int (su, 0, (gint64) version);
-  bind_string (su, 1, repo);
-  if (!run_packed (self, sd, su, unit_ids, 1, pack_id, error))
+  bind_string (st[0], 0, repo);
+  bind_int (st[0], 1, (gint64) version);
+  bind_int (st[1], 0, (gint64) version);
+  bind_string (st[1], 1, repo);
+  if (!run_packed (self, unit_ids, 1, pack_id, run_batch_twice, st, error))
     {
       db_error (error, "removing content");
       return FALSE;
@@ -1528,6 +1546,30 @@ pulp_store_list_units (PulpStore *self,
   return g_steal_pointer (&units);
 }
 
+typedef struct
+{
+  Statement *st;
+  GHashTable *found; /* unit id → GINT_TO_POINTER (uploaded + 1) */
+} FindBatch;
+
+/* A PackedBatchFunc: adds the rows of @data's statement to its table. */
+static gboolean
+find_batch (PulpStore *self, const PackedRows *p, gpointer data, GError **error)
+{
+  FindBatch *find = data;
+  GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
+  g_autoptr (GdaDataModel) model = NULL;
+
+  bind_packed_rows (find->st, p);
+  model = query (self, find->st, types, error);
+  if (model == NULL)
+    return FALSE;
+  for (gint r = 0, n = gda_data_model_get_n_rows (model); r < n; r++)
+    g_hash_table_insert (find->found, g_strdup (get_string (model, 0, r)),
+                         GINT_TO_POINTER (get_int (model, 1, r) + 1));
+  return TRUE;
+}
+
 /**
  * pulp_store_find_content:
  * @unit_ids: (element-type utf8): unit ids to look for
@@ -1544,39 +1586,19 @@ pulp_store_find_content (PulpStore *self,
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GType types[] = { G_TYPE_STRING, G_TYPE_INT64, G_TYPE_NONE };
   g_autofree gchar *ids = packed_ids (self);
   g_autofree gchar *sql = g_strconcat (
       "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
       " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
       " OR version_removed > ##v2::gint64) AND unit IN ", ids, NULL);
-  Statement *st = prepare (self, sql, error);
-  PackedRows p;
-  gboolean ok = TRUE;
+  FindBatch find = { prepare (self, sql, error), found };
 
-  if (st == NULL)
+  if (find.st == NULL)
     return NULL;
-  bind_string (st, 0, repo);
-  bind_int (st, 1, (gint64) version);
-  bind_int (st, 2, (gint64) version);
-  packed_rows_init (&p, 1);
-  for (guint i = 0; i < unit_ids->len && ok; i++)
-    {
-      g_autoptr (GdaDataModel) model = NULL;
-
-      pack_id (&p, g_ptr_array_index (unit_ids, i));
-      if (p.rows < PACKED_ROWS && i + 1 < unit_ids->len)
-        continue;
-      bind_packed_rows (st, &p);
-      packed_rows_reset (&p);
-      model = query (self, st, types, error);
-      ok = model != NULL;
-      for (gint r = 0, n = ok ? gda_data_model_get_n_rows (model) : 0; r < n; r++)
-        g_hash_table_insert (found, g_strdup (get_string (model, 0, r)),
-                             GINT_TO_POINTER (get_int (model, 1, r) + 1));
-    }
-  packed_rows_clear (&p);
-  if (!ok)
+  bind_string (find.st, 0, repo);
+  bind_int (find.st, 1, (gint64) version);
+  bind_int (find.st, 2, (gint64) version);
+  if (!run_packed (self, unit_ids, 1, pack_id, find_batch, &find, error))
     {
       db_error (error, "looking up units");
       return NULL;
