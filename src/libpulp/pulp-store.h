@@ -46,7 +46,7 @@ typedef struct
 void pulp_store_task_free (PulpStoreTask *task);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpStoreTask, pulp_store_task_free)
 
-#define PULP_STORE_SCHEMA_VERSION 4
+#define PULP_STORE_SCHEMA_VERSION 5
 
 PulpStore *pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error);
 guint pulp_store_get_schema_version (PulpStore *self);

@@ -211,7 +211,7 @@ base64_encode (const guchar *data, gsize len)
  * @canonical: sort the keys first, so equal dictionaries give equal text
  *
  * Encodes @dict as Base64 of its GVariant serialization: the compact form
- * for unit keys and metadata, about ten times cheaper to write and read
+ * for unit keys and importer state, about ten times cheaper to write and read
  * back than the text format.
  *
  * Returns: (transfer full): the encoded text
