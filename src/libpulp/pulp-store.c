@@ -1418,26 +1418,17 @@ json_read_int (Json *j)
   return v;
 }
 
-/* The metadata column as the database writes it in hex (JSON has no
- * binary values); %NULL for anything but hex digits in pairs. */
+/* The next @len bytes of @all from *@at, as the metadata they hold;
+ * %NULL if @all has fewer. */
 static GVariant *
-metadata_from_hex (const gchar *hex, gsize len)
+metadata_slice (const GdaBinary *all, gsize *at, gint64 len)
 {
-  g_autofree guchar *data = NULL;
   g_autoptr (GBytes) bytes = NULL;
 
-  if (hex == NULL || len % 2 != 0)
+  if (len < 0 || (len > 0 && (all == NULL || *at + (gsize) len > (gsize) all->binary_length)))
     return NULL;
-  data = g_malloc (len / 2 + 1);
-  for (gsize i = 0; i < len / 2; i++)
-    {
-      gint hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-
-      if (hi < 0 || lo < 0)
-        return NULL;
-      data[i] = (guchar) (hi << 4 | lo);
-    }
-  bytes = g_bytes_new_take (g_steal_pointer (&data), len / 2);
+  bytes = g_bytes_new (len > 0 ? all->data + *at : NULL, (gsize) len);
+  *at += (gsize) len;
   /* untrusted: GVariant checks the data as it is read */
   return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
 }
@@ -1538,7 +1529,9 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GString) id_s = g_string_new (NULL);
   g_autoptr (GString) key_s = g_string_new (NULL);
   g_autoptr (GString) s = g_string_new (NULL);
-  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  GType types[] = { G_TYPE_STRING, GDA_TYPE_BINARY, G_TYPE_NONE };
+  const GdaBinary *metadata_all = NULL;
+  gsize metadata_at = 0;
   /* Skipped rows (offset) are counted in repository_content alone (its
    * primary key holds every column needed) and only the page's rows are
    * joined; without an offset, one join in key order reads the page
@@ -1552,21 +1545,23 @@ pulp_store_list_units (PulpStore *self,
   Json j;
 
 #define SQLITE_UNIT_PAGE(condition)                                                                        \
-  "SELECT json_group_array (json_array (type, unit, unit_key, metadata, relative_path, sha256, size,"      \
-  " uploaded)) FROM (SELECT u.type, c.unit, u.unit_key, hex (u.metadata) AS metadata,"                     \
-  " u.relative_path, u.sha256, u.size, c.uploaded FROM repository_content c JOIN units u"                  \
+  "SELECT json_group_array (json_array (type, unit, unit_key, length (metadata), relative_path, sha256,"   \
+  " size, uploaded)), CAST (group_concat (metadata, '') AS BLOB) FROM (SELECT u.type, c.unit, u.unit_key," \
+  " u.metadata, u.relative_path, u.sha256, u.size, c.uploaded FROM repository_content c JOIN units u"      \
   " ON u.id = c.unit WHERE c.repository = ##r::string"                                                     \
   " AND c.version_added <= ##v::gint64 AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)" \
   " AND c.unit > ##a::string" condition " ORDER BY c.unit LIMIT ##l::gint64 OFFSET ##o::gint64)"
 
-  /* The page comes back as one JSON text built by the database: reading
-   * rows one by one through libgda costs several GObject signals a row. */
+  /* The page comes back as one JSON text built by the database, the
+   * metadata of its units (binary) one after another in a second value:
+   * reading rows one by one through libgda costs several GObject signals a
+   * row, and JSON has no binary values. */
   if (self->is_sqlite && count_then_join)
     st = prepare (self,
-                  "SELECT json_group_array (json_array (type, unit, unit_key, metadata,"
-                  " relative_path, sha256, size, uploaded)) FROM (SELECT u.type, c.unit,"
-                  " u.unit_key, hex (u.metadata) AS metadata, u.relative_path, u.sha256, u.size,"
-                  " c.uploaded FROM (SELECT unit, uploaded FROM repository_content"
+                  "SELECT json_group_array (json_array (type, unit, unit_key, length (metadata),"
+                  " relative_path, sha256, size, uploaded)), CAST (group_concat (metadata, '')"
+                  " AS BLOB) FROM (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path,"
+                  " u.sha256, u.size, c.uploaded FROM (SELECT unit, uploaded FROM repository_content"
                   " WHERE repository = ##r::string AND version_added <= ##v::gint64"
                   " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
                   " AND unit > ##a::string ORDER BY unit"
@@ -1580,10 +1575,10 @@ pulp_store_list_units (PulpStore *self,
 #undef SQLITE_UNIT_PAGE
   else if (any_type)
     st = prepare (self,
-                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"
-                  " relative_path, sha256, size, uploaded) ORDER BY unit), '[]') FROM"
-                  " (SELECT u.type, c.unit, u.unit_key, encode (u.metadata, 'hex') AS metadata,"
-                  " u.relative_path, u.sha256, u.size, c.uploaded"
+                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key,"
+                  " length (metadata), relative_path, sha256, size, uploaded) ORDER BY unit), '[]'),"
+                  " string_agg (metadata, ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit,"
+                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
                   " FROM (SELECT unit, uploaded FROM repository_content"
                   " WHERE repository = ##r::string AND version_added <= ##v::gint64"
                   " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
@@ -1593,10 +1588,10 @@ pulp_store_list_units (PulpStore *self,
                   error);
   else
     st = prepare (self,
-                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, metadata,"
-                  " relative_path, sha256, size, uploaded) ORDER BY unit), '[]') FROM"
-                  " (SELECT u.type, c.unit, u.unit_key, encode (u.metadata, 'hex') AS metadata,"
-                  " u.relative_path, u.sha256, u.size, c.uploaded"
+                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key,"
+                  " length (metadata), relative_path, sha256, size, uploaded) ORDER BY unit), '[]'),"
+                  " string_agg (metadata, ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit,"
+                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
                   " FROM repository_content c JOIN units u ON u.id = c.unit"
                   " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
                   " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
@@ -1620,6 +1615,11 @@ pulp_store_list_units (PulpStore *self,
       return NULL;
     }
   text = get_string (model, 0, 0);
+  {
+    const GValue *v = gda_data_model_get_value_at (model, 1, 0, NULL);
+    if (v != NULL && G_VALUE_HOLDS (v, GDA_TYPE_BINARY))
+      metadata_all = gda_value_get_binary (v);
+  }
   j.p = text != NULL ? text : "[]";
   j.failed = FALSE;
   json_skip (&j, '[');
@@ -1637,8 +1637,7 @@ pulp_store_list_units (PulpStore *self,
       json_skip (&j, ',');
       json_read_string (&j, key_s);
       json_skip (&j, ',');
-      json_read_string (&j, s);
-      metadata = metadata_from_hex (s->str, s->len);
+      metadata = metadata_slice (metadata_all, &metadata_at, json_read_int (&j));
       if (metadata == NULL)
         j.failed = TRUE;
       unit = pulp_unit_new_stored (type_s->str, id_s->str, key_s->str);
