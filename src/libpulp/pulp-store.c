@@ -233,6 +233,15 @@ get_string (GdaDataModel *model, gint col, gint row)
   return g_value_get_string (v);
 }
 
+static const GdaBinary *
+get_binary (GdaDataModel *model, gint col, gint row)
+{
+  const GValue *v = gda_data_model_get_value_at (model, col, row, NULL);
+  if (v == NULL || !G_VALUE_HOLDS (v, GDA_TYPE_BINARY))
+    return NULL;
+  return gda_value_get_binary (v);
+}
+
 static gint64
 get_int (GdaDataModel *model, gint col, gint row)
 {
@@ -247,58 +256,64 @@ get_int (GdaDataModel *model, gint col, gint row)
 }
 
 /* The schema, one step per version; a database is brought forward one
- * step at a time, each in its own transaction. */
-static const gchar *const migrations[] = {
+ * step at a time, each in its own transaction: a step's SQL, then what SQL
+ * alone cannot do. */
+typedef struct
+{
+  const gchar *sql;
+  gboolean (*convert) (PulpStore *self, GError **error);
+} Migration;
+
+static gboolean binary_metadata (PulpStore *self, GError **error);
+
+static const Migration migrations[] = {
   /* 1 */
-  "CREATE TABLE repositories (id TEXT PRIMARY KEY, importer TEXT NOT NULL, config TEXT NOT NULL,"
-  " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0);"
-  "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
-  " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
-  " size INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE INDEX units_sha256 ON units (sha256);"
-  "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
-  " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL,"
-  " PRIMARY KEY (repository, unit, version_added)) WITHOUT ROWID;"
-  "CREATE INDEX repository_content_unit ON repository_content (unit);"
-  "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
-  " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number));"
-  "CREATE TABLE tasks (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, repository TEXT NOT NULL,"
-  " state TEXT NOT NULL, stage TEXT NOT NULL, error_name TEXT NOT NULL, error TEXT NOT NULL,"
-  " summary TEXT NOT NULL, created INTEGER NOT NULL, started INTEGER NOT NULL,"
-  " finished INTEGER NOT NULL, uid INTEGER NOT NULL);"
-  "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-  "INSERT INTO counters (name, value) VALUES ('next-task-id', 1);",
+  { "CREATE TABLE repositories (id TEXT PRIMARY KEY, importer TEXT NOT NULL, config TEXT NOT NULL,"
+    " latest_version INTEGER NOT NULL DEFAULT 0, last_sync INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE units (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_key TEXT NOT NULL,"
+    " metadata TEXT NOT NULL, relative_path TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " size INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX units_sha256 ON units (sha256);"
+    "CREATE TABLE repository_content (repository TEXT NOT NULL, unit TEXT NOT NULL,"
+    " version_added INTEGER NOT NULL, version_removed INTEGER, uploaded INTEGER NOT NULL,"
+    " PRIMARY KEY (repository, unit, version_added)) WITHOUT ROWID;"
+    "CREATE INDEX repository_content_unit ON repository_content (unit);"
+    "CREATE TABLE versions (repository TEXT NOT NULL, number INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, unit_count INTEGER NOT NULL, PRIMARY KEY (repository, number));"
+    "CREATE TABLE tasks (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, repository TEXT NOT NULL,"
+    " state TEXT NOT NULL, stage TEXT NOT NULL, error_name TEXT NOT NULL, error TEXT NOT NULL,"
+    " summary TEXT NOT NULL, created INTEGER NOT NULL, started INTEGER NOT NULL,"
+    " finished INTEGER NOT NULL, uid INTEGER NOT NULL);"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO counters (name, value) VALUES ('next-task-id', 1);" },
   /* 2: what an importer keeps between syncs (e.g. the digest of the last
    * repomd.xml), valid only while the repository is at the version that
    * sync left */
-  "ALTER TABLE repositories ADD COLUMN importer_state TEXT NOT NULL DEFAULT '';"
-  "ALTER TABLE repositories ADD COLUMN importer_state_version INTEGER NOT NULL DEFAULT -1;",
+  { "ALTER TABLE repositories ADD COLUMN importer_state TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE repositories ADD COLUMN importer_state_version INTEGER NOT NULL DEFAULT -1;" },
   /* 3: no query needs these, and keeping them up to date was a third of
    * the cost of storing a unit (ids and digests are hashes: every insert
    * lands on another page); orphan cleanup, which reads them, is rare */
-  "DROP INDEX units_sha256;"
-  "DROP INDEX repository_content_unit;",
+  { "DROP INDEX units_sha256;"
+    "DROP INDEX repository_content_unit;" },
   /* 4: units in the order they were stored, found by id through an index:
    * rows run to kilobytes (rpm metadata), and in a table ordered by the
    * hashed id every batch of inserts split and rewrote pages all over it
    * (and rows over a quarter of a page went to overflow pages) */
-  "CREATE TABLE units_by_row (id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
-  " unit_key TEXT NOT NULL, metadata TEXT NOT NULL, relative_path TEXT NOT NULL,"
-  " sha256 TEXT NOT NULL, size INTEGER NOT NULL);"
-  "INSERT INTO units_by_row (id, type, unit_key, metadata, relative_path, sha256, size)"
-  " SELECT id, type, unit_key, metadata, relative_path, sha256, size FROM units;"
-  "DROP TABLE units;"
-  "ALTER TABLE units_by_row RENAME TO units;",
+  { "CREATE TABLE units_by_row (id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+    " unit_key TEXT NOT NULL, metadata TEXT NOT NULL, relative_path TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, size INTEGER NOT NULL);"
+    "INSERT INTO units_by_row (id, type, unit_key, metadata, relative_path, sha256, size)"
+    " SELECT id, type, unit_key, metadata, relative_path, sha256, size FROM units;"
+    "DROP TABLE units;"
+    "ALTER TABLE units_by_row RENAME TO units;" },
   /* 5: metadata as its GVariant serialization itself rather than Base64
-   * text of it: a quarter less to write, and no encoding (rows are
-   * converted by binary_metadata(); SQLite keeps the column's declared
-   * type, which only matters for numbers) */
-  "",
+   * text of it: a quarter less to write, and no encoding (SQLite keeps the
+   * column's declared type, which only matters for numbers) */
+  { NULL, binary_metadata },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == PULP_STORE_SCHEMA_VERSION);
-
-static gboolean binary_metadata (PulpStore *self, GError **error);
 
 /* The migrations are written for SQLite. For other databases: no WITHOUT
  * ROWID (an SQLite storage choice), and 64-bit integers (SQLite's INTEGER
@@ -360,14 +375,15 @@ migrate (PulpStore *self, GError **error)
     }
   for (; version < PULP_STORE_SCHEMA_VERSION; version++)
     {
+      const Migration *m = &migrations[version];
       g_autofree gchar *bump = NULL;
 
       g_info ("migrating the database from schema version %u to %u", version, version + 1);
       if (!pulp_store_begin (self, error))
         return FALSE;
       bump = g_strdup_printf ("UPDATE schema_version SET version = %u", version + 1);
-      if (!exec_script (self, migrations[version], error)
-          || (version + 1 == 5 && !binary_metadata (self, error)) || !exec (self, bump, error))
+      if ((m->sql != NULL && !exec_script (self, m->sql, error))
+          || (m->convert != NULL && !m->convert (self, error)) || !exec (self, bump, error))
         {
           pulp_store_rollback (self);
           return FALSE;
@@ -1439,9 +1455,8 @@ metadata_slice (const GdaBinary *all, gsize *at, gint64 len)
 static gboolean
 binary_metadata (PulpStore *self, GError **error)
 {
-  g_autofree gchar *select = packed_select (self, "ib");
-  g_autofree gchar *sql = g_strconcat ("UPDATE units SET metadata = rows.c1 FROM (", select,
-                                       ") AS rows WHERE units.rowid = rows.c0", NULL);
+  g_autofree gchar *select = NULL;
+  g_autofree gchar *sql = NULL;
   GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
   Statement *page, *update;
   gint64 after = 0;
@@ -1452,6 +1467,9 @@ binary_metadata (PulpStore *self, GError **error)
                  "ALTER TABLE units ALTER COLUMN metadata TYPE bytea"
                  " USING decode (metadata, 'base64')",
                  error);
+  select = packed_select (self, "ib");
+  sql = g_strconcat ("UPDATE units SET metadata = rows.c1 FROM (", select,
+                     ") AS rows WHERE units.rowid = rows.c0", NULL);
   page = prepare (self,
                   "SELECT json_group_array (json_array (rowid, metadata)) FROM (SELECT rowid,"
                   " metadata FROM units WHERE rowid > ##after::gint64 ORDER BY rowid LIMIT 2000)",
@@ -1530,7 +1548,7 @@ pulp_store_list_units (PulpStore *self,
   g_autoptr (GString) key_s = g_string_new (NULL);
   g_autoptr (GString) s = g_string_new (NULL);
   GType types[] = { G_TYPE_STRING, GDA_TYPE_BINARY, G_TYPE_NONE };
-  const GdaBinary *metadata_all = NULL;
+  const GdaBinary *metadata_all;
   gsize metadata_at = 0;
   /* Skipped rows (offset) are counted in repository_content alone (its
    * primary key holds every column needed) and only the page's rows are
@@ -1544,24 +1562,27 @@ pulp_store_list_units (PulpStore *self,
   guint h = 0;
   Json j;
 
-#define SQLITE_UNIT_PAGE(condition)                                                                        \
-  "SELECT json_group_array (json_array (type, unit, unit_key, length (metadata), relative_path, sha256,"   \
-  " size, uploaded)), CAST (group_concat (metadata, '') AS BLOB) FROM (SELECT u.type, c.unit, u.unit_key," \
-  " u.metadata, u.relative_path, u.sha256, u.size, c.uploaded FROM repository_content c JOIN units u"      \
-  " ON u.id = c.unit WHERE c.repository = ##r::string"                                                     \
-  " AND c.version_added <= ##v::gint64 AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)" \
-  " AND c.unit > ##a::string" condition " ORDER BY c.unit LIMIT ##l::gint64 OFFSET ##o::gint64)"
-
   /* The page comes back as one JSON text built by the database, the
    * metadata of its units (binary) one after another in a second value:
    * reading rows one by one through libgda costs several GObject signals a
    * row, and JSON has no binary values. */
+#define SQLITE_PAGE                                                                                 \
+  "SELECT json_group_array (json_array (type, unit, unit_key, length (metadata), relative_path,"    \
+  " sha256, size, uploaded)), CAST (group_concat (metadata, '') AS BLOB) FROM (SELECT u.type,"      \
+  " c.unit, u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
+#define POSTGRESQL_PAGE                                                                             \
+  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key, length (metadata),"           \
+  " relative_path, sha256, size, uploaded) ORDER BY unit), '[]'), string_agg (metadata,"            \
+  " ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path," \
+  " u.sha256, u.size, c.uploaded"
+#define SQLITE_UNIT_PAGE(condition)                                                                        \
+  SQLITE_PAGE " FROM repository_content c JOIN units u ON u.id = c.unit WHERE c.repository = ##r::string"  \
+  " AND c.version_added <= ##v::gint64 AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)" \
+  " AND c.unit > ##a::string" condition " ORDER BY c.unit LIMIT ##l::gint64 OFFSET ##o::gint64)"
+
   if (self->is_sqlite && count_then_join)
     st = prepare (self,
-                  "SELECT json_group_array (json_array (type, unit, unit_key, length (metadata),"
-                  " relative_path, sha256, size, uploaded)), CAST (group_concat (metadata, '')"
-                  " AS BLOB) FROM (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path,"
-                  " u.sha256, u.size, c.uploaded FROM (SELECT unit, uploaded FROM repository_content"
+                  SQLITE_PAGE " FROM (SELECT unit, uploaded FROM repository_content"
                   " WHERE repository = ##r::string AND version_added <= ##v::gint64"
                   " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
                   " AND unit > ##a::string ORDER BY unit"
@@ -1573,13 +1594,10 @@ pulp_store_list_units (PulpStore *self,
   else if (self->is_sqlite)
     st = prepare (self, SQLITE_UNIT_PAGE (" AND u.type = ##t::string"), error);
 #undef SQLITE_UNIT_PAGE
+#undef SQLITE_PAGE
   else if (any_type)
     st = prepare (self,
-                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key,"
-                  " length (metadata), relative_path, sha256, size, uploaded) ORDER BY unit), '[]'),"
-                  " string_agg (metadata, ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit,"
-                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
-                  " FROM (SELECT unit, uploaded FROM repository_content"
+                  POSTGRESQL_PAGE " FROM (SELECT unit, uploaded FROM repository_content"
                   " WHERE repository = ##r::string AND version_added <= ##v::gint64"
                   " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
                   " AND unit > ##a::string ORDER BY unit"
@@ -1588,16 +1606,13 @@ pulp_store_list_units (PulpStore *self,
                   error);
   else
     st = prepare (self,
-                  "SELECT COALESCE (json_agg (json_build_array (type, unit, unit_key,"
-                  " length (metadata), relative_path, sha256, size, uploaded) ORDER BY unit), '[]'),"
-                  " string_agg (metadata, ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit,"
-                  " u.unit_key, u.metadata, u.relative_path, u.sha256, u.size, c.uploaded"
-                  " FROM repository_content c JOIN units u ON u.id = c.unit"
+                  POSTGRESQL_PAGE " FROM repository_content c JOIN units u ON u.id = c.unit"
                   " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
                   " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
                   " AND c.unit > ##a::string AND u.type = ##t::string ORDER BY c.unit"
                   " LIMIT ##l::gint64 OFFSET ##o::gint64) AS page",
                   error);
+#undef POSTGRESQL_PAGE
   if (st == NULL)
     return NULL;
   bind_string (st, h++, repo);
@@ -1615,11 +1630,7 @@ pulp_store_list_units (PulpStore *self,
       return NULL;
     }
   text = get_string (model, 0, 0);
-  {
-    const GValue *v = gda_data_model_get_value_at (model, 1, 0, NULL);
-    if (v != NULL && G_VALUE_HOLDS (v, GDA_TYPE_BINARY))
-      metadata_all = gda_value_get_binary (v);
-  }
+  metadata_all = get_binary (model, 1, 0);
   j.p = text != NULL ? text : "[]";
   j.failed = FALSE;
   json_skip (&j, '[');

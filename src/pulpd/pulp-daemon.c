@@ -5,7 +5,6 @@
 
 #include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
-#include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
