@@ -190,6 +190,31 @@ run_sync clean; check "no-op resync completes" "completed" "$S"
 check "no-op resync: no new version" "t 1" "$(rprop clean LatestVersion)"
 contains "no-op resync: nothing added" '"added" t 0' "$(tsummary)"
 
+# --- two repositories with the same new content, synced at the same time
+# (each answer delayed, so both fetch the same files at once): both complete,
+# nothing hangs, and the store holds each file once
+tree shared 100 4k
+echo "/shared/* delay 20" >>"$RULES"
+create shared1 "$FS/shared/PULP_MANIFEST"
+create shared2 "$FS/shared/PULP_MANIFEST"
+before=$(find "$STATE/content" -type f | wc -l)
+start_sync shared1; T1=$T
+start_sync shared2; T2=$T
+S1=$(task_wait "$T1" | cut -d'"' -f2)
+S2=$(task_wait "$T2" | cut -d'"' -f2)
+check "same content at the same time: the first sync completes" "completed" "$S1"
+check "same content at the same time: the second sync completes" "completed" "$S2"
+started2=$(prop "$T2" org.pulp.Task Started | cut -d' ' -f2)
+finished1=$(prop "$T1" org.pulp.Task Finished | cut -d' ' -f2)
+check "same content at the same time: the second started before the first finished" "yes" \
+  "$([ "$started2" -lt "$finished1" ] && echo yes || echo "no: $started2, $finished1")"
+check "same content at the same time: the first repository's units" "100 ok" "$(verify_units shared1 shared)"
+check "same content at the same time: the second repository's units" "100 ok" "$(verify_units shared2 shared)"
+check "same content at the same time: each file stored once" "$((before + 100))" \
+  "$(find "$STATE/content" -type f | wc -l)"
+check "same content at the same time: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
+sed -i '\|^/shared/\* delay|d' "$RULES"
+
 # --- resync with one file changed, one added, one removed
 printf 'changed\n' >"$WWW/clean/dir0000/file-0000000.bin"
 printf 'added\n' >"$WWW/clean/dir0000/new-file.bin"
