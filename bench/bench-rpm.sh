@@ -3,8 +3,9 @@
 # the same repositories served by the same loopback nginx:
 #   (a) 2,000 real small RPMs (rpmbuild + createrepo_c), immediate, first sync
 #   (b) the same, no-op resync
-#   (c) metadata only: a 50,000-package primary.xml.gz (generated in
-#       createrepo_c's schema), pulpd on_demand vs `dnf makecache` cold
+#   (c) metadata only: 50,000 packages (primary.xml.gz generated in
+#       createrepo_c's schema, filelists and other for the same packages),
+#       pulpd on_demand vs `dnf makecache` cold
 # against `dnf reposync --download-metadata` and `lftp mirror --parallel=8`
 # (each with a private cache/config). Prints wall time, CPU time (user +
 # system: steadier than wall time on a shared machine) and peak RSS (pulpd:
@@ -44,12 +45,20 @@ if [ ! -f "$CACHE/small/repodata/repomd.xml" ]; then
   echo "building 2,000 RPMs…"
   "$TOP/tests/make-rpm-repo.sh" -n 2000 -s 20 -z 10000 "$CACHE/small" >/dev/null
 fi
-if [ ! -f "$CACHE/big/repodata/repomd.xml" ]; then
-  echo "generating a 50,000-package primary…"
+# (a cache from before filelists and other matched primary is made again)
+if [ ! -f "$CACHE/big/repodata/repomd.xml" ] || [ ! -f "$CACHE/big/filelists-match" ]; then
+  echo "generating the metadata of 50,000 packages…"
+  rm -rf "$CACHE/big"
   "$TOP/tests/make-rpm-repo.sh" -n 1 -p seed "$CACHE/big" >/dev/null
-  python3 "$TOP/bench/make-big-primary.py" 50000 "$WORK/big.xml"
-  python3 "$TOP/tests/rpm-set-primary.py" "$CACHE/big" "$WORK/big.xml" gz
-  rm -f "$WORK/big.xml"
+  python3 "$TOP/bench/make-big-repodata.py" 50000 "$WORK/primary.xml" "$WORK/filelists.xml" \
+    "$WORK/other.xml"
+  python3 "$TOP/tests/rpm-set-primary.py" "$CACHE/big" "$WORK/primary.xml" gz
+  for md in filelists other; do # (replacing the seed package's: it warns about that)
+    modifyrepo_c --mdtype=$md "$WORK/$md.xml" "$CACHE/big/repodata" >"$WORK/modifyrepo.log" 2>&1 ||
+      { cat "$WORK/modifyrepo.log"; exit 1; }
+  done
+  rm -f "$WORK"/{primary,filelists,other}.xml
+  touch "$CACHE/big/filelists-match"
 fi
 small_mb=$(du -sm --apparent-size "$CACHE/small" | cut -f1)
 big_gz=$(du -m --apparent-size "$CACHE"/big/repodata/*-primary.xml.gz | cut -f1)

@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Writes a large, plausible primary.xml in createrepo_c's schema.
+"""Writes the metadata of a large, plausible repository in createrepo_c's
+schema: primary.xml, and filelists.xml and other.xml for the same packages.
 
-usage: make-big-primary.py COUNT OUT.xml
+usage: make-big-repodata.py COUNT PRIMARY.xml FILELISTS.xml OTHER.xml
 
 Each package looks like one of a distribution's: a description of a few
 lines, a dozen provides and requires, a few file entries, about 2 KiB of
-XML (50,000 packages: about 110 MB, like a RHEL/Fedora primary of that
-size). Digests are made up: the file is for metadata-only (on_demand)
-syncs, where no package is fetched.
+XML in primary (50,000 packages: about 110 MB, like a RHEL/Fedora primary of
+that size). filelists lists exactly the files primary lists (a real package
+has more: this is the least a filelists can say) and other no changelogs, so
+the three agree on the package set, as in any real repository. Digests are
+made up: the files are for metadata-only (on_demand) syncs, where no package
+is fetched.
 """
 import hashlib
 import sys
@@ -67,21 +71,46 @@ primary.xml: dependencies, provides and a few files follow.</description>
 '''
 
 
+FILELISTS_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                  '<filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="%d">\n')
+OTHER_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+              '<otherdata xmlns="http://linux.duke.edu/metadata/other" packages="%d">\n')
+# how filelists.xml and other.xml name a package
+PKG_ID = '''<package pkgid="{sum}" name="{name}" arch="x86_64">
+  <version epoch="0" ver="{ver}" rel="{rel}.fc40"/>
+'''
+# the files PKG lists
+FILES = '''  <file>/usr/bin/{name}</file>
+  <file>/etc/{name}.conf</file>
+'''
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
     count = int(sys.argv[1])
-    with open(sys.argv[2], "w", encoding="utf-8") as out:
-        out.write(HEAD % count)
+    with open(sys.argv[2], "w", encoding="utf-8") as primary, \
+            open(sys.argv[3], "w", encoding="utf-8") as filelists, \
+            open(sys.argv[4], "w", encoding="utf-8") as other:
+        primary.write(HEAD % count)
+        filelists.write(FILELISTS_HEAD % count)
+        other.write(OTHER_HEAD % count)
         for i in range(count):
             name = "bench-pkg-%06d" % i
-            out.write(PKG.format(
-                name=name, i=i, first=name[0], ver="%d.%d.%d" % (i % 7, i % 13, i % 101),
-                rel=i % 9 + 1, sum=hashlib.sha256(name.encode()).hexdigest(),
+            ver = "%d.%d.%d" % (i % 7, i % 13, i % 101)
+            rel = i % 9 + 1
+            digest = hashlib.sha256(name.encode()).hexdigest()
+            primary.write(PKG.format(
+                name=name, i=i, first=name[0], ver=ver, rel=rel, sum=digest,
                 build=1700000000 + i, size=10000 + i, isize=40000 + i, asize=30000 + i,
                 host=i % 40, hend=4504 + 2000 + i % 500,
                 dep="bench-pkg-%06d" % ((i * 7919) % count)))
-        out.write("</metadata>\n")
+            pkg_id = PKG_ID.format(sum=digest, name=name, ver=ver, rel=rel)
+            filelists.write(pkg_id + FILES.format(name=name) + "</package>\n")
+            other.write(pkg_id + "</package>\n")
+        primary.write("</metadata>\n")
+        filelists.write("</filelists>\n")
+        other.write("</otherdata>\n")
 
 
 main()
