@@ -4,7 +4,8 @@
 #   (a) 10,000 files of 4 KiB, (b) 20 files of 50 MiB, (c) no-op resync of (a)
 # pulpd (a fresh daemon for (a) and for (b); (c) runs on the daemon of (a))
 # vs `wget -r -np -nH`, `lftp mirror --parallel=8`, `curl -Z --parallel-max 10
-# -K list`, and for (b) also `curl -o FILE` one file after another. Prints a
+# -K list`, and for (b) also `curl -o FILE` one file after another; for (a)
+# also the least any libsoup client takes (bench/soup-fetch-floor.c). Prints a
 # table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM),
 # then issue 4's targets with pulpd's figures against them.
 # Everything writes to the same disk; `sync` runs (untimed) before each
@@ -86,6 +87,13 @@ for t in small big; do
     printf 'url = "%s/%s/%s"\noutput = "%s"\n' "$URL" "$t" "$rel" "$rel"
   done >"$WORK/curl-$t.list"
 done
+
+# The least a libsoup client can take for (a): bench/soup-fetch-floor.c
+# fetches the same URLs the way pulpd's downloader does and drops the bodies.
+grep '^url = ' "$WORK/curl-small.list" | cut -d'"' -f2 >"$WORK/urls-small"
+# shellcheck disable=SC2046
+cc -O2 -o "$WORK/soup-fetch-floor" "$TOP/bench/soup-fetch-floor.c" $(pkg-config --cflags --libs libsoup-3.0)
+FLOOR="libsoup-3 alone, bodies dropped"
 
 CASES=${CASES:-a b}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -233,6 +241,7 @@ for rep in $(seq "$REPEAT"); do
     stop_pulpd
     if others; then
       clients_case "$A_CASE" small
+      record "$A_CASE" "$FLOOR" "$(timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}")"
       sync
       record "$C_CASE" "lftp mirror --parallel=8" \
         "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-small")"
@@ -285,6 +294,8 @@ echo "Targets (issue 4):"
 for t in "wget -r -np -nH|0.7" "lftp mirror --parallel=8|0.7" "curl -Z --parallel-max 10|1.25"; do
   r=$(ratio "$A_CASE" pulpd "${t%|*}") && echo "  (a) pulpd / ${t%|*}: $r (at most ${t#*|})"
 done
+r=$(ratio "$A_CASE" "$FLOOR" "curl -Z --parallel-max 10") &&
+  echo "  (a) for comparison, $FLOOR / curl -Z --parallel-max 10: $r"
 r=$(ratio "$B_CASE" "curl -o FILE, one after another" pulpd) &&
   echo "  (b) pulpd's throughput / sequential curl -o: $(awk "BEGIN {printf \"%.0f\", $r * 100}")% (at least 70%)"
 s=$(best "$C_CASE" pulpd) && [ -n "$s" ] && printf '  (c) pulpd: %.2f s (under 0.5 s)\n' "$s"

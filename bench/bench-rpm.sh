@@ -7,10 +7,11 @@
 #       createrepo_c's schema, filelists and other for the same packages),
 #       pulpd on_demand vs `dnf makecache` cold
 # against `dnf reposync --download-metadata` and `lftp mirror --parallel=8`
-# (each with a private cache/config). Prints wall time, CPU time (user +
-# system: steadier than wall time on a shared machine) and peak RSS (pulpd:
-# VmHWM, reset before each case; the others: their own maximum RSS), then
-# issue 5's targets with pulpd's figures against them.
+# (each with a private cache/config); for (c) also the least a createrepo_c
+# based sync takes (bench/primary-parse-floor.c). Prints wall time, CPU time
+# (user + system: steadier than wall time on a shared machine) and peak RSS
+# (pulpd: VmHWM, reset before each case; the others: their own maximum RSS),
+# then issue 5's targets with pulpd's figures against them.
 # Usage: bench/bench-rpm.sh [BUILD_DIR]
 #   CASES="a b c" (default) chooses the cases; NO_DNF=1 skips dnf in (c);
 #   PERF=CASE records a profile of pulpd in that case (perf record; PERF_OPTS
@@ -162,6 +163,14 @@ dnf_() { # dnf_ CACHEDIR ARGS…
     --disableplugin=generate_completion_cache,local --releasever=12 "$@"
 }
 
+# The least a metadata-only sync with createrepo_c takes for (c):
+# bench/primary-parse-floor.c parses primary as pulpd does and drops each package.
+# (Debian's createrepo_c.pc has an empty libdir: its "-L" swallows the library.)
+# shellcheck disable=SC2046
+cc -O2 -o "$WORK/primary-parse-floor" "$TOP/bench/primary-parse-floor.c" \
+  $(pkg-config --cflags --libs createrepo_c glib-2.0) -lcreaterepo_c
+FLOOR="createrepo_c parse alone, packages dropped"
+
 CASES=${CASES:-a b c}
 case $CASES in *a*)
 # (a) first sync of 2,000 small RPMs
@@ -178,6 +187,7 @@ case $CASES in *c*)# (c) metadata only, 50,000 packages
 create big "$URL/big/" on_demand
 pulp_sync c big
 [ -n "${NO_DNF:-}" ] || tool c "dnf makecache (cold)" $(dnf_ "$D/cache-c" makecache --repo=big)
+tool c "$FLOOR" "$WORK/primary-parse-floor" "$CACHE"/big/repodata/*-primary.xml.gz
 ;; esac
 
 echo
@@ -193,5 +203,6 @@ echo "Targets (issue 5):"
 r=$(ratio "a pulpd" "a dnf") && echo "  (a) pulpd / dnf reposync: $r (at most 0.5)"
 [ -n "${WALL[b pulpd]:-}" ] && echo "  (b) pulpd: ${WALL[b pulpd]} s (under 0.3 s)"
 r=$(ratio "c pulpd" "c dnf") && echo "  (c) pulpd / dnf makecache: $r (at most 0.3)"
+r=$(ratio "c createrepo_c" "c dnf") && echo "  (c) for comparison, $FLOOR / dnf makecache: $r"
 [ -n "${RSS[c pulpd]:-}" ] && echo "  (c) pulpd peak RSS: ${RSS[c pulpd]} MB (at most 100 MB)"
 true
