@@ -89,11 +89,16 @@ for t in small big; do
 done
 
 # The least a libsoup client can take for (a): bench/soup-fetch-floor.c
-# fetches the same URLs the way pulpd's downloader does and drops the bodies.
+# fetches the same URLs the way pulpd's downloader does (its threads: one
+# per CPU), dropping the bodies, or also hashing and storing each file.
 grep '^url = ' "$WORK/curl-small.list" | cut -d'"' -f2 >"$WORK/urls-small"
 # shellcheck disable=SC2046
 cc -O2 -o "$WORK/soup-fetch-floor" "$TOP/bench/soup-fetch-floor.c" $(pkg-config --cflags --libs libsoup-3.0)
 FLOOR="libsoup-3 alone, bodies dropped"
+FLOOR_STORE="libsoup-3 + SHA-256 + content store, no records"
+floor() { # floor [STORE_DIR]
+  timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}" "$(nproc)" "$@"
+}
 
 CASES=${CASES:-a b}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -241,7 +246,9 @@ for rep in $(seq "$REPEAT"); do
     stop_pulpd
     if others; then
       clients_case "$A_CASE" small
-      record "$A_CASE" "$FLOOR" "$(timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}")"
+      record "$A_CASE" "$FLOOR" "$(floor)"
+      sync
+      record "$A_CASE" "$FLOOR_STORE" "$(floor "$out/floor-a")"
       sync
       record "$C_CASE" "lftp mirror --parallel=8" \
         "$(timed lftp -c "mirror --parallel=8 $URL/small/ $out/lftp-small")"
@@ -294,8 +301,10 @@ echo "Targets (issue 4):"
 for t in "wget -r -np -nH|0.7" "lftp mirror --parallel=8|0.7" "curl -Z --parallel-max 10|1.25"; do
   r=$(ratio "$A_CASE" pulpd "${t%|*}") && echo "  (a) pulpd / ${t%|*}: $r (at most ${t#*|})"
 done
-r=$(ratio "$A_CASE" "$FLOOR" "curl -Z --parallel-max 10") &&
-  echo "  (a) for comparison, $FLOOR / curl -Z --parallel-max 10: $r"
+for f in "$FLOOR" "$FLOOR_STORE"; do
+  r=$(ratio "$A_CASE" "$f" "curl -Z --parallel-max 10") &&
+    echo "  (a) for comparison, $f / curl -Z --parallel-max 10: $r"
+done
 r=$(ratio "$B_CASE" "curl -o FILE, one after another" pulpd) &&
   echo "  (b) pulpd's throughput / sequential curl -o: $(awk "BEGIN {printf \"%.0f\", $r * 100}")% (at least 70%)"
 s=$(best "$C_CASE" pulpd) && [ -n "$s" ] && printf '  (c) pulpd: %.2f s (under 0.5 s)\n' "$s"
