@@ -808,12 +808,13 @@ packed_rows_reset (PackedRows *p)
     }
 }
 
+/* @fields: the letters packed_select() got for the statement */
 static void
-packed_rows_init (PackedRows *p, guint n_fields)
+packed_rows_init (PackedRows *p, const gchar *fields)
 {
-  g_assert (n_fields <= PACKED_FIELDS);
-  p->n_fields = n_fields;
-  for (guint k = 0; k < n_fields; k++)
+  p->n_fields = (guint) strlen (fields);
+  g_assert (p->n_fields <= PACKED_FIELDS);
+  for (guint k = 0; k < p->n_fields; k++)
     {
       p->data[k] = g_string_new (NULL);
       p->index[k] = g_string_new (NULL);
@@ -953,11 +954,14 @@ bind_packed_rows (Statement *st, const PackedRows *p)
     }
 }
 
+/* How packed_ids() packs ids */
+#define ID_FIELDS "s"
+
 /* SQL for "the ids packed as rows" */
 static gchar *
 packed_ids (PulpStore *self)
 {
-  g_autofree gchar *select = packed_select (self, "s");
+  g_autofree gchar *select = packed_select (self, ID_FIELDS);
 
   return g_strdup_printf ("(SELECT c0 FROM (%s) AS ids)", select);
 }
@@ -966,12 +970,12 @@ typedef void (*PackRowFunc) (PackedRows *p, gpointer item);
 typedef gboolean (*PackedBatchFunc) (PulpStore *self, const PackedRows *p, gpointer data,
                                      GError **error);
 
-/* Packs @items, each row by @row, and hands them to @batch PACKED_ROWS
- * rows at a time. */
+/* Packs @items, each row by @row into @fields (as for packed_select()),
+ * and hands them to @batch PACKED_ROWS rows at a time. */
 static gboolean
 run_packed (PulpStore *self,
             GPtrArray *items,
-            guint n_fields,
+            const gchar *fields,
             PackRowFunc row,
             PackedBatchFunc batch,
             gpointer data,
@@ -980,7 +984,7 @@ run_packed (PulpStore *self,
   PackedRows p;
   gboolean ok = TRUE;
 
-  packed_rows_init (&p, n_fields);
+  packed_rows_init (&p, fields);
   for (guint i = 0; i < items->len && ok; i++)
     {
       row (&p, g_ptr_array_index (items, i));
@@ -1050,7 +1054,8 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (units->len);
-  g_autofree gchar *select = packed_select (self, "sssbssi");
+  const gchar *fields = "sssbssi";
+  g_autofree gchar *select = packed_select (self, fields);
   /* (SQLite needs a WHERE between a SELECT and ON CONFLICT) */
   g_autofree gchar *sql = g_strconcat (
     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) ", select,
@@ -1063,7 +1068,7 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
    * a batch are side by side when read back in id order. */
   g_ptr_array_extend (sorted, units, NULL, NULL);
   g_ptr_array_sort (sorted, compare_unit_ids);
-  if (st == NULL || !run_packed (self, sorted, 7, pack_unit, run_batch, st, error))
+  if (st == NULL || !run_packed (self, sorted, fields, pack_unit, run_batch, st, error))
     {
       db_error (error, "storing units");
       return FALSE;
@@ -1086,7 +1091,8 @@ pulp_store_add_content (PulpStore *self,
                         GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autofree gchar *select = packed_select (self, "si");
+  const gchar *fields = "si";
+  g_autofree gchar *select = packed_select (self, fields);
   g_autofree gchar *sql = g_strconcat (
     "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
     " SELECT ##r::string, c0, ##v::gint64, c1 FROM (", select, ") AS rows", NULL);
@@ -1097,7 +1103,7 @@ pulp_store_add_content (PulpStore *self,
     {
       bind_string (st, 0, repo);
       bind_int (st, 1, (gint64) version);
-      ok = run_packed (self, units, 2, pack_content, run_batch, st, error);
+      ok = run_packed (self, units, fields, pack_content, run_batch, st, error);
     }
   if (!ok)
     {
@@ -1147,7 +1153,7 @@ pulp_store_remove_content (PulpStore *self,
   bind_int (st[0], 1, (gint64) version);
   bind_int (st[1], 0, (gint64) version);
   bind_string (st[1], 1, repo);
-  if (!run_packed (self, unit_ids, 1, pack_id, run_batch_twice, st, error))
+  if (!run_packed (self, unit_ids, ID_FIELDS, pack_id, run_batch_twice, st, error))
     {
       db_error (error, "removing content");
       return FALSE;
@@ -1455,6 +1461,7 @@ metadata_slice (const GdaBinary *all, gsize *at, gint64 len)
 static gboolean
 binary_metadata (PulpStore *self, GError **error)
 {
+  const gchar *fields = "ib"; /* rowid, metadata */
   g_autofree gchar *select = NULL;
   g_autofree gchar *sql = NULL;
   GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
@@ -1467,7 +1474,7 @@ binary_metadata (PulpStore *self, GError **error)
                  "ALTER TABLE units ALTER COLUMN metadata TYPE bytea"
                  " USING decode (metadata, 'base64')",
                  error);
-  select = packed_select (self, "ib");
+  select = packed_select (self, fields);
   sql = g_strconcat ("UPDATE units SET metadata = rows.c1 FROM (", select,
                      ") AS rows WHERE units.rowid = rows.c0", NULL);
   page = prepare (self,
@@ -1488,7 +1495,7 @@ binary_metadata (PulpStore *self, GError **error)
         return FALSE;
       j.p = get_string (model, 0, 0);
       j.failed = j.p == NULL;
-      packed_rows_init (&p, 2);
+      packed_rows_init (&p, fields);
       json_skip (&j, '[');
       while (!j.failed && !json_peek (&j, ']'))
         {
@@ -1725,7 +1732,7 @@ pulp_store_find_content (PulpStore *self,
   bind_string (find.st, 0, repo);
   bind_int (find.st, 1, (gint64) version);
   bind_int (find.st, 2, (gint64) version);
-  if (!run_packed (self, unit_ids, 1, pack_id, find_batch, &find, error))
+  if (!run_packed (self, unit_ids, ID_FIELDS, pack_id, find_batch, &find, error))
     {
       db_error (error, "looking up units");
       return NULL;
