@@ -5,7 +5,8 @@
 # pulpd (a fresh daemon for (a) and for (b); (c) runs on the daemon of (a))
 # vs `wget -r -np -nH`, `lftp mirror --parallel=8`, `curl -Z --parallel-max 10
 # -K list`, and for (b) also `curl -o FILE` one file after another; for (a)
-# also the least any libsoup client takes (bench/soup-fetch-floor.c). Prints a
+# also the least any libsoup client takes, with the bodies dropped and with
+# each file hashed and stored as pulpd must (bench/soup-fetch-floor.c). Prints a
 # table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM),
 # then issue 4's targets with pulpd's figures against them.
 # Everything writes to the same disk; `sync` runs (untimed) before each
@@ -88,21 +89,24 @@ for t in small big; do
   done >"$WORK/curl-$t.list"
 done
 
-# The least a libsoup client can take for (a): bench/soup-fetch-floor.c
-# fetches the same URLs the way pulpd's downloader does (its threads: one
-# per CPU), dropping the bodies, or also hashing and storing each file.
-grep '^url = ' "$WORK/curl-small.list" | cut -d'"' -f2 >"$WORK/urls-small"
-# shellcheck disable=SC2046
-cc -O2 -o "$WORK/soup-fetch-floor" "$TOP/bench/soup-fetch-floor.c" $(pkg-config --cflags --libs libsoup-3.0)
-FLOOR="libsoup-3 alone, bodies dropped"
-FLOOR_STORE="libsoup-3 + SHA-256 + content store, no records"
-floor() { # floor [STORE_DIR]
-  timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}" "$(nproc)" "$@"
-}
-
 CASES=${CASES:-a b}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 others() { [ -z "${ONLY_PULPD:-}" ]; }
+
+# The least a libsoup client can take for (a): bench/soup-fetch-floor.c
+# fetches the same URLs the way pulpd's downloader does (its threads: one
+# per CPU), dropping the bodies, or also hashing and storing each file.
+FLOOR="libsoup-3 alone, bodies dropped"
+FLOOR_STORE="libsoup-3 + SHA-256 + content store, no records"
+if want a && others; then
+  grep '^url = ' "$WORK/curl-small.list" | cut -d'"' -f2 >"$WORK/urls-small"
+  # shellcheck disable=SC2046
+  cc -O2 -o "$WORK/soup-fetch-floor" "$TOP/bench/soup-fetch-floor.c" \
+    $(pkg-config --cflags --libs libsoup-3.0)
+fi
+floor() { # floor [STORE_DIR]
+  timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}" "$(nproc)" "$@"
+}
 now() { date +%s.%N; }
 timed() { # timed COMMAND...: prints the wall time
   local t0 t1

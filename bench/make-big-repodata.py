@@ -64,9 +64,7 @@ primary.xml: dependencies, provides and a few files follow.</description>
     <rpm:obsoletes>
       <rpm:entry name="{name}-compat" flags="LT" epoch="0" ver="{ver}"/>
     </rpm:obsoletes>
-    <file>/usr/bin/{name}</file>
-    <file>/etc/{name}.conf</file>
-  </format>
+{files}  </format>
 </package>
 '''
 
@@ -79,10 +77,12 @@ OTHER_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
 PKG_ID = '''<package pkgid="{sum}" name="{name}" arch="x86_64">
   <version epoch="0" ver="{ver}" rel="{rel}.fc40"/>
 '''
-# the files PKG lists
-FILES = '''  <file>/usr/bin/{name}</file>
-  <file>/etc/{name}.conf</file>
-'''
+# a package's files, in primary (the ones createrepo_c puts there) and in filelists
+FILES = ("/usr/bin/{name}", "/etc/{name}.conf")
+
+
+def files(name, indent):
+    return "".join("%s<file>%s</file>\n" % (indent, f.format(name=name)) for f in FILES)
 
 
 def main():
@@ -104,9 +104,9 @@ def main():
                 name=name, i=i, first=name[0], ver=ver, rel=rel, sum=digest,
                 build=1700000000 + i, size=10000 + i, isize=40000 + i, asize=30000 + i,
                 host=i % 40, hend=4504 + 2000 + i % 500,
-                dep="bench-pkg-%06d" % ((i * 7919) % count)))
+                dep="bench-pkg-%06d" % ((i * 7919) % count), files=files(name, "    ")))
             pkg_id = PKG_ID.format(sum=digest, name=name, ver=ver, rel=rel)
-            filelists.write(pkg_id + FILES.format(name=name) + "</package>\n")
+            filelists.write(pkg_id + files(name, "  ") + "</package>\n")
             other.write(pkg_id + "</package>\n")
         primary.write("</metadata>\n")
         filelists.write("</filelists>\n")

@@ -50,6 +50,14 @@ typedef struct
 } Request;
 
 static void fetch_more (Fetcher *f);
+static void read_done (GObject *source, GAsyncResult *result, gpointer data);
+
+static void
+read_more (Request *r)
+{
+  g_input_stream_read_async (r->body, r->buffer, sizeof r->buffer, G_PRIORITY_DEFAULT, NULL,
+                             read_done, r);
+}
 
 static void
 fail (const gchar *what, const gchar *why)
@@ -93,8 +101,7 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
           if (write (r->fd, r->buffer, n) != n)
             fail (r->url, "short write");
         }
-      g_input_stream_read_async (r->body, r->buffer, sizeof r->buffer, G_PRIORITY_DEFAULT, NULL,
-                                 read_done, r);
+      read_more (r);
       return;
     }
   g_input_stream_close (r->body, NULL, NULL);
@@ -121,8 +128,7 @@ sent (GObject *source, GAsyncResult *result, gpointer data)
     fail (r->url, error->message);
   if (soup_message_get_status (r->msg) != SOUP_STATUS_OK)
     fail (r->url, soup_message_get_reason_phrase (r->msg));
-  g_input_stream_read_async (r->body, r->buffer, sizeof r->buffer, G_PRIORITY_DEFAULT, NULL,
-                             read_done, r);
+  read_more (r);
 }
 
 static void
