@@ -802,6 +802,73 @@ test_schema_upgrade (void)
   rm_rf (dir);
 }
 
+/* A stored unit is shared by every repository and version that holds it:
+ * saving it again (another repository's sync, an upload) changes nothing
+ * of it, except that a unit stored without its content digest (an
+ * on_demand sync of a package declared by SHA-1) gains it. */
+static void
+test_store_units_immutable (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-immutable-XXXXXX", NULL);
+  const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
+  g_autofree gchar *cnc_string = postgresql != NULL
+                                   ? g_strdup (postgresql)
+                                   : g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
+  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (PulpUnit) stored = old_unit ("stored", "from the first repository");
+  g_autoptr (PulpUnit) again = old_unit ("stored", "poisoned");
+  g_autoptr (PulpUnit) pending = old_unit ("pending", "declared by SHA-1");
+  g_autoptr (PulpUnit) arrived = old_unit ("pending", "declared by SHA-1");
+  g_autoptr (GPtrArray) first = g_ptr_array_new ();
+  g_autoptr (GPtrArray) second = g_ptr_array_new ();
+  g_autoptr (GPtrArray) listed = NULL;
+  const gchar *digest = "5f8f0a3c0d5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
+
+  store = pulp_store_new (postgresql != NULL ? "PostgreSQL" : "SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  pulp_unit_set_sha256 (stored, digest);
+  pulp_unit_set_size (stored, 10);
+  pulp_unit_set_relative_path (again, "elsewhere/stored");
+  pulp_unit_set_size (arrived, 20);
+  pulp_unit_set_sha256 (arrived, digest);
+  g_ptr_array_add (first, stored);
+  g_ptr_array_add (first, pending);
+  g_assert_true (pulp_store_upsert_units (store, first, &error));
+  g_assert_true (pulp_store_add_content (store, "r", 1, first, &error));
+  g_assert_no_error (error);
+  /* the same units again, as another repository's sync brings them */
+  g_ptr_array_add (second, again);
+  g_ptr_array_add (second, arrived);
+  g_assert_true (pulp_store_upsert_units (store, second, &error));
+  g_assert_no_error (error);
+
+  listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, 2);
+  for (guint i = 0; i < listed->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (listed, i);
+      const gchar *summary = NULL;
+
+      g_assert_true (g_variant_lookup (pulp_unit_get_metadata (unit), "summary", "&s", &summary));
+      g_assert_cmpstr (pulp_unit_get_sha256 (unit), ==, digest);
+      if (g_str_equal (pulp_unit_get_id (unit), pulp_unit_get_id (stored)))
+        {
+          g_assert_cmpstr (summary, ==, "from the first repository");
+          g_assert_cmpstr (pulp_unit_get_relative_path (unit), ==, "stored");
+          g_assert_cmpuint (pulp_unit_get_size (unit), ==, 10);
+        }
+      else
+        {
+          g_assert_cmpstr (summary, ==, "declared by SHA-1");
+          g_assert_cmpuint (pulp_unit_get_size (unit), ==, 20);
+        }
+    }
+  g_clear_object (&store);
+  rm_rf (dir);
+}
+
 /* What a sync commits is written back from the log into the database
  * file while the store stays open (by its checkpointer, not only when the
  * log reaches its limit or the last connection closes), and a reader sees
@@ -873,5 +940,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pulp/engine/unit/encode", test_variant_encode);
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   g_test_add_func ("/pulp/engine/store/checkpoint", test_store_checkpoint);
+  g_test_add_func ("/pulp/engine/store/units-immutable", test_store_units_immutable);
   return g_test_run ();
 }

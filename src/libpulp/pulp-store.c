@@ -1043,10 +1043,13 @@ compare_unit_ids (gconstpointer a, gconstpointer b)
 
 /**
  * pulp_store_upsert_units:
- * @units: (element-type PulpUnit): units to store or update
+ * @units: (element-type PulpUnit): units to store
  *
- * Stores units by id (derived from type and key); an existing unit gets the
- * new metadata, relative path and content digest. Runs inside the caller's
+ * Stores units by id (derived from type and key). Units are shared by every
+ * repository and every version that holds them, so a stored unit never
+ * changes: the only thing a later save adds is the content digest (and
+ * size) of a unit stored without one (an on_demand sync of a package
+ * declared by SHA-1, say), once its file arrives. Runs inside the caller's
  * transaction if there is one.
  */
 gboolean
@@ -1059,8 +1062,8 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
   /* (SQLite needs a WHERE between a SELECT and ON CONFLICT) */
   g_autofree gchar *sql = g_strconcat (
     "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) ", select,
-    " WHERE true ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata,"
-    " relative_path = excluded.relative_path, sha256 = excluded.sha256, size = excluded.size",
+    " WHERE true ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size"
+    " WHERE units.sha256 = '' AND excluded.sha256 <> ''",
     NULL);
   Statement *st = prepare (self, sql, error);
 

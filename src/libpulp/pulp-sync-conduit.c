@@ -331,7 +331,8 @@ flush_pending (PulpSyncConduit *self, GError **error)
 /**
  * pulp_sync_conduit_associate_units: (skip)
  *
- * Stores or updates @units and makes them part of the pending version,
+ * Stores @units (a stored unit stays as it is, see
+ * pulp_store_upsert_units()) and makes them part of the pending version,
  * keeping each unit's uploaded flag; units already there are confirmed.
  */
 gboolean
@@ -364,9 +365,12 @@ pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GErr
  * pulp_sync_conduit_save_units:
  * @units: (element-type PulpUnit): units from upstream
  *
- * Adds or updates each unit (matched by type and key) and associates it
- * with the repository, in one idempotent call: the batch form, and the
- * fast path for many units. Each unit's id is derived from its key.
+ * Adds each unit (matched by type and key) and associates it with the
+ * repository, in one idempotent call: the batch form, and the fast path
+ * for many units. Each unit's id is derived from its key. A unit already
+ * stored (by this repository or another) keeps its metadata and relative
+ * path: versions are immutable, and no feed may change what another
+ * repository holds. It only gains its content digest if it had none.
  *
  * Returns: %TRUE on success
  */
