@@ -65,6 +65,14 @@ check "ListVersions" "a(ttt) 2" "$(repo r1 ListVersions | cut -d' ' -f1-2)"
 contains "ListUnits of version 1 still has u499" '"u499"' "$(repo r1 ListUnits a{sv} 2 version t 1 limit t 10000)"
 contains "limit above 10000 rejected" "at most 10000" "$(repo r1 ListUnits a{sv} 1 limit t 10001)"
 contains "unknown version: NotFound" "has no version 9" "$(repo r1 ListUnits a{sv} 1 version t 9)"
+# a page over the bus's message size would have the bus drop pulpd: an error
+python3 -c 'print("units 12 big " + "x" * 3000000)' >"$WORK/desc-big"
+mgr CreateRepository ssa{sv} big test 1 feed s "file://$WORK/desc-big" >/dev/null
+t=$(repo big Sync a{sv} 0 | cut -d'"' -f2)
+check "sync of 12 units of 3 MB completes" 's "completed"' "$(task_wait "$t")"
+contains "a 36 MB page is refused: InvalidArgument" "org.pulp.Error.InvalidArgument: These 12 units take" "$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/repositories/big --method org.pulp.Repository.ListUnits "{'limit': <uint64 12>}" 2>&1)"
+contains "pulpd is still there: a page of 4 of them is fine" 'aa{sv} 4 ' "$(repo big ListUnits a{sv} 1 limit t 4 | head -c 20)"
+mgr DeleteRepository s big >/dev/null
 contains "unknown sync option" "Unknown sync option “speed”" "$(repo r1 Sync a{sv} 1 speed s fast)"
 
 # --- Progress as a D-Bus client sees it: monotonic per stage, ~10/s, a final one per stage

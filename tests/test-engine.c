@@ -339,6 +339,63 @@ test_versions (Fixture *f, gconstpointer data)
 }
 
 static void
+list_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* ListUnits as the daemon runs it, with @filter */
+static GVariant *
+list_units_async (Fixture *f, PulpRepository *repo, GVariant *filter, GError **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+
+  pulp_engine_list_units_async (f->engine, repo, filter, list_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return pulp_engine_list_units_finish (f->engine, result, error);
+}
+
+/* A reply larger than the bus carries would cost pulpd its connection:
+ * a page that large is refused with a hint, a smaller page of the same
+ * units is fine, and a unit too large to list is never stored. */
+static void
+test_list_size (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) page = NULL;
+  g_autofree gchar *big = g_strnfill (3 * 1024 * 1024, 'x');
+  g_autofree gchar *huge = g_strnfill (PULP_MAX_UNIT_METADATA + 1, 'x');
+  g_autofree gchar *desc = g_strdup_printf ("units 10 big %s\n", big);
+  PulpRepository *repo;
+  PulpTask *task;
+
+  write_desc (f, desc);
+  repo = create_repo (f, "big", "mirror");
+  task = run_sync (f, repo);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_object_unref (task);
+
+  page = list_units_async (f, repo, g_variant_new_parsed ("{'limit': <uint64 10>}"), &error);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“limit”"));
+  g_assert_null (page);
+  g_clear_error (&error);
+  page = list_units_async (f, repo, g_variant_new_parsed ("{'limit': <uint64 5>}"), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (page), ==, 5);
+
+  g_free (desc);
+  desc = g_strdup_printf ("units 10 big %s\nunit huge %s\n", big, huge);
+  write_desc (f, desc);
+  task = run_sync (f, repo);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_FAILED);
+  g_assert_nonnull (strstr (pulp_task_get_error (task), "“huge”"));
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+}
+
+static void
 test_failure (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -930,6 +987,7 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/repository/persist", test_persist);
   ADD ("/pulp/engine/sync/versions", test_versions);
   ADD ("/pulp/engine/sync/failure", test_failure);
+  ADD ("/pulp/engine/sync/list-size", test_list_size);
   ADD ("/pulp/engine/sync/cancel", test_cancel);
   ADD ("/pulp/engine/scheduler/queue", test_scheduler);
   ADD ("/pulp/engine/task/progress", test_progress);

@@ -1138,14 +1138,25 @@ list_units_in_thread (GTask *task, gpointer source, gpointer data, GCancellable 
 {
   GError *error = NULL;
   g_autoptr (GPtrArray) units = unit_query_run (data, &error);
+  g_autoptr (GVariant) list = NULL;
 
   if (units == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, g_variant_ref_sink (pulp_unit_list_to_variant (units)),
-                         (GDestroyNotify) g_variant_unref);
+  list = g_variant_ref_sink (pulp_unit_list_to_variant (units));
+  if (g_variant_get_size (list) > PULP_MAX_LIST_BYTES)
+    {
+      g_autofree gchar *size = g_format_size (g_variant_get_size (list));
+      g_autofree gchar *max = g_format_size (PULP_MAX_LIST_BYTES);
+      g_task_return_new_error (task, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                               _("These %u units take %s, more than a reply may carry (%s): "
+                                 "ask for fewer with “limit”"),
+                               units->len, size, max);
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&list), (GDestroyNotify) g_variant_unref);
 }
 
 /**
@@ -1342,6 +1353,8 @@ upload_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **e
    * never reaches the content store */
   pulp_task_report_progress (task, "importing", 0, 1, NULL);
   unit = pulp_importer_import_upload (job->importer, job->type, tmp_path, job->metadata, &local);
+  if (unit != NULL && !pulp_unit_check_size (unit, &local))
+    g_clear_object (&unit);
   if (unit != NULL && *pulp_unit_get_sha256 (unit) == '\0')
     pulp_unit_set_sha256 (unit, sha256);
   if (unit != NULL && g_strcmp0 (pulp_unit_get_sha256 (unit), sha256) != 0)

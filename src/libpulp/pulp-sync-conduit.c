@@ -344,6 +344,8 @@ pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GErr
       const gchar *id = pulp_unit_get_id (unit);
       gpointer key;
 
+      if (!pulp_unit_check_size (unit, error))
+        return FALSE;
       g_ptr_array_add (self->pending_units, g_object_ref (unit));
       self->pending_bytes += g_variant_get_size (pulp_unit_get_metadata (unit));
       if (in_current (self, id) && g_hash_table_lookup_extended (self->current, id, &key, NULL))

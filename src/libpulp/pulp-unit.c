@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "Pulp"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "pulp-digest.h"
@@ -483,6 +484,35 @@ pulp_unit_set_uploaded (PulpUnit *self, gboolean uploaded)
 {
   g_return_if_fail (PULP_IS_UNIT (self));
   self->uploaded = uploaded;
+}
+
+/**
+ * pulp_unit_check_size:
+ *
+ * A unit whose metadata is larger than %PULP_MAX_UNIT_METADATA could be
+ * stored but never listed: it is refused before it is stored.
+ *
+ * Returns: %TRUE if the unit is small enough; else %PULP_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+pulp_unit_check_size (PulpUnit *self, GError **error)
+{
+  g_autofree gchar *has = NULL;
+  g_autofree gchar *max = NULL;
+  const gchar *path;
+  gsize size;
+
+  g_return_val_if_fail (PULP_IS_UNIT (self), FALSE);
+  size = g_variant_get_size (pulp_unit_get_metadata (self));
+  if (size <= PULP_MAX_UNIT_METADATA)
+    return TRUE;
+  has = g_format_size (size);
+  max = g_format_size (PULP_MAX_UNIT_METADATA);
+  path = pulp_unit_get_relative_path (self);
+  g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+               _("Unit “%s” has %s of metadata, more than the %s a unit may have"),
+               *path != '\0' ? path : pulp_unit_get_id (self), has, max);
+  return FALSE;
 }
 
 /**

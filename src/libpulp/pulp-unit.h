@@ -5,6 +5,13 @@
 
 G_BEGIN_DECLS
 
+/* dbus-daemon disconnects a peer that sends a message larger than its
+ * max_message_size (32 MiB unless configured otherwise), and pulpd stops
+ * when it loses the bus: a ListUnits reply stays well below that, and one
+ * unit's metadata below what a page of one unit may carry. */
+#define PULP_MAX_LIST_BYTES (24 * 1024 * 1024)
+#define PULP_MAX_UNIT_METADATA (8 * 1024 * 1024)
+
 #define PULP_TYPE_UNIT (pulp_unit_get_type ())
 G_DECLARE_FINAL_TYPE (PulpUnit, pulp_unit, PULP, UNIT, GObject)
 
@@ -26,6 +33,7 @@ const gchar *pulp_unit_get_path (PulpUnit *self);
 void pulp_unit_set_path (PulpUnit *self, const gchar *path);
 gboolean pulp_unit_get_uploaded (PulpUnit *self);
 void pulp_unit_set_uploaded (PulpUnit *self, gboolean uploaded);
+gboolean pulp_unit_check_size (PulpUnit *self, GError **error);
 
 gchar *pulp_unit_compute_id (const gchar *type, const gchar *key_text);
 gchar *pulp_variant_to_canonical_text (GVariant *dict);
