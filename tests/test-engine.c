@@ -94,6 +94,15 @@ write_desc (Fixture *f, const gchar *text)
   g_assert_no_error (error);
 }
 
+static PulpUnit *
+old_unit (const gchar *name, const gchar *summary)
+{
+  PulpUnit *unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
+  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'summary': <%s>}", summary));
+  pulp_unit_set_relative_path (unit, name);
+  return unit;
+}
+
 static PulpRepository *
 create_repo (Fixture *f, const gchar *id, const gchar *policy)
 {
@@ -393,6 +402,84 @@ test_list_size (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (pulp_task_get_error (task), "“huge”"));
   g_object_unref (task);
   g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+}
+
+/* Rows of version @version of @repo that no sync committed, as a failed
+ * sync leaves them when its discard fails too (the database was locked by
+ * another program, say); written through a second connection. */
+static void
+leave_stray_rows (Fixture *f, const gchar *repo, guint64 version)
+{
+  g_autoptr (GError) error = NULL;
+  const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
+  g_autofree gchar *state = g_build_filename (f->dir, "state", NULL);
+  g_autofree gchar *cnc_string = postgresql != NULL
+                                   ? g_strdup (postgresql)
+                                   : g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", state);
+  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (PulpUnit) stray = old_unit ("stray", "from a failed sync");
+  g_autoptr (GPtrArray) units = g_ptr_array_new ();
+
+  store = pulp_store_new (postgresql != NULL ? "PostgreSQL" : "SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (units, stray);
+  g_assert_true (pulp_store_begin (store, &error));
+  g_assert_true (pulp_store_upsert_units (store, units, &error));
+  g_assert_true (pulp_store_add_content (store, repo, version, units, &error));
+  g_assert_true (pulp_store_commit (store, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+lists_unit (Fixture *f, PulpRepository *repo, const gchar *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) units = pulp_engine_list_units (f->engine, repo, g_variant_new_parsed ("@a{sv} {}"), &error);
+  g_autoptr (PulpUnit) probe = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < units->len; i++)
+    if (g_str_equal (pulp_unit_get_id (g_ptr_array_index (units, i)), pulp_unit_get_id (probe)))
+      return TRUE;
+  return FALSE;
+}
+
+/* Leftovers of a failed sync never become part of a later version, made
+ * by a sync or by a content operation. */
+static void
+test_stray_rows (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PulpUnit) a0 = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <'a0'>}"));
+  const gchar *remove[] = { pulp_unit_get_id (a0), NULL };
+  PulpRepository *repo;
+  PulpTask *task;
+
+  write_desc (f, "units 5 a v1\n");
+  repo = create_repo (f, "stray", "mirror");
+  g_object_unref (run_sync (f, repo));
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 1);
+
+  leave_stray_rows (f, "stray", 2);
+  write_desc (f, "units 5 a v1\nunit b v1\n");
+  task = run_sync (f, repo);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 2);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 6);
+  g_assert_true (lists_unit (f, repo, "b"));
+  g_assert_false (lists_unit (f, repo, "stray"));
+
+  leave_stray_rows (f, "stray", 3);
+  task = pulp_engine_remove_units (f->engine, repo, remove, 0, &error);
+  g_assert_no_error (error);
+  wait_finished (task);
+  g_assert_cmpint (pulp_task_get_state (task), ==, PULP_TASK_STATE_COMPLETED);
+  g_object_unref (task);
+  g_assert_cmpuint (pulp_repository_get_latest_version (repo), ==, 3);
+  g_assert_cmpuint (pulp_repository_get_unit_count (repo), ==, 5);
+  g_assert_false (lists_unit (f, repo, "a0"));
+  g_assert_false (lists_unit (f, repo, "stray"));
 }
 
 static void
@@ -757,15 +844,6 @@ static const gchar *const schema_3[] = {
   "INSERT INTO versions VALUES ('old', 1, 1, 2)",
 };
 
-static PulpUnit *
-old_unit (const gchar *name, const gchar *summary)
-{
-  PulpUnit *unit = pulp_unit_new ("test", g_variant_new_parsed ("{'name': <%s>}", name));
-  pulp_unit_set_metadata (unit, g_variant_new_parsed ("{'summary': <%s>}", summary));
-  pulp_unit_set_relative_path (unit, name);
-  return unit;
-}
-
 /* (WITHOUT ROWID is SQLite's alone) */
 static void
 run_sql (GdaConnection *cnc, const gchar *sql)
@@ -988,6 +1066,7 @@ main (int argc, char **argv)
   ADD ("/pulp/engine/sync/versions", test_versions);
   ADD ("/pulp/engine/sync/failure", test_failure);
   ADD ("/pulp/engine/sync/list-size", test_list_size);
+  ADD ("/pulp/engine/sync/stray-rows", test_stray_rows);
   ADD ("/pulp/engine/sync/cancel", test_cancel);
   ADD ("/pulp/engine/scheduler/queue", test_scheduler);
   ADD ("/pulp/engine/task/progress", test_progress);

@@ -1294,7 +1294,9 @@ commit_version (ContentJob *job,
       /* content a new version references is durable before the version */
       if (add->len > 0 && !pulp_content_store_sync (job->content, error))
         return FALSE;
-      if (!pulp_store_begin (job->store, error))
+      /* (and rows a failed sync could not discard are not part of it) */
+      if (!pulp_store_discard_pending (job->store, job->repo_id, error)
+          || !pulp_store_begin (job->store, error))
         return FALSE;
       if ((upsert != NULL && !pulp_store_upsert_units (job->store, upsert, error))
           || !pulp_store_remove_content (job->store, job->repo_id, version, remove, error)

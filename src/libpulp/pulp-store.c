@@ -1174,29 +1174,30 @@ pulp_store_remove_content (PulpStore *self,
 gboolean
 pulp_store_discard_pending (PulpStore *self, const gchar *repo, GError **error)
 {
+  /* one repository's rows are found by the primary key's prefix; all
+   * repositories' (at start) by a scan, which also finds the rows of
+   * deleted repositories */
+  const gchar *where = repo != NULL
+                         ? "repository = ##r::string AND %s > (SELECT latest_version FROM"
+                           " repositories WHERE id = ##r::string)"
+                         : "(repository NOT IN (SELECT id FROM repositories) OR %s > (SELECT"
+                           " r.latest_version FROM repositories r WHERE r.id ="
+                           " repository_content.repository))";
+  g_autofree gchar *del_where = g_strdup_printf (where, "version_added");
+  g_autofree gchar *upd_where = g_strdup_printf (where, "version_removed");
+  g_autofree gchar *del_sql = g_strconcat ("DELETE FROM repository_content WHERE ", del_where, NULL);
+  g_autofree gchar *upd_sql = g_strconcat (
+    "UPDATE repository_content SET version_removed = NULL WHERE ", upd_where, NULL);
   Statement *del, *upd;
 
   if (!pulp_store_begin (self, error))
     return FALSE;
-  del = prepare (self,
-                 "DELETE FROM repository_content WHERE (##r::string = '' OR repository ="
-                 " ##r2::string) AND (repository NOT IN (SELECT id FROM repositories) OR"
-                 " version_added > (SELECT r.latest_version FROM repositories r"
-                 " WHERE r.id = repository_content.repository))",
-                 error);
-  upd = del != NULL ? prepare (self,
-                               "UPDATE repository_content SET version_removed = NULL WHERE"
-                               " (##r::string = '' OR repository = ##r2::string) AND"
-                               " version_removed > (SELECT r.latest_version FROM repositories r"
-                               " WHERE r.id = repository_content.repository)",
-                               error)
-                    : NULL;
-  if (upd != NULL)
+  del = prepare (self, del_sql, error);
+  upd = del != NULL ? prepare (self, upd_sql, error) : NULL;
+  if (upd != NULL && repo != NULL)
     {
       bind_string (del, 0, repo);
-      bind_string (del, 1, repo);
       bind_string (upd, 0, repo);
-      bind_string (upd, 1, repo);
     }
   if (upd == NULL || !run (self, del, error) || !run (self, upd, error))
     {

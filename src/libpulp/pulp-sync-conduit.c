@@ -127,6 +127,10 @@ pulp_sync_conduit_new (PulpStore *store,
    * repository since (a rollback or an upload makes a new version) */
   if (repo->importer_state_version == (gint64) latest_version && *repo->importer_state != '\0')
     self->importer_state = pulp_variant_decode (repo->importer_state, NULL);
+  /* rows an earlier failed sync could not discard (the database was
+   * locked, say) must not become part of this version */
+  if (!pulp_store_discard_pending (store, repo_id, error))
+    return NULL;
   self->current = pulp_store_load_content (store, repo_id, latest_version, error);
   if (self->current == NULL)
     return NULL;
