@@ -175,11 +175,26 @@ t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 check "next sync completes" 's "completed"' "$(task_wait "$t")"
 check "task ids are never reused" "1" "$(( ${t##*/} > ${t2##*/} ))"
 
+# --- a second pulpd on the same state dir (here on another bus) refuses to
+# start, and leaves the running sync of the first one alone
+printf 'block-after 5 %s\nunits 3000 s v5\n' "$WORK/go2" >"$WORK/desc"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+wait_for_task_stage "$t" blocked || not_ok "sync did not block"
+dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr2" 4>"$WORK/bus2.pid"
+out=$(timeout 20 "$PULPD" --address "$(cat "$WORK/addr2")" --state-dir "$STATE" \
+  --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" 2>&1); rc=$?
+kill "$(cat "$WORK/bus2.pid")"
+check "a second pulpd on the same state dir exits with 1" "1" "$rc"
+contains "it names the pulpd that holds the state dir" "is in use by another pulpd (process $PID)" "$out"
+touch "$WORK/go2"
+check "the first pulpd's sync completes" 's "completed"' "$(task_wait "$t")"
+contains "with all its units" '"added" t 3000' "$(prop "$t" org.pulp.Task Summary)"
+
 # --- restart: everything is back; delete
 kill $PID; wait $PID 2>/dev/null
 start
 check "repositories persist across restarts" "ao 1 \"/org/pulp/repositories/r1\"" "$(mgr ListRepositories)"
-check "SIGTERM-ed daemon restarts with its version" "t 4" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
+check "SIGTERM-ed daemon restarts with its version" "t 5" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
 
@@ -190,7 +205,8 @@ OLD=$PID
 PID=$!
 wait $OLD; rc=$?
 check "a daemon replaced with --replace exits with 0" "0" "$rc"
-for _ in $(seq 200); do busctl --system status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
+# (it owns the name first, then waits for the state dir the old one held)
+for _ in $(seq 200); do mgr ListRepositories >/dev/null 2>&1 && break; sleep 0.05; done
 check "the replacement serves the name" "ao 0" "$(mgr ListRepositories)"
 kill -TERM $PID; wait $PID; rc=$?
 check "SIGTERM ends the daemon with 0" "0" "$rc"

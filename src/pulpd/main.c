@@ -3,10 +3,16 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -15,6 +21,8 @@
 #include "pulp-engine.h"
 
 #define BUS_NAME "org.pulp.Manager"
+/* how long --replace waits for the pulpd it replaces to finish */
+#define REPLACE_WAIT_S 30
 
 typedef struct
 {
@@ -62,6 +70,56 @@ connection_closed (GDBusConnection *connection, gboolean remote, GError *error, 
   g_main_loop_quit (ctx->loop);
 }
 
+/* One pulpd per state directory: a second one would empty tmp/ under the
+ * first one's downloads and discard the version its sync is writing. The
+ * lock goes with the process, also when it is killed. Waits up to
+ * @wait_s seconds for it; the file says which pulpd holds it. Returns the
+ * locked file, or -1. */
+static gint
+lock_state_dir (const gchar *state_dir, gint wait_s, GError **error)
+{
+  g_autofree gchar *path = g_build_filename (state_dir, "lock", NULL);
+  gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
+  g_autofree gchar *pid = NULL;
+  gint fd;
+
+  if (g_mkdir_with_parents (state_dir, 0755) != 0
+      || (fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+    {
+      gint saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot open %s: %s"), path,
+                   g_strerror (saved));
+      return -1;
+    }
+  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      gint saved = errno;
+      if (saved == EWOULDBLOCK && g_get_monotonic_time () < deadline)
+        {
+          g_usleep (G_USEC_PER_SEC / 20);
+          continue;
+        }
+      if (saved == EWOULDBLOCK)
+        {
+          gchar holder[32] = "";
+          gssize n = pread (fd, holder, sizeof holder - 1, 0);
+          holder[MAX (n, 0)] = '\0';
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                       _("The state directory %s is in use by another pulpd (process %s)"),
+                       state_dir, *g_strstrip (holder) != '\0' ? holder : "?");
+        }
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot lock %s: %s"),
+                     path, g_strerror (saved));
+      close (fd);
+      return -1;
+    }
+  pid = g_strdup_printf ("%d\n", (int) getpid ());
+  if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, strlen (pid), 0) < 0)
+    g_warning ("cannot write the process id to %s: %s", path, g_strerror (errno));
+  return fd;
+}
+
 static gchar *
 default_importer_dir (void)
 {
@@ -103,8 +161,10 @@ main (int argc, char **argv)
   g_autoptr (PulpDaemon) daemon = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   Context ctx = { NULL, FALSE, EXIT_SUCCESS };
+  const gchar *state_dir;
   gboolean system_bus;
-  guint owner_id;
+  guint owner_id = 0;
+  gint lock_fd;
 
 #ifdef __GLIBC__
   /* A sync allocates and frees blocks of megabytes (batches of rows and
@@ -159,16 +219,9 @@ main (int argc, char **argv)
   if (opt_importer_dir == NULL)
     opt_importer_dir = default_importer_dir ();
 
+  state_dir = opt_state_dir != NULL ? opt_state_dir : PULP_DEFAULT_STATE_DIR;
   loop = g_main_loop_new (NULL, FALSE);
   ctx.loop = loop;
-  engine = pulp_engine_new (opt_state_dir != NULL ? opt_state_dir : PULP_DEFAULT_STATE_DIR, config,
-                            opt_importer_dir, &error);
-  if (engine == NULL)
-    {
-      g_printerr (_("Cannot start: %s\n"), error->message);
-      return EXIT_FAILURE;
-    }
-
   if (opt_address != NULL)
     connection = g_dbus_connection_new_for_address_sync (
         opt_address,
@@ -184,11 +237,40 @@ main (int argc, char **argv)
   g_dbus_connection_set_exit_on_close (connection, FALSE);
   g_signal_connect (connection, "closed", G_CALLBACK (connection_closed), &ctx);
 
+  /* held until the process ends */
+  lock_fd = lock_state_dir (state_dir, 0, &error);
+  if (lock_fd < 0 && opt_replace && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      /* the pulpd that holds it stops when it loses the name to us */
+      g_clear_error (&error);
+      owner_id = g_bus_own_name_on_connection (
+          connection, BUS_NAME,
+          G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT | G_BUS_NAME_OWNER_FLAGS_REPLACE, name_acquired,
+          name_lost, &ctx, NULL);
+      while (!ctx.acquired && ctx.status == EXIT_SUCCESS && !g_dbus_connection_is_closed (connection))
+        g_main_context_iteration (NULL, TRUE);
+      if (!ctx.acquired)
+        return EXIT_FAILURE;
+      lock_fd = lock_state_dir (state_dir, REPLACE_WAIT_S, &error);
+    }
+  if (lock_fd < 0)
+    {
+      g_printerr (_("Cannot start: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+  engine = pulp_engine_new (state_dir, config, opt_importer_dir, &error);
+  if (engine == NULL)
+    {
+      g_printerr (_("Cannot start: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+
   daemon = pulp_daemon_new (engine, connection, system_bus);
-  owner_id = g_bus_own_name_on_connection (connection, BUS_NAME,
-                                           G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
-                                               | (opt_replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
-                                           name_acquired, name_lost, &ctx, NULL);
+  if (owner_id == 0)
+    owner_id = g_bus_own_name_on_connection (
+        connection, BUS_NAME,
+        G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT | (opt_replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+        name_acquired, name_lost, &ctx, NULL);
   g_unix_signal_add (SIGTERM, on_signal, &ctx);
   g_unix_signal_add (SIGINT, on_signal, &ctx);
 
