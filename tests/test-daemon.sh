@@ -48,6 +48,11 @@ contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --syste
 printf 'units 500 u v1\n' >"$WORK/desc"
 repo r1 Configure a{sv} 2 feed s "file://$WORK/desc" password s secret >/dev/null
 check "secrets are not returned" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o secret)"
+# an empty string unsets a key: a proxy or CA set by mistake can be taken back
+repo r1 Configure a{sv} 2 proxy s http://127.0.0.1:3128 ca-cert s /nonexistent.pem >/dev/null
+contains "proxy and ca-cert are set" "ca-cert" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config)"
+check "an empty string unsets them" "" "$(repo r1 Configure a{sv} 2 proxy s "" ca-cert s "")"
+check "they are gone from Config" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o 'proxy\|ca-cert')"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 check "Sync returns a task" "/org/pulp/tasks/" "${t%[0-9]*}"
 check "sync completes" 's "completed"' "$(task_wait "$t")"

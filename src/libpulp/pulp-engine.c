@@ -258,7 +258,16 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
       g_autoptr (GVariant) owned = value; /* freed on every way out of the loop */
       const gchar *type = core_key_type (key);
       if (type != NULL
-          && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error) || !check_key (key, value, error)))
+          && (!check_type (_("Configuration key “%s” must have type “%s”, not “%s”"), key, value, type, error)))
+        return NULL;
+      /* an empty string unsets a key of the core (a proxy, a CA no longer
+       * needed): its default applies again */
+      if (type != NULL && g_str_equal (type, "s") && *g_variant_get_string (value, NULL) == '\0')
+        {
+          g_variant_dict_remove (&merged, key);
+          continue;
+        }
+      if (type != NULL && !check_key (key, value, error))
         return NULL;
       g_variant_dict_insert_value (&merged, key, value);
     }
