@@ -1004,6 +1004,53 @@ test_store_units_immutable (void)
   rm_rf (dir);
 }
 
+/* A damaged database gives an error, not a short or empty page. */
+static void
+test_store_damaged (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-damaged-XXXXXX", NULL);
+  g_autofree gchar *cnc_string = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
+  g_autofree gchar *db = g_build_filename (dir, "pulp.db", NULL);
+  g_autofree gchar *summary = g_strnfill (4000, 's');
+  g_autofree gchar *noise = g_malloc (1024 * 1024);
+  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) listed = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  FILE *f;
+
+  store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("unit-%04u", i);
+      g_ptr_array_add (units, old_unit (name, summary));
+    }
+  g_assert_true (pulp_store_begin (store, &error));
+  g_assert_true (pulp_store_upsert_units (store, units, &error));
+  g_assert_true (pulp_store_add_content (store, "r", 1, units, &error));
+  g_assert_true (pulp_store_commit (store, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  for (gsize i = 0; i < 1024 * 1024; i++)
+    noise[i] = (gchar) g_rand_int (rand);
+  f = fopen (db, "r+b");
+  g_assert_nonnull (f);
+  g_assert_cmpint (fseek (f, 2 * 1024 * 1024, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (noise, 1, 1024 * 1024, f), ==, 1024 * 1024);
+  fclose (f);
+
+  store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_assert_no_error (error);
+  listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 5000, &error);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_null (listed);
+  g_clear_object (&store);
+  rm_rf (dir);
+}
+
 /* What a sync commits is written back from the log into the database
  * file while the store stays open (by its checkpointer, not only when the
  * log reaches its limit or the last connection closes), and a reader sees
@@ -1078,5 +1125,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   g_test_add_func ("/pulp/engine/store/checkpoint", test_store_checkpoint);
   g_test_add_func ("/pulp/engine/store/units-immutable", test_store_units_immutable);
+  g_test_add_func ("/pulp/engine/store/damaged", test_store_damaged);
   return g_test_run ();
 }

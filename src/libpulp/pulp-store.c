@@ -224,6 +224,19 @@ query (PulpStore *self, Statement *st, GType *col_types, GError **error)
                                                        col_types, error);
 }
 
+/* An aggregate gives one row, whatever it aggregates; libgda gives none
+ * when the database fails after the first step (a damaged page), and
+ * says nothing else. */
+static gboolean
+one_row (GdaDataModel *model, const gchar *what, GError **error)
+{
+  if (gda_data_model_get_n_rows (model) == 1)
+    return TRUE;
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED,
+               "Database error while %s: no result (is the database damaged?)", what);
+  return FALSE;
+}
+
 static const gchar *
 get_string (GdaDataModel *model, gint col, gint row)
 {
@@ -754,6 +767,8 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
       db_error (error, "reading the repository content");
       return NULL;
     }
+  if (!one_row (model, "reading the repository content", error))
+    return NULL;
   text = get_string (model, 0, 0);
   while (text != NULL && *text != '\0')
     {
@@ -1640,6 +1655,8 @@ pulp_store_list_units (PulpStore *self,
       db_error (error, "listing units");
       return NULL;
     }
+  if (!one_row (model, "listing units", error))
+    return NULL;
   text = get_string (model, 0, 0);
   metadata_all = get_binary (model, 1, 0);
   j.p = text != NULL ? text : "[]";
