@@ -20,6 +20,7 @@ typedef enum
   ROUTE_AUTH,     /* body only with basic auth user:secret */
   ROUTE_PAUSE,    /* never answers, but keeps the message (for cancellation) */
   ROUTE_HUGE,     /* announces 1 GiB (or, with `status` 1, no length), sends the body, stalls */
+  ROUTE_DRIP,     /* announces 1 MiB, sends 16 bytes every 200 ms */
 } RouteKind;
 
 typedef struct
@@ -71,6 +72,17 @@ write_head_and_half (GIOStream *stream, GBytes *body)
   g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
   g_output_stream_write_all (out, data, len / 2, NULL, NULL, NULL);
   g_output_stream_flush (out, NULL, NULL);
+}
+
+static gboolean
+drip_cb (gpointer data)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (data);
+
+  return g_output_stream_write_all (out, "0123456789abcdef", 16, NULL, NULL, NULL)
+             && g_output_stream_flush (out, NULL, NULL)
+           ? G_SOURCE_CONTINUE
+           : G_SOURCE_REMOVE;
 }
 
 static void
@@ -161,6 +173,19 @@ server_handler (SoupServer *server,
 
         g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
         g_output_stream_write_all (out, data, len, NULL, NULL, NULL);
+        g_ptr_array_add (s->held, g_steal_pointer (&stream));
+        break;
+      }
+    case ROUTE_DRIP:
+      {
+        g_autoptr (GIOStream) stream = soup_server_message_steal_connection (msg);
+        const gchar *head = "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n";
+        g_autoptr (GSource) drip = g_timeout_source_new (200);
+
+        g_output_stream_write_all (g_io_stream_get_output_stream (stream), head, strlen (head),
+                                   NULL, NULL, NULL);
+        g_source_set_callback (drip, drip_cb, g_object_ref (stream), g_object_unref);
+        g_source_attach (drip, g_main_context_get_thread_default ());
         g_ptr_array_add (s->held, g_steal_pointer (&stream));
         break;
       }
@@ -829,6 +854,30 @@ test_stall (Fixture *f, gconstpointer data)
   g_assert_cmpuint (test_server_hits (f->server, "/stall"), ==, 2);
 }
 
+/* A server that answers, but with a trickle, fails like one that stalls. */
+static void
+test_drip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = NULL;
+  g_autofree gchar *url = test_server_url (f->server, "/drip");
+  g_autoptr (PulpDownload) dl = pulp_download_new (url, NULL, NULL, -1);
+  g_autoptr (GError) error = NULL;
+  gint64 start;
+
+  test_server_add (f->server, "/drip", ROUTE_DRIP, "");
+  g_setenv ("PULP_DOWNLOAD_TIMEOUT_S", "1", TRUE);
+  downloader = downloader_new (f, "{'max-retries': <@u 1>}");
+  g_unsetenv ("PULP_DOWNLOAD_TIMEOUT_S");
+
+  start = g_get_monotonic_time ();
+  error = fetch_one (downloader, dl);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_NETWORK);
+  g_assert_nonnull (strstr (dl->error->message, url));
+  g_assert_nonnull (strstr (dl->error->message, "less than 1024 bytes a second over 1 s"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
+  g_assert_cmpuint (test_server_hits (f->server, "/drip"), ==, 2);
+}
+
 static void
 test_redirect (Fixture *f, gconstpointer data)
 {
@@ -1372,6 +1421,7 @@ main (int argc, char **argv)
   ADD ("/pulp/downloader/abort-oversized", test_abort_oversized);
   ADD ("/pulp/downloader/other-checksums", test_other_checksums);
   ADD ("/pulp/downloader/stall", test_stall);
+  ADD ("/pulp/downloader/drip", test_drip);
   ADD ("/pulp/downloader/redirect", test_redirect);
   ADD ("/pulp/downloader/basic-auth", test_basic_auth);
   ADD ("/pulp/downloader/basic-auth-redirect", test_basic_auth_redirect);

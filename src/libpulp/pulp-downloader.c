@@ -34,6 +34,10 @@
 /* How many chunks an http reader takes without waiting before it lets other
  * transfers run. */
 #define READS_PER_ROUND 4
+/* A server that keeps a transfer alive with a trickle never hits the read
+ * timeout: less than this many bytes a second, averaged over the timeout,
+ * fails the attempt as a timeout does. */
+#define LOW_SPEED_BYTES_PER_S 1024
 
 /**
  * PulpDownloader:
@@ -131,6 +135,8 @@ typedef struct
   gint fd;
   gchar *tmp_path;
   guint64 received;
+  gint64 window_start;     /* when the current low-speed window began */
+  guint64 window_received; /* received by then */
   guint64 written_back; /* bytes handed to sync_file_range() */
   gint64 length;        /* Content-Length, or -1 */
   GError *error; /* what the attempt failed with, while the stream closes */
@@ -701,6 +707,28 @@ body_complete (Transfer *t)
   attempt_succeeded (t);
 }
 
+/* Whether the transfer got at least LOW_SPEED_BYTES_PER_S over the last
+ * timeout's worth of time; fails the attempt if not. */
+static gboolean
+fast_enough (Transfer *t)
+{
+  guint timeout_s = t->batch->self->timeout_s;
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - t->window_start < (gint64) timeout_s * G_USEC_PER_SEC)
+    return TRUE;
+  if (t->received - t->window_received < (guint64) LOW_SPEED_BYTES_PER_S * timeout_s)
+    {
+      attempt_fail (t, PULP_ERROR_NETWORK, TRUE,
+                    _("%s: timed out: less than %u bytes a second over %u s"),
+                    transfer_url (t), LOW_SPEED_BYTES_PER_S, timeout_s);
+      return FALSE;
+    }
+  t->window_start = now;
+  t->window_received = t->received;
+  return TRUE;
+}
+
 /* Takes the result of one read: TRUE if the transfer wants more. */
 static gboolean
 handle_read (Transfer *t, gssize n, const GError *error)
@@ -721,7 +749,7 @@ handle_read (Transfer *t, gssize n, const GError *error)
   /* Even with the whole announced body in, the read that returns 0 is
    * needed: it is what lets libsoup put the connection back for reuse. With
    * the body known complete it returns at once. */
-  return consume (t, (gsize) n);
+  return consume (t, (gsize) n) && fast_enough (t);
 }
 
 static void on_read (GObject *source, GAsyncResult *result, gpointer data);
@@ -1054,6 +1082,8 @@ attempt_start (Transfer *t)
   g_autoptr (GError) error = NULL;
 
   t->received = 0;
+  t->window_start = g_get_monotonic_time ();
+  t->window_received = 0;
   t->written_back = 0;
   t->length = -1;
   t->retry_after_ms = 0;
