@@ -20,6 +20,12 @@ trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
 mkdir "$WORK/importers"
 for dir in "$@"; do ln -s "$dir"/*.so "$WORK/importers/"; done
+# The rpm importer, for uploads of packages, sits next to the file importer
+# in the build tree.
+for dir in "$@"; do
+  [ "${dir##*/}" = file ] && [ -d "$dir/../rpm" ] && ln -s "$dir"/../rpm/*.so "$WORK/importers/"
+done
+RPMS=$SRCDIR/tests/fixtures/rpm-real
 
 n() { echo $((pass + fail)); }
 . "$(dirname "$0")/lib.sh"
@@ -319,6 +325,19 @@ contains "upload: text marks it uploaded" "docs/hello.txt (uploaded)" "$OUT"
 ctl upload f1 "$WORK/missing.txt"
 check "upload of a missing file fails" 1 "$RC"
 contains "upload of a missing file: why" "Cannot read “$WORK/missing.txt”: No such file or directory" "$ERR"
+ctl repo create p1 --importer rpm
+ctl upload p1 "$RPMS/Archer-3.4.5-6.x86_64.rpm"
+check "upload of a package exits 0" 0 "$RC"
+ctl units p1
+contains "upload of a package: the unit at the path its header gives" \
+  "Packages/a/Archer-3.4.5-6.x86_64.rpm (uploaded)" "$OUT"
+"$PULPCTL" upload p1 - <"$RPMS/Rimmer-1.0.2-2.x86_64.rpm" >"$WORK/out" 2>"$WORK/err"
+check "upload of a package from standard input exits 0" 0 "$?"
+check "upload of a package from standard input: the unit" "t 2" \
+  "$(prop /org/pulp/repositories/p1 org.pulp.Repository UnitCount)"
+ctl upload p1 "$RPMS/Archer-3.4.5-6.x86_64.rpm" --path x.rpm
+check "upload of a package with --path fails" 1 "$RC"
+contains "upload of a package with --path: the daemon's reason" "take no metadata" "$ERR"
 ctl cleanup
 check "cleanup exits 0" 0 "$RC"
 contains "cleanup: outcome" "completed" "$OUT"
@@ -338,7 +357,7 @@ complete() { # complete WORDS...: what the completion offers for the last word
 check "completion: commands" "sync" "$(complete sy)"
 check "completion: repo subcommands" "create configure" "$(complete repo c)"
 check "completion: repository ids" "r1" "$(complete sync r)"
-check "completion: repository ids after options" "r1" "$(complete units --limit 5 "")"
+check "completion: repository ids after options" "p1 r1" "$(complete units --limit 5 "")"
 check "completion: options" "--force" "$(complete sync --f)"
 check "completion: policies" "mirror" "$(complete repo create x --policy m)"
 

@@ -557,25 +557,23 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
-  g_autofree gchar *type = g_strdup (pulpctl_options.type);
+  g_autoptr (GVariant) props = NULL;
   g_autofree gchar *basename = NULL;
   g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
   g_auto (GVariantDict) metadata = G_VARIANT_DICT_INIT (NULL);
   const gchar *file = args[1];
+  const gchar *importer, *type;
   gboolean from_stdin = g_str_equal (file, "-");
   struct stat st;
   int fd;
 
   if (repository_path_or_fail (ctl, args[0], &path) != PULPCTL_EXIT_OK)
     return PULPCTL_EXIT_FAILURE;
-  if (type == NULL)
-    {
-      g_autoptr (GVariant) props
-          = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
-      if (props == NULL)
-        return pulpctl_fail (error, NULL);
-      type = g_strdup (lookup_s (props, "Importer"));
-    }
+  props = pulpctl_get_properties (ctl, path, PULPCTL_REPOSITORY_IFACE, &error);
+  if (props == NULL)
+    return pulpctl_fail (error, NULL);
+  importer = lookup_s (props, "Importer");
+  type = pulpctl_options.type != NULL ? pulpctl_options.type : importer;
 
   fd = from_stdin ? dup (STDIN_FILENO) : g_open (file, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0 || fstat (fd, &st) != 0 || S_ISDIR (st.st_mode))
@@ -592,9 +590,11 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
   if (error != NULL)
     return pulpctl_fail (error, NULL);
 
+  /* Only file units have a path the uploader chooses; an rpm's comes from
+   * its header, and the rpm importer rejects any metadata. */
   if (pulpctl_options.path != NULL)
     g_variant_dict_insert (&metadata, "relative-path", "s", pulpctl_options.path);
-  else if (!from_stdin)
+  else if (!from_stdin && g_str_equal (importer, "file"))
     {
       basename = g_path_get_basename (file);
       g_variant_dict_insert (&metadata, "relative-path", "s", basename);
