@@ -325,6 +325,16 @@ contains "upload: text marks it uploaded" "docs/hello.txt (uploaded)" "$OUT"
 ctl upload f1 "$WORK/missing.txt"
 check "upload of a missing file fails" 1 "$RC"
 contains "upload of a missing file: why" "Cannot read “$WORK/missing.txt”: No such file or directory" "$ERR"
+printf 'from a pipe\n' | "$PULPCTL" upload f1 - --path docs/pipe.txt >"$WORK/out" 2>"$WORK/err"
+check "upload from a pipe exits 0" 0 "$?"
+check "upload from a pipe: no error" "" "$(cat "$WORK/err")"
+ctl units f1 --json
+check "upload from a pipe: the unit with its path and size" "12" \
+  "$(json "[u['size'] for u in d if u['relative-path'] == 'docs/pipe.txt'][0]")"
+printf 'from a pipe\n' | "$PULPCTL" upload f1 - >"$WORK/out" 2>"$WORK/err"
+check "upload from standard input to a file repository without --path: usage error" 2 "$?"
+contains "upload from standard input without --path: says so" \
+  "needs --path" "$(cat "$WORK/err")"
 ctl repo create p1 --importer rpm
 ctl upload p1 "$RPMS/Archer-3.4.5-6.x86_64.rpm"
 check "upload of a package exits 0" 0 "$RC"

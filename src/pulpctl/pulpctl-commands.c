@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -552,6 +554,36 @@ pulpctl_cmd_rollback (Pulpctl *ctl, gchar **args)
                    g_variant_new ("(t)", version), NULL);
 }
 
+/* pulpd reads an upload only from a regular file (it needs its size and
+ * reads it at offsets), so the content of a pipe, such as standard input
+ * often is, goes to an unlinked temporary file first. Takes @fd; returns a
+ * descriptor of a regular file, or -1 with @error set. */
+static int
+regular_file_fd (int fd, GError **error)
+{
+  g_autoptr (GInputStream) in = NULL;
+  g_autoptr (GOutputStream) out = NULL;
+  g_autofree gchar *name = NULL;
+  struct stat st;
+  int tmp;
+
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    return fd;
+  in = g_unix_input_stream_new (fd, TRUE);
+  tmp = g_file_open_tmp ("pulpctl-upload-XXXXXX", &name, error);
+  if (tmp < 0)
+    return -1;
+  /* unlinked at once: nothing is left behind however pulpctl ends */
+  g_unlink (name);
+  out = g_unix_output_stream_new (tmp, FALSE);
+  if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_NONE, NULL, error) < 0)
+    {
+      close (tmp);
+      return -1;
+    }
+  return tmp;
+}
+
 int
 pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
 {
@@ -574,6 +606,9 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
     return pulpctl_fail (error, NULL);
   importer = lookup_s (props, "Importer");
   type = pulpctl_options.type != NULL ? pulpctl_options.type : importer;
+  if (from_stdin && pulpctl_options.path == NULL && g_str_equal (importer, "file"))
+    return pulpctl_usage_error (
+        _("An upload from standard input to a file repository needs --path PATH."));
 
   fd = from_stdin ? dup (STDIN_FILENO) : g_open (file, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0 || fstat (fd, &st) != 0 || S_ISDIR (st.st_mode))
@@ -582,6 +617,12 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
       if (fd >= 0)
         close (fd);
       g_printerr (_("%s: Cannot read “%s”: %s\n"), g_get_prgname (), file, g_strerror (saved));
+      return PULPCTL_EXIT_FAILURE;
+    }
+  fd = regular_file_fd (fd, &error);
+  if (fd < 0)
+    {
+      g_printerr (_("%s: Cannot read “%s”: %s\n"), g_get_prgname (), file, error->message);
       return PULPCTL_EXIT_FAILURE;
     }
   /* the list holds a duplicate: ours is closed at once */
