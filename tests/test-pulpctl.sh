@@ -134,6 +134,14 @@ ctl repo create f1 --importer file --feed "file://$WORK/PULP_MANIFEST" --set max
 check "importer key with a type suffix" 0 "$RC"
 contains "importer key stored with its type" '"max-manifest-size" u 2' \
   "$(prop /org/pulp/repositories/f1 org.pulp.Repository Config)"
+ctl repo configure f1 --set skip-failed=true --set max-manifest-size=8
+check "known importer keys without a type suffix" 0 "$RC"
+config=$(prop /org/pulp/repositories/f1 org.pulp.Repository Config)
+contains "known boolean importer key typed b" '"skip-failed" b true' "$config"
+contains "known number importer key typed u" '"max-manifest-size" u 8' "$config"
+ctl repo configure f1 --set skip-failed:s=true
+check "an explicit type still wins" 1 "$RC"
+contains "an explicit type still wins: the daemon's reason" "“skip-failed”" "$ERR"
 ctl repo list
 check "repo list exits 0" 0 "$RC"
 contains "repo list has a heading" "REPOSITORY  IMPORTER  VERSION  UNITS  LAST SYNC  TASK" "$OUT"

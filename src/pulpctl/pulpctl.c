@@ -345,9 +345,11 @@ pulpctl_parse_number (const gchar *arg, const gchar *what, guint64 *value, GErro
   return TRUE;
 }
 
-/* The core configuration keys of dbus-api.md that are not strings. */
+/* The configuration keys that are not strings: the core keys of
+ * dbus-api.md and those of the importers that come with pulpd (file: both,
+ * rpm: skip-failed), so that "--set skip-failed=true" works as written. */
 static const gchar *
-core_key_type (const gchar *key)
+known_key_type (const gchar *key)
 {
   static const struct
   {
@@ -357,6 +359,8 @@ core_key_type (const gchar *key)
     { "max-retries", "u" },
     { "tls-verify", "b" },
     { "remove-uploaded", "b" },
+    { "skip-failed", "b" },
+    { "max-manifest-size", "u" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
@@ -434,9 +438,9 @@ parse_typed_value (const gchar *type, const gchar *text, GError **error)
  * @arg: `KEY=VALUE` or `KEY:TYPE=VALUE`
  * @dict: where the value goes
  *
- * The type of a core key is the contract's; other keys are strings unless
- * the user names a D-Bus type, because the client cannot know the keys of
- * every importer.
+ * The type of a known key is the contract's or its importer's; other keys
+ * are strings unless the user names a D-Bus type, because the client cannot
+ * know the keys of every importer.
  */
 gboolean
 pulpctl_parse_setting (const gchar *arg, GVariantDict *dict, GError **error)
@@ -468,7 +472,7 @@ pulpctl_parse_setting (const gchar *arg, GVariantDict *dict, GError **error)
         }
     }
   else
-    type = core_key_type (key);
+    type = known_key_type (key);
   value = parse_typed_value (type, eq + 1, error);
   if (value == NULL)
     {
