@@ -273,6 +273,15 @@ check "task cancel says so" "Asked pulpd to cancel task $tn." "$OUT"
 ctl task wait "$tn"
 check "task wait on a cancelled task exits 1" 1 "$RC"
 contains "task wait on a cancelled task: says so" "Task $tn was cancelled." "$ERR"
+ctl task cancel "$tn"
+check "task cancel of an ended task fails" 1 "$RC"
+check "task cancel of an ended task: says so" "pulpctl: Task $tn already ended (cancelled)." "$ERR"
+check "task cancel of an ended task: nothing on stdout" "" "$OUT"
+ctl task cancel "$t1"
+contains "task cancel of a completed task: its state" "Task $t1 already ended (completed)." "$ERR"
+ctl task cancel 999
+check "task cancel of a missing task fails" 1 "$RC"
+contains "task cancel of a missing task: sentence" "There is no task 999" "$ERR"
 touch "$WORK/go"
 
 # --- progress on a real pseudo-terminal

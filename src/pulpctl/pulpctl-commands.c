@@ -794,10 +794,24 @@ pulpctl_cmd_task_cancel (Pulpctl *ctl, gchar **args)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = pulpctl_task_path (args[0], &error);
+  g_autoptr (GVariant) props = NULL;
   g_autoptr (GVariant) reply = NULL;
+  const gchar *state;
 
   if (path == NULL)
     return pulpctl_usage_error ("%s", error->message);
+  /* pulpd accepts Cancel of an ended task as a no-op; saying "asked to
+   * cancel" then would hide that the task completed or failed. */
+  props = pulpctl_get_properties (ctl, path, PULPCTL_TASK_IFACE, &error);
+  if (props == NULL)
+    return fail_task (error, path, NULL);
+  state = lookup_s (props, "State");
+  if (!g_str_equal (state, "queued") && !g_str_equal (state, "running"))
+    {
+      g_printerr (_("%s: Task %s already ended (%s).\n"), g_get_prgname (),
+                  pulpctl_task_number (path), state);
+      return PULPCTL_EXIT_FAILURE;
+    }
   reply = pulpctl_call (ctl, path, PULPCTL_TASK_IFACE, "Cancel", NULL, "()", NULL, &error);
   if (reply == NULL)
     return fail_task (error, path, "Cancel");
