@@ -387,6 +387,37 @@ check "completion: repository ids" "r1" "$(complete sync r)"
 check "completion: repository ids after options" "p1 r1" "$(complete units --limit 5 "")"
 check "completion: options" "--force" "$(complete sync --f)"
 check "completion: policies" "mirror" "$(complete repo create x --policy m)"
+# complete_line LINE: what the completion offers at the end of "pulpctl LINE"
+# as an interactive bash does it: bash-completion loaded, the words split
+# at ":" and "=" too (COMP_WORDBREAKS), and the default system bus one where
+# no pulpd runs, so that ids come only from the bus the line names
+complete_line() {
+  DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/no-bus bash -c '
+    source /usr/share/bash-completion/bash_completion
+    source "$1"
+    COMP_LINE=$2 COMP_POINT=${#2} COMP_WORDS=()
+    for token in $2; do
+      while [[ $token =~ ^([^:=]*)([:=]+)(.*)$ ]]; do
+        [ -n "${BASH_REMATCH[1]}" ] && COMP_WORDS+=("${BASH_REMATCH[1]}")
+        COMP_WORDS+=("${BASH_REMATCH[2]}")
+        token=${BASH_REMATCH[3]}
+      done
+      [ -n "$token" ] && COMP_WORDS+=("$token")
+    done
+    [[ $2 == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    _pulpctl
+    echo "${COMPREPLY[*]}"' _ "$SRCDIR/src/pulpctl/pulpctl.bash-completion" "$PULPCTL $1"
+}
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+  check "completion: ids on the bus of --address ADDR" "r1" "$(complete_line "--address $DBUS_SYSTEM_BUS_ADDRESS sync r")"
+  check "completion: ids on the bus of --address=ADDR" "r1" "$(complete_line "--address=$DBUS_SYSTEM_BUS_ADDRESS sync r")"
+  check "completion: commands after --address=ADDR" "sync" "$(complete_line "--address=$DBUS_SYSTEM_BUS_ADDRESS sy")"
+  check "completion: options after --address ADDR" "--force" "$(complete_line "--address $DBUS_SYSTEM_BUS_ADDRESS sync --fo")"
+  check "completion: nothing from the default bus" "" "$(complete_line "sync r")"
+else
+  ok "# SKIP completion with bash-completion: /usr/share/bash-completion/bash_completion is missing"
+fi
 
 # --- the man page renders without warnings
 check "man page renders cleanly" "" "$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$SRCDIR/src/pulpctl/pulpctl.1" 2>&1 >/dev/null)"
