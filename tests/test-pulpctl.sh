@@ -70,6 +70,11 @@ check "repo create without --importer: usage error" 2 "$RC"
 contains "repo create without --importer: says so" "needs --importer" "$ERR"
 ctl sync
 check "sync without a repository: usage error" 2 "$RC"
+check "sync without a repository: the usage" "pulpctl: Missing arguments. Usage: pulpctl sync REPO" \
+  "$(printf '%s\n' "$ERR" | head -1)"
+ctl remove r1
+check "remove without units: the usage, one ending" \
+  "pulpctl: Missing arguments. Usage: pulpctl remove REPO UNIT-ID…" "$(printf '%s\n' "$ERR" | head -1)"
 ctl versions a b
 check "too many arguments: usage error" 2 "$RC"
 ctl repo create r1 --importer test --set novalue

@@ -858,7 +858,7 @@ main (int argc, char **argv)
   /* argv[0] is the program; what is left are the command's arguments */
   nargs = (guint)argc - 1;
   if (nargs < command->min_args)
-    return pulpctl_usage_error (_("“%s” needs the arguments %s."), command->name,
+    return pulpctl_usage_error (_("Missing arguments. Usage: pulpctl %s %s"), command->name,
                                 _(command->parameters));
   if (nargs > command->max_args)
     return pulpctl_usage_error (_("Too many arguments for “%s”: %s."), command->name,
