@@ -339,6 +339,7 @@ lacks "remove: the unit is gone" "$victim" "$OUT"
 echo "uploaded content" >"$WORK/hello.txt"
 ctl upload f1 "$WORK/hello.txt" --path docs/hello.txt
 check "upload exits 0" 0 "$RC"
+contains "upload: the summary gives the size once" "completed: added 1, 17 bytes, removed 0" "$OUT"
 ctl units f1 --json
 check "upload: the unit with its path, size and flag" "docs/hello.txt 17 True" \
   "$(json "d[0]['relative-path'], d[0]['size'], d[0]['uploaded']")"

@@ -528,28 +528,36 @@ compare_strings (gconstpointer a, gconstpointer b)
  * pulpctl_format_summary:
  * @summary: a task summary, `a{sv}`
  *
- * Returns: (transfer full): "added 3, bytes 1.2 MB, …", sorted by key
+ * Returns: (transfer full): "added 3, 1.2 MB, removed 0, …", sorted by key
  */
 gchar *
 pulpctl_format_summary (GVariant *summary)
 {
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
   GVariantIter iter;
   const gchar *key;
-  GVariant *value;
 
   g_variant_iter_init (&iter, summary);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    g_ptr_array_add (keys, g_strdup (key));
+  g_ptr_array_sort (keys, compare_strings);
+  for (guint i = 0; i < keys->len; i++)
     {
+      g_autoptr (GVariant) value = NULL;
       g_autofree gchar *text = NULL;
+
+      key = g_ptr_array_index (keys, i);
+      value = g_variant_lookup_value (summary, key, NULL);
+      /* the size names its unit ("17 bytes", "1.2 MB"): "bytes" before it would repeat it */
       if (g_str_equal (key, "bytes") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
-        text = g_format_size (g_variant_get_uint64 (value));
-      else
-        text = pulpctl_format_value (value);
+        {
+          g_ptr_array_add (parts, g_format_size (g_variant_get_uint64 (value)));
+          continue;
+        }
+      text = pulpctl_format_value (value);
       g_ptr_array_add (parts, g_strdup_printf ("%s %s", key, text));
-      g_variant_unref (value);
     }
-  g_ptr_array_sort (parts, compare_strings);
   g_ptr_array_add (parts, NULL);
   return g_strjoinv (", ", (gchar **)parts->pdata);
 }
