@@ -428,7 +428,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func ((GDestroyNotify)g_variant_unref);
   g_autoptr (PulpctlTable) table = NULL;
   g_autoptr (JsonArray) array = json_array_new ();
-  guint64 version = 0, limit = G_MAXUINT64, offset = 0;
+  guint64 version = 0, limit = G_MAXUINT64, offset = 0, page_size = UNITS_PAGE;
   gboolean pinned = FALSE;
 
   if (pulpctl_options.version != NULL)
@@ -458,7 +458,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
       g_auto (GVariantDict) filter = G_VARIANT_DICT_INIT (NULL);
       g_autoptr (GVariant) reply = NULL;
       g_autoptr (GVariant) page = NULL;
-      guint64 want = MIN (limit - offset, UNITS_PAGE);
+      guint64 want = MIN (limit - offset, page_size);
 
       if (pulpctl_options.type != NULL)
         g_variant_dict_insert (&filter, "type", "s", pulpctl_options.type);
@@ -469,6 +469,18 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
       reply = pulpctl_call (ctl, path, PULPCTL_REPOSITORY_IFACE, "ListUnits",
                             g_variant_new ("(@a{sv})", g_variant_dict_end (&filter)), "(aa{sv})",
                             NULL, &error);
+      /* a page of large units (rpm metadata) may be more than a reply
+       * carries: pulpd says so, and smaller pages will do */
+      if (reply == NULL && want > 1 && g_dbus_error_is_remote_error (error))
+        {
+          g_autofree gchar *name = g_dbus_error_get_remote_error (error);
+          if (g_str_equal (name, "org.pulp.Error.InvalidArgument"))
+            {
+              page_size = want / 2;
+              g_clear_error (&error);
+              continue;
+            }
+        }
       if (reply == NULL)
         return pulpctl_fail (error, "ListUnits");
       page = g_variant_get_child_value (reply, 0);
