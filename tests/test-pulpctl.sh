@@ -369,6 +369,9 @@ check "upload of a package exits 0" 0 "$RC"
 ctl units p1
 contains "upload of a package: the unit at the path its header gives" \
   "Packages/a/Archer-3.4.5-6.x86_64.rpm (uploaded)" "$OUT"
+ctl units p1 --json
+check "units --json of an rpm unit is valid JSON (dependencies hold U+001F)" \
+  "Archer" "$(json "d[0]['key']['name']")"
 "$PULPCTL" upload p1 - <"$RPMS/Rimmer-1.0.2-2.x86_64.rpm" >"$WORK/out" 2>"$WORK/err"
 check "upload of a package from standard input exits 0" 0 "$?"
 check "upload of a package from standard input: the unit" "t 2" \

@@ -618,10 +618,17 @@ pulpctl_print_json (JsonNode *node)
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autofree gchar *text = NULL;
 
+  g_autoptr (GString) escaped = NULL;
+
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, node);
   text = json_generator_to_data (gen, NULL);
-  g_print ("%s\n", text);
+  /* json-glib 1.6 leaves U+001F unescaped (it escapes below it), which
+   * JSON does not allow; rpm dependencies hold it as their field
+   * separator. Outside strings JSON has no control characters. */
+  escaped = g_string_new (text);
+  g_string_replace (escaped, "\x1f", "\\u001f", 0);
+  g_print ("%s\n", escaped->str);
   json_node_unref (node);
 }
 
