@@ -1046,6 +1046,8 @@ test_store_damaged (void)
   g_assert_no_error (error);
   listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 5000, &error);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "malformed"));
   g_assert_null (listed);
   g_clear_object (&store);
   rm_rf (dir);

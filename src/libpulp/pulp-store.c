@@ -224,16 +224,20 @@ query (PulpStore *self, Statement *st, GType *col_types, GError **error)
                                                        col_types, error);
 }
 
-/* An aggregate gives one row, whatever it aggregates; libgda gives none
- * when the database fails after the first step (a damaged page), and
- * says nothing else. */
+/* An aggregate gives one row, whatever it aggregates; when the database
+ * fails after the first step (a damaged page), libgda gives none and
+ * keeps the error as an exception of the result rather than failing. */
 static gboolean
 one_row (GdaDataModel *model, const gchar *what, GError **error)
 {
+  GError **exceptions;
+
   if (gda_data_model_get_n_rows (model) == 1)
     return TRUE;
-  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED,
-               "Database error while %s: no result (is the database damaged?)", what);
+  exceptions = gda_data_model_get_exceptions (model);
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Database error while %s: %s", what,
+               exceptions != NULL && exceptions[0] != NULL ? exceptions[0]->message
+                                                           : "no result");
   return FALSE;
 }
 
