@@ -143,7 +143,7 @@ t2=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 wait_for_task_stage "$t1" blocked && ok "first sync runs" || not_ok "first sync never blocked"
 check "second sync on the same repository queues" 's "queued"' "$(prop "$t2" org.pulp.Task State)"
 check "ActiveTask is the running one" "o \"$t1\"" "$(prop /org/pulp/repositories/r1 org.pulp.Repository ActiveTask)"
-contains "DeleteRepository is Busy meanwhile" "has a task queued or running" "$(mgr DeleteRepository s r1)"
+contains "DeleteRepository is Busy meanwhile, naming the task" "has task ${t1##*/} queued or running" "$(mgr DeleteRepository s r1)"
 contains "nobody cannot cancel root's task" "Not authorized to perform “org.pulp.cancel-task”" \
   "$(as_nobody busctl --system call org.pulp.Manager "$t1" org.pulp.Task Cancel 2>&1)"
 check "the task runs on after the refused cancel" 's "running"' "$(prop "$t1" org.pulp.Task State)"

@@ -772,7 +772,8 @@ pulp_engine_delete_repository (PulpEngine *self, const gchar *id, GError **error
   if (pulp_repository_get_active_task (found) != NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_BUSY,
-                   _("Repository “%s” has a task queued or running; cancel it or wait for it"), id);
+                   _("Repository “%s” has task %llu queued or running; cancel it or wait for it"),
+                   id, (unsigned long long) pulp_task_get_id (pulp_repository_get_active_task (found)));
       return FALSE;
     }
   if (!pulp_store_delete_repository (self->store, id, error))
