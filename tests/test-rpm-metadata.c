@@ -571,6 +571,77 @@ test_handmade_ok (Fixture *f, gconstpointer data)
                    "Packages/f/foo-1.0-1.noarch.rpm");
 }
 
+/* createrepo_c 0.17 hands every '&' of an attribute value over as "&#38;"
+ * (libxml2 without entity substitution); element text is decoded. Each
+ * spelling of '&' must come back as '&', and a literal "&#38;" in the
+ * original value (written "&amp;#38;") as itself. */
+static void
+test_ampersand_attributes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *path = g_build_filename (f->work, "primary.xml", NULL);
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *version = NULL;
+  g_autofree gchar *release = NULL;
+  g_autofree gchar *href = NULL;
+  g_autofree gchar *base = NULL;
+  g_autofree gchar *tom = NULL;
+  g_autofree gchar *literal = NULL;
+  g_autofree gchar *req = NULL;
+  PulpUnit *u;
+
+  g_assert_true (parse_text (
+    f,
+    PRIMARY_HEAD "<package type=\"rpm\"><name>tom&amp;jerry</name><arch>noarch</arch>"
+                 "<version epoch=\"0\" ver=\"1.0&amp;x\" rel=\"1&#38;2&#x26;3\"/>"
+                 "<checksum type=\"sha256\" pkgid=\"YES\">"
+                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef</checksum>"
+                 "<summary>a &amp; b</summary><description/><packager/><url/>"
+                 "<time file=\"1\" build=\"2\"/><size package=\"3\" installed=\"4\" archive=\"5\"/>"
+                 "<location href=\"Packages/semi;colon&amp;amp.rpm\" "
+                 "xml:base=\"http://127.0.0.1:8/a&amp;b/\"/>"
+                 "<format><rpm:provides><rpm:entry name=\"tom&amp;jerry\"/>"
+                 "<rpm:entry name=\"lit&amp;#38;eral\" flags=\"EQ\" epoch=\"0\" ver=\"&amp;1\" "
+                 "rel=\"&lt;&amp;&gt;\"/></rpm:provides>"
+                 "<rpm:requires><rpm:entry name=\"(a &amp; b)\"/></rpm:requires>"
+                 "</format></package></metadata>\n",
+    units, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (units->len, ==, 1);
+  u = g_ptr_array_index (units, 0);
+  name = key_string (u, "name");
+  version = key_string (u, "version");
+  release = key_string (u, "release");
+  href = meta_string (u, "location-href");
+  base = meta_string (u, "location-base");
+  tom = dependency_record (u, "provides", "tom&jerry");
+  literal = dependency_record (u, "provides", "lit&#38;eral");
+  req = dependency_record (u, "requires", "(a & b)");
+  g_assert_cmpstr (name, ==, "tom&jerry");
+  g_assert_cmpstr (version, ==, "1.0&x");
+  g_assert_cmpstr (release, ==, "1&2&3");
+  g_assert_cmpstr (href, ==, "Packages/semi;colon&amp.rpm");
+  g_assert_cmpstr (pulp_unit_get_relative_path (u), ==, "Packages/semi;colon&amp.rpm");
+  g_assert_cmpstr (base, ==, "http://127.0.0.1:8/a&b/");
+  g_assert_cmpstr (tom, ==, "tom&jerry");
+  g_assert_cmpstr (literal, ==, "lit&#38;eral\x1f" "EQ\x1f" "0\x1f" "&1\x1f" "<&>");
+  g_assert_cmpstr (req, ==, "(a & b)");
+  assert_normal_form (pulp_unit_get_key (u));
+  assert_normal_form (pulp_unit_get_metadata (u));
+
+  /* The scan before downloads sees the same key and location. */
+  g_assert_true (pulp_rpm_parse_primary_for_feed (path, "primary.xml", "http://127.0.0.1:8/",
+                                                  PULP_RPM_PARSE_KEYS_ONLY, collect_unit, keys,
+                                                  NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (keys->len, ==, 1);
+  g_assert_cmpstr (pulp_unit_get_id (g_ptr_array_index (keys, 0)), ==, pulp_unit_get_id (u));
+  g_assert_cmpstr (pulp_unit_get_relative_path (g_ptr_array_index (keys, 0)), ==,
+                   "Packages/semi;colon&amp.rpm");
+}
+
 static gboolean
 collect_keys_only (PulpUnit *unit, gpointer user_data, GError **error)
 {
@@ -1018,6 +1089,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/metadata/repomd-errors", NULL, test_repomd_errors);
   ADD ("/pulp/rpm/primary/handmade", NULL, test_handmade_ok);
   ADD ("/pulp/rpm/primary/large-values", NULL, test_handmade_large);
+  ADD ("/pulp/rpm/primary/ampersand-attributes", NULL, test_ampersand_attributes);
   ADD ("/pulp/rpm/primary/malformed", NULL, test_malformed);
   ADD ("/pulp/rpm/primary/external-entity", NULL, test_external_entity);
   ADD ("/pulp/rpm/primary/location-rejected", NULL, test_location_rejected);

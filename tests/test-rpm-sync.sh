@@ -257,6 +257,45 @@ check "xml:base: 8 packages under el/Packages/" "8" "$(units based | grep -c '^e
 contains "xml:base: base kept in the metadata" "\"location-base\": {\"type\": \"s\", \"data\": \"$URL/pool/\"}" \
   "$(list based 1 limit t 1)"
 
+# --- '&' in attribute values of primary (createrepo_c 0.17 hands them over
+# as "&#38;"): a real package whose Provides and file name hold '&'
+mkdir -p "$WORK/amptop/SPECS" "$WWW/amp/Packages"
+cat >"$WORK/amptop/SPECS/amp.spec" <<'EOF'
+Name: amp
+Version: 1.0
+Release: 1
+Summary: Tom & Jerry
+License: MIT
+BuildArch: noarch
+Provides: tom&jerry
+Provides: ben&jerry = 2:1.0-3
+
+%description
+A package with '&' in its Provides.
+
+%files
+EOF
+rpmbuild -bb --quiet --nodeps --define "_topdir $WORK/amptop" --define "_rpmdir $WORK/amptop/RPMS" \
+  --define "_build_name_fmt amp.rpm" "$WORK/amptop/SPECS/amp.spec" >"$WORK/amptop/log" 2>&1 ||
+  { cat "$WORK/amptop/log"; exit 99; }
+cp "$WORK/amptop/RPMS/amp.rpm" "$WWW/amp/Packages/semi;colon&amp.rpm"
+createrepo_c --quiet --no-database "$WWW/amp"
+create amp "$URL/amp"
+sync amp
+check "'&' in names: sync completes" "completed" "$S"
+check "'&' in names: the file downloaded and stored under its own name" "$(files "$WWW/amp")" "$(units amp)"
+check "'&' in names: fetched by its name" "1" "$(grep -cF 'GET /amp/Packages/semi;colon&amp.rpm ' "$WORK/access.log")"
+# provides as rpm prints them: name [flag [epoch:]version[-release]]
+check "'&' in names: provides as rpm -qp --provides says" \
+  "$(rpm -qp --provides "$WWW/amp/Packages/semi;colon&amp.rpm" | sort)" \
+  "$(list amp | python3 -c '
+import json, sys
+flags = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}
+for dep in json.load(sys.stdin)["data"][0][0]["metadata"]["data"]["provides"]["data"]:
+    f = (dep.split("\x1f") + [""] * 5)[:5]
+    evr = ("" if f[2] in ("", "0") else f[2] + ":") + f[3] + ("-" + f[4] if f[4] else "")
+    print(f[0] + (" " + flags[f[1]] + " " + evr if f[1] else ""))' | sort)"
+
 # --- an update that adds, removes and rebuilds packages: mirror vs additive
 mk -n 20 -p upkg -c gz "$WWW/up"
 create upm "$URL/up" 1 sync-policy s mirror

@@ -510,6 +510,7 @@ typedef struct
    * last xml:base that resolved (nearly every package has the same one) */
   const gchar *feed;
   gchar *checked_base;
+  gboolean unescape_attributes; /* see unescape_ampersands() */
 } ParseContext;
 
 /* createrepo_c reports structural problems as warnings and goes on; a
@@ -572,6 +573,120 @@ parse_failed (ParseContext *ctx, GError *cr_error, GError **error)
   return FALSE;
 }
 
+/* ---- '&' in attribute values ----
+ *
+ * createrepo_c 0.17 reads metadata with libxml2 without entity
+ * substitution, and libxml2 then hands over every '&' of an attribute value
+ * (written "&amp;", "&#38;" or "&#x26;") as the five characters "&#38;"
+ * (createrepo_c issues #286 and #308); element text is decoded. Every other
+ * reference in an attribute is decoded and a bare '&' is not well-formed,
+ * so there each "&#38;" stands for one '&' and nothing else produces one:
+ * a literal "&#38;" in the original value was written "&amp;#38;" and
+ * arrives as "&#38;#38;". Turning each "&#38;" back into '&' is the exact
+ * inverse. It applies to values from XML attributes only, never to RPM
+ * headers or element text, where "&#38;" is what it says. */
+
+/* The probe's href: createrepo_c gives "&#38;" when it needs our help. */
+#define AMPERSAND_PROBE                                                                            \
+  "<package type=\"rpm\"><name>p</name><arch>noarch</arch>"                                        \
+  "<version epoch=\"0\" ver=\"1\" rel=\"1\"/><checksum type=\"sha256\" pkgid=\"YES\">0</checksum>" \
+  "<location href=\"&amp;\"/></package>"
+
+static int
+ampersand_probe_cb (cr_Package *pkg, void *data, GError **err)
+{
+  gboolean *escaped = data;
+
+  *escaped = g_strcmp0 (pkg->location_href, "&#38;") == 0;
+  cr_package_free (pkg);
+  return CR_CB_RET_OK;
+}
+
+/* Whether attribute values need unescape_ampersands(): later createrepo_c
+ * releases decode them themselves, and decoding twice would turn a literal
+ * "&#38;" into '&'. Asked once, of the library in use. */
+static gboolean
+attributes_keep_ampersand_references (void)
+{
+  static gsize answer = 0; /* 1: no, 2: yes */
+
+  if (g_once_init_enter (&answer))
+    {
+      g_autoptr (GError) local_error = NULL;
+      gboolean escaped = TRUE; /* what 0.17 does, should the probe fail */
+
+      if (cr_xml_parse_primary_snippet (AMPERSAND_PROBE, NULL, NULL, ampersand_probe_cb, &escaped,
+                                        NULL, NULL, FALSE, &local_error)
+          != CRE_OK)
+        g_debug ("createrepo_c '&' probe failed: %s",
+                 local_error != NULL ? local_error->message : "?");
+      g_once_init_leave (&answer, escaped ? 2 : 1);
+    }
+  return answer == 2;
+}
+
+/* Turns each "&#38;" of @s back into '&', in place (never longer). */
+static void
+unescape_ampersands (gchar *s)
+{
+  gchar *r;
+  gchar *w;
+
+  if (s == NULL || (r = strchr (s, '&')) == NULL)
+    return;
+  for (w = r; *r != '\0';)
+    {
+      if (strncmp (r, "&#38;", 5) == 0)
+        {
+          *w++ = '&';
+          r += 5;
+        }
+      else
+        *w++ = *r++;
+    }
+  *w = '\0';
+}
+
+static void
+unescape_dependencies (GSList *deps)
+{
+  for (GSList *l = deps; l != NULL; l = l->next)
+    {
+      cr_Dependency *d = l->data;
+      unescape_ampersands (d->name);
+      unescape_ampersands (d->flags);
+      unescape_ampersands (d->epoch);
+      unescape_ampersands (d->version);
+      unescape_ampersands (d->release);
+    }
+}
+
+/* Every string createrepo_c's primary parser takes from an attribute (the
+ * numbers fail to parse with an '&' anyway; a file's type is one of its
+ * own constants). Its strings live in the package's string chunk, so they
+ * may be rewritten in place. @with_dependencies: %FALSE when they are not
+ * used. */
+static void
+unescape_package_attributes (cr_Package *pkg, gboolean with_dependencies)
+{
+  unescape_ampersands (pkg->epoch);
+  unescape_ampersands (pkg->version);
+  unescape_ampersands (pkg->release);
+  unescape_ampersands (pkg->checksum_type);
+  unescape_ampersands (pkg->location_href);
+  unescape_ampersands (pkg->location_base);
+  if (!with_dependencies)
+    return;
+  unescape_dependencies (pkg->provides);
+  unescape_dependencies (pkg->requires);
+  unescape_dependencies (pkg->conflicts);
+  unescape_dependencies (pkg->obsoletes);
+  unescape_dependencies (pkg->suggests);
+  unescape_dependencies (pkg->enhances);
+  unescape_dependencies (pkg->recommends);
+  unescape_dependencies (pkg->supplements);
+}
+
 static PulpRpmMetadataFile *
 metadata_file_from_record (cr_RepomdRecord *rec)
 {
@@ -586,6 +701,14 @@ metadata_file_from_record (cr_RepomdRecord *rec)
   file->open_checksum_type = g_strdup (nonempty (rec->checksum_open_type));
   file->open_checksum = g_strdup (nonempty (rec->checksum_open));
   file->open_size = rec->size_open > 0 ? rec->size_open : -1;
+  /* repomd.xml is read by the same parser as primary: its attributes too */
+  if (attributes_keep_ampersand_references ())
+    {
+      unescape_ampersands (file->location_href);
+      unescape_ampersands (file->location_base);
+      unescape_ampersands (file->checksum_type);
+      unescape_ampersands (file->open_checksum_type);
+    }
   return file;
 }
 
@@ -1004,6 +1127,8 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
       cr_package_free (pkg);
       return CR_CB_RET_ERR;
     }
+  if (ctx->unescape_attributes)
+    unescape_package_attributes (pkg, (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0);
   unit = unit_from_package (ctx->writer, pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
                             pkg->location_href, pkg->location_base,
                             (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, FALSE, &ctx->error);
@@ -1140,6 +1265,7 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
     .user_data = user_data,
     .cancellable = cancellable,
     .feed = feed,
+    .unescape_attributes = attributes_keep_ampersand_references (),
   };
   g_autoptr (GError) cr_error = NULL;
   int rc;
