@@ -642,6 +642,90 @@ test_ampersand_attributes (Fixture *f, gconstpointer data)
                    "Packages/semi;colon&amp.rpm");
 }
 
+/* PACKAGE_XML with its epoch, checksum type and checksum replaced. */
+static gchar *
+package_with (const gchar *epoch, const gchar *type, const gchar *checksum)
+{
+  g_autoptr (GString) xml = g_string_new (PACKAGE_XML ("Packages/f/foo-1.0-1.noarch.rpm", "s"));
+
+  g_string_replace (xml, "epoch=\"0\"", epoch, 1);
+  g_string_replace (xml, "type=\"sha256\"", type, 1);
+  g_string_replace (xml, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                    checksum, 1);
+  return g_string_free (g_steal_pointer (&xml), FALSE);
+}
+
+/* Values primary declares that no package can have: refused before
+ * anything is handed on, naming the file and the package. */
+static void
+test_bad_values (Fixture *f, gconstpointer data)
+{
+  const gchar *sha1 = "0123456789abcdef0123456789abcdef01234567";
+  const gchar *sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  g_autofree gchar *sha512 = g_strconcat (sha256, sha256, NULL);
+  g_autofree gchar *sha384 = g_strndup (sha512, 96);
+  g_autofree gchar *md5 = g_strndup (sha256, 32);
+  struct
+  {
+    const gchar *epoch, *type, *checksum, *problem;
+  } cases[] = {
+    { "epoch=\"0\"", "type=\"sha256\"", "abc", "not 64 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha256\"", sha1, "not 64 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha256\"", sha512, "not 64 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"md5\"", sha256, "not 32 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha\"", md5, "not 40 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha384\"", sha512, "not 96 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha512\"", sha384, "not 128 hexadecimal digits as" },
+    { "epoch=\"0\"", "type=\"sha256\"", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+      "not 64 hexadecimal digits as" },
+    { "epoch=\"abc\"", "type=\"sha256\"", sha256, "epoch “abc”" },
+    { "epoch=\"-1\"", "type=\"sha256\"", sha256, "epoch “-1”" },
+    { "epoch=\"+1\"", "type=\"sha256\"", sha256, "epoch “+1”" },
+    { "epoch=\"1 \"", "type=\"sha256\"", sha256, "epoch “1 ”" },
+    { "epoch=\"4294967296\"", "type=\"sha256\"", sha256, "epoch “4294967296”" },
+  };
+  struct
+  {
+    const gchar *epoch, *type, *checksum;
+  } good[] = {
+    { "epoch=\"0\"", "type=\"md5\"", md5 },
+    { "epoch=\"0\"", "type=\"sha\"", sha1 },
+    { "epoch=\"0\"", "type=\"SHA1\"", sha1 },
+    { "epoch=\"0\"", "type=\"sha384\"", sha384 },
+    { "epoch=\"0\"", "type=\"sha512\"", sha512 },
+    { "epoch=\"4294967295\"", "type=\"sha256\"", sha256 },
+    { "epoch=\"\"", "type=\"sha256\"", sha256 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *pkg = package_with (cases[i].epoch, cases[i].type, cases[i].checksum);
+      g_autofree gchar *text = g_strconcat (PRIMARY_HEAD, pkg, "</metadata>\n", NULL);
+
+      g_assert_false (parse_text (f, text, units, &error));
+      g_test_message ("%s %s %s: %s", cases[i].epoch, cases[i].type, cases[i].checksum,
+                      error->message);
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "repodata/primary.xml"));
+      g_assert_nonnull (strstr (error->message, "package foo-"));
+      g_assert_nonnull (strstr (error->message, cases[i].problem));
+      g_assert_cmpuint (units->len, ==, 0);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *pkg = package_with (good[i].epoch, good[i].type, good[i].checksum);
+      g_autofree gchar *text = g_strconcat (PRIMARY_HEAD, pkg, "</metadata>\n", NULL);
+
+      g_assert_true (parse_text (f, text, units, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (units->len, ==, 1);
+    }
+}
+
 static gboolean
 collect_keys_only (PulpUnit *unit, gpointer user_data, GError **error)
 {
@@ -796,7 +880,8 @@ static void
 test_location_rejected (Fixture *f, gconstpointer data)
 {
   const gchar *bad[] = { "../../etc/passwd.rpm", "Packages/../../x.rpm", "/etc/passwd",
-                         "http://evil.example/x.rpm", "Packages/" };
+                         "http://evil.example/x.rpm", "Packages/", "Packages/./p.rpm",
+                         "Packages//q.rpm", ".", "./p.rpm", "Packages/.", "a/../b.rpm" };
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) error = NULL;
 
@@ -808,6 +893,21 @@ test_location_rejected (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "foo-0:1.0-1.noarch"));
   g_assert_nonnull (strstr (error->message, "../"));
   g_assert_cmpuint (units->len, ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_error (&error);
+      g_assert_false (parse_text (f,
+                                  i == 0 ? PRIMARY_HEAD PACKAGE_XML ("Packages/./p.rpm", "s")
+                                             "</metadata>\n"
+                                         : PRIMARY_HEAD PACKAGE_XML ("Packages//q.rpm", "s")
+                                             "</metadata>\n",
+                                  units, &error));
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "repodata/primary.xml"));
+      g_assert_nonnull (strstr (error->message, "foo-0:1.0-1.noarch"));
+      g_assert_nonnull (strstr (error->message, "empty or “.” component"));
+      g_assert_cmpuint (units->len, ==, 0);
+    }
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -818,6 +918,8 @@ test_location_rejected (Fixture *f, gconstpointer data)
     }
   g_clear_error (&error);
   g_assert_true (pulp_rpm_check_location ("Packages/a/a..b-1.rpm", NULL, "p", &error));
+  g_assert_true (pulp_rpm_check_location ("Packages/.a/..b/.c.rpm", NULL, "p", &error));
+  g_assert_true (pulp_rpm_check_location ("p.rpm", NULL, "p", &error));
   g_assert_true (pulp_rpm_check_location ("foo:1.rpm/x", NULL, "p", &error) == FALSE
                  || error == NULL);
   g_clear_error (&error);
@@ -1090,6 +1192,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/primary/handmade", NULL, test_handmade_ok);
   ADD ("/pulp/rpm/primary/large-values", NULL, test_handmade_large);
   ADD ("/pulp/rpm/primary/ampersand-attributes", NULL, test_ampersand_attributes);
+  ADD ("/pulp/rpm/primary/bad-values", NULL, test_bad_values);
   ADD ("/pulp/rpm/primary/malformed", NULL, test_malformed);
   ADD ("/pulp/rpm/primary/external-entity", NULL, test_external_entity);
   ADD ("/pulp/rpm/primary/location-rejected", NULL, test_location_rejected);

@@ -413,8 +413,17 @@ open(work + "/laughs.xml", "w").write(
 # a package location that leaves the repository
 open(work + "/escape.xml", "w").write(head % 2501 + many + (pkg % (9999, 9999, 9999)).replace(
     "Packages/p9999.rpm", "../../etc/passwd") + "</metadata>")
+# values no package can have: a sha256 of 3 digits, an epoch that is not a
+# number, a location with a "." component
+last = pkg % (9999, 9999, 9999)
+open(work + "/badsum.xml", "w").write(head % 2501 + many + last.replace(
+    "%064x" % 9999, "abc") + "</metadata>")
+open(work + "/badepoch.xml", "w").write(head % 2501 + many + last.replace(
+    'epoch="0"', 'epoch="abc"') + "</metadata>")
+open(work + "/dotpath.xml", "w").write(head % 2501 + many + last.replace(
+    "Packages/p9999.rpm", "Packages/./p9999.rpm") + "</metadata>")
 EOF
-for name in truncated badtag xxe laughs escape; do
+for name in truncated badtag xxe laughs escape badsum badepoch dotpath; do
   bad_primary $name
   sync $name
   check "$name primary: fails" "failed" "$S"
@@ -431,6 +440,15 @@ sync escape
 contains "escaping location: Error says why" "leaves the repository" "$(task_error)"
 sync xxe
 lacks "xxe: /etc/passwd never read" "root:" "$(task_error; summary)"
+sync badsum
+# (busctl shows non-ASCII as octal escapes)
+contains "short sha256: Error names the package" "package p9999-0:1-1.noarch has checksum" "$(task_error)"
+contains "short sha256: Error says why" "abc\\342\\200\\235, not 64 hexadecimal digits as sha256 requires" "$(task_error)"
+sync badepoch
+contains "epoch abc: Error says why" "package p9999-abc:1-1.noarch has an epoch" "$(task_error)"
+contains "epoch abc: … not a number" "that is not a decimal number" "$(task_error)"
+sync dotpath
+contains "location with “.”: Error says why" "Packages/./p9999.rpm\\342\\200\\235 has an empty or" "$(task_error)"
 mk -n 2 -p rmd -c gz "$WWW/badrepomd"
 echo '<repomd><data type="primary"><location href="x"' >"$WWW/badrepomd/repodata/repomd.xml"
 create badrepomd "$URL/badrepomd"

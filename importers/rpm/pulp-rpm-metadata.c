@@ -384,8 +384,15 @@ location_problem (const gchar *location_href)
         {
           if (p - segment == 2 && segment[0] == '.' && segment[1] == '.')
             return N_("%s: location “%s” leaves the repository (“..”)");
+          if (*p == '\0' && p[-1] == '/')
+            return N_("%s: location “%s” names a folder");
+          /* "a//b" and "a/./b" name the same file as "a/b": one package
+           * would have several relative paths, and publication one
+           * file several names. */
+          if (p == segment || (p - segment == 1 && segment[0] == '.'))
+            return N_("%s: location “%s” has an empty or “.” component");
           if (*p == '\0')
-            return p[-1] == '/' ? N_("%s: location “%s” names a folder") : NULL;
+            return NULL;
           segment = p + 1;
         }
       else if ((guchar) *p < 0x20 || *p == 0x7f)
@@ -994,6 +1001,22 @@ is_hex (const gchar *s)
   return TRUE;
 }
 
+/* The number of hex digits of a digest of @type (a normalized name). */
+static gsize
+checksum_hex_length (const gchar *type)
+{
+  return g_checksum_type_get_length (checksum_type_from_name (type)) * 2;
+}
+
+/* An RPM epoch is an unsigned 32-bit number, written in decimal. */
+static gboolean
+is_epoch (const gchar *s)
+{
+  guint64 value = 0;
+
+  return g_ascii_isdigit (*s) && g_ascii_string_to_unsigned (s, 10, 0, G_MAXUINT32, &value, NULL);
+}
+
 /* The one place that turns a cr_Package (from primary.xml or from an RPM
  * header) into a unit, so both paths give the same key and metadata. The
  * digest and location are passed separately because a header has neither.
@@ -1025,10 +1048,17 @@ unit_from_package (PulpVardictWriter *w,
                    _("%s lacks a name, version, release or architecture"), what);
       return NULL;
     }
+  if (!is_epoch (epoch))
+    {
+      g_autofree gchar *what = package_what (pkg, display_name);
+      g_autofree gchar *shown = g_utf8_make_valid (epoch, -1);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("%s has an epoch “%s” that is not a decimal number"), what, shown);
+      return NULL;
+    }
   type = pulp_rpm_normalize_checksum_type (checksum_type);
   checksum_len = checksum != NULL ? strlen (checksum) : 0;
-  if (type == NULL || checksum_len == 0 || checksum_len >= sizeof checksum_lower
-      || !is_hex (checksum))
+  if (type == NULL || checksum_len == 0)
     {
       g_autofree gchar *what = package_what (pkg, display_name);
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
@@ -1036,6 +1066,19 @@ unit_from_package (PulpVardictWriter *w,
                    checksum_type != NULL ? checksum_type : "");
       return NULL;
     }
+  /* A digest of the wrong length can match no file: on_demand it would be
+   * stored, shown and later fail every download. */
+  if (checksum_len != checksum_hex_length (type) || !is_hex (checksum))
+    {
+      g_autofree gchar *what = package_what (pkg, display_name);
+      /* no longer than the longest digest: upstream chose the value */
+      g_autofree gchar *shown = g_utf8_make_valid (checksum, MIN (checksum_len, 128));
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("%s has checksum “%s%s”, not %u hexadecimal digits as %s requires"), what,
+                   shown, checksum_len > 128 ? "…" : "", (guint) checksum_hex_length (type), type);
+      return NULL;
+    }
+  g_assert (checksum_len < sizeof checksum_lower);
   if (nonempty (location_href) == NULL || location_problem (location_href) != NULL)
     {
       g_autofree gchar *what = package_what (pkg, display_name);
