@@ -957,6 +957,34 @@ test_resolve_location (void)
   g_assert_cmpstr (e, ==, "file:///srv/other/x.rpm");
 }
 
+/* Every URL of a sync is resolved against the feed: a fragment would move
+ * them, a query would be dropped. */
+static void
+test_check_feed (void)
+{
+  const gchar *good[] = { "http://127.0.0.1:8/repo", "http://127.0.0.1:8/repo/",
+                          "https://u:p@mirror.example/a%3Fb%23c/", "file:///srv/repo" };
+  const gchar *bad[] = { "http://127.0.0.1:8/real#frag", "http://127.0.0.1:8/real?token=x",
+                         "http://127.0.0.1:8/real/?", "http://127.0.0.1:8/real/#",
+                         "file:///srv/repo?x" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_true (pulp_rpm_check_feed (good[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_false (pulp_rpm_check_feed (bad[i], &error));
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, bad[i]));
+      g_assert_nonnull (strstr (error->message, "base URL"));
+      g_assert_nonnull (strstr (error->message, "without query or fragment"));
+    }
+}
+
 /* Metadata of the same package from its header and from primary.xml: all
  * equal but where the file is and when it was written. */
 static void
@@ -1199,6 +1227,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/upload/fixtures", NULL, test_upload_fixtures);
   ADD ("/pulp/rpm/upload/not-rpm", NULL, test_upload_not_rpm);
   g_test_add_func ("/pulp/rpm/location/resolve", test_resolve_location);
+  g_test_add_func ("/pulp/rpm/location/feed", test_check_feed);
   g_test_add_func ("/pulp/rpm/metadata/generated", test_generated_repo);
   return g_test_run ();
 }

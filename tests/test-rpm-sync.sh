@@ -462,6 +462,22 @@ check "primary outside the repository: fails" "failed" "$S"
 contains "primary outside the repository: Error says why" "leaves the repository" "$(task_error)"
 check "primary outside the repository: version kept" "t 1" "$(rprop tamper LatestVersion)"
 
+# a feed is the folder holding repodata/: with a fragment every URL would
+# resolve elsewhere (http://h/real#frag -> http://h/repodata/…), and a query
+# would be dropped from each request
+n=0
+for feed in "$URL/real#frag" "$URL/real/?token=x"; do
+  n=$((n + 1))
+  id=feed$n
+  create $id "$feed"
+  before=$(requests)
+  sync $id
+  check "feed $feed: fails" "failed" "$S"
+  check "feed $feed: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
+  contains "feed $feed: Error says why" "base URL (the folder holding repodata/) without query or fragment" "$(task_error)"
+  check "feed $feed: no request made" "0" "$(($(requests) - before))"
+done
+
 # --- the same files as dnf reposync downloads from the same server
 D=$WORK/dnf
 mkdir -p "$D/repos.d" "$D/cache" "$D/out" "$D/log" "$D/persist"

@@ -39,6 +39,10 @@ G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GO
  * Parsing is cheap next to downloading (about a second for 50,000
  * packages).
  *
+ * The feed is the repository's base URL (the folder holding repodata/),
+ * without query or fragment. It is checked when a sync starts, before any
+ * request: validate_config() only sees the importer's own keys.
+ *
  * Importer configuration keys: `skip-failed` b (default false): when a
  * package cannot be downloaded, save the others and report the count as
  * `failed` in the summary instead of failing the sync.
@@ -723,6 +727,8 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
                    _("The rpm importer needs a feed: the URL of the folder holding repodata/"));
       return FALSE;
     }
+  if (!pulp_rpm_check_feed (st.feed, error))
+    return FALSE;
   st.on_demand = g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "download-policy",
                                                                  "immediate"),
                             "on_demand")

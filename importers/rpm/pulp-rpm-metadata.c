@@ -442,6 +442,46 @@ pulp_rpm_check_location (const gchar *location_href,
 }
 
 /**
+ * pulp_rpm_check_feed:
+ * @feed: the configured feed
+ * @error: return location for a #GError
+ *
+ * The feed is the folder holding repodata/, and every URL of a sync is
+ * built by resolving a path against it: a fragment would move them all
+ * (`http://h/real#x` fetches `http://h/repodata/repomd.xml`) and a query
+ * would be dropped from each, so neither can mean what the user wants.
+ *
+ * Returns: %TRUE if @feed has neither; else %PULP_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+pulp_rpm_check_feed (const gchar *feed, GError **error)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (feed != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  uri = g_uri_parse (feed, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED, &local_error);
+  if (uri == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("The feed “%s” is not a valid URL: %s"), feed, local_error->message);
+      return FALSE;
+    }
+  if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("The feed “%s” has a query or fragment: the rpm importer needs the "
+                     "repository's base URL (the folder holding repodata/) without query or "
+                     "fragment"),
+                   feed);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * pulp_rpm_resolve_location:
  * @feed: the repository base URL (the folder holding repodata/)
  * @location_href: a location checked with pulp_rpm_check_location()

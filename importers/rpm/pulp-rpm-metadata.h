@@ -93,6 +93,7 @@ gboolean pulp_rpm_check_location (const gchar *location_href,
                                   const gchar *location_base,
                                   const gchar *what,
                                   GError **error);
+gboolean pulp_rpm_check_feed (const gchar *feed, GError **error);
 gchar *pulp_rpm_resolve_location (const gchar *feed,
                                   const gchar *location_href,
                                   const gchar *location_base,
