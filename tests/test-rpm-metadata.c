@@ -120,7 +120,8 @@ read_repomd (Fixture *f, gchar **primary_path, GError **error)
   if (repomd == NULL)
     return NULL;
   path = g_build_filename (f->dir, repomd->primary->location_href, NULL);
-  *primary_path = pulp_rpm_prepare_metadata (path, repomd->primary, NULL, error);
+  *primary_path = pulp_rpm_prepare_metadata (path, repomd->primary, PULP_RPM_MAX_OPEN_SIZE, NULL,
+                                             error);
   if (*primary_path == NULL)
     return NULL;
   return g_steal_pointer (&repomd);
@@ -401,9 +402,11 @@ test_parse_xz (Fixture *f, gconstpointer data)
 }
 
 /* Debian's createrepo_c cannot write zstd: compress the plain primary with
- * the zstd tool and rewrite its repomd.xml record, as upstream would. */
+ * the zstd tool and rewrite its repomd.xml record, as upstream would.
+ * @open_size_override: "" for a record without <open-size>; @zeros: when
+ * not 0, compress that many zero bytes instead (a zstd bomb). */
 static void
-make_zstd_primary (Fixture *f, const gchar *open_size_override)
+make_zstd_primary (Fixture *f, const gchar *open_size_override, guint64 zeros)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *primary = NULL;
@@ -425,7 +428,9 @@ make_zstd_primary (Fixture *f, const gchar *open_size_override)
   g_assert_no_error (error);
   gz = g_build_filename (f->dir, repomd->primary->location_href, NULL);
   {
-    g_autofree gchar *cmd = g_strdup_printf ("gzip -dc '%s' > '%s'", gz, plain);
+    g_autofree gchar *cmd = zeros > 0 ? g_strdup_printf ("head -c %" G_GUINT64_FORMAT
+                                                        " /dev/zero > '%s'", zeros, plain)
+                                      : g_strdup_printf ("gzip -dc '%s' > '%s'", gz, plain);
     const gchar *argv[] = { "sh", "-c", cmd, NULL };
     run (argv);
   }
@@ -449,9 +454,11 @@ make_zstd_primary (Fixture *f, const gchar *open_size_override)
                             "    <location href=\"%s\"/>\n"
                             "    <timestamp>1700000000</timestamp>\n"
                             "    <size>%" G_GINT64_FORMAT "</size>\n"
-                            "    <open-size>%s</open-size>\n"
+                            "%s%s%s"
                             "  </data>",
-                            zst_sum, plain_sum, zst_href, (gint64) st_zst.st_size, open_size);
+                            zst_sum, plain_sum, zst_href, (gint64) st_zst.st_size,
+                            *open_size != '\0' ? "    <open-size>" : "", open_size,
+                            *open_size != '\0' ? "</open-size>\n" : "");
   g_assert_true (g_file_get_contents (repomd_path, &repomd_text, NULL, NULL));
   re = g_regex_new ("<data type=\"primary\">.*?</data>", G_REGEX_DOTALL, 0, NULL);
   new_text = g_regex_replace_literal (re, repomd_text, -1, 0, record, 0, NULL);
@@ -467,7 +474,7 @@ test_parse_zstd (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (PulpRpmRepomd) repomd = NULL;
 
-  make_zstd_primary (f, NULL);
+  make_zstd_primary (f, NULL, 0);
   repomd = read_repomd (f, &primary, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_suffix (repomd->primary->location_href, ".xml.zst"));
@@ -486,12 +493,72 @@ test_zstd_open_size (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (PulpRpmRepomd) repomd = NULL;
 
-  make_zstd_primary (f, "100");
+  make_zstd_primary (f, "100", 0);
   repomd = read_repomd (f, &primary, &error);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM);
   g_assert_nonnull (strstr (error->message, "primary.xml.zst"));
   g_assert_nonnull (strstr (error->message, "100"));
   g_assert_null (repomd);
+}
+
+/* Without <open-size> a zstd primary is read all the same. */
+static void
+test_zstd_no_open_size (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) units = NULL;
+  g_autofree gchar *primary = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PulpRpmRepomd) repomd = NULL;
+
+  make_zstd_primary (f, "", 0);
+  repomd = read_repomd (f, &primary, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (repomd->primary->open_size, ==, -1);
+  units = parse_repo (f);
+  assert_fixture_units (f, units);
+}
+
+/* A small file that expands far beyond anything real stops at the limit,
+ * whether its record declares no open size or a huge one: the temp disk
+ * never holds more than the limit. */
+static void
+test_zstd_bomb (Fixture *f, gconstpointer data)
+{
+  const gchar *declared[] = { "", "1099511627776" };
+  const gint64 limit = 1024 * 1024;
+
+  for (guint i = 0; i < G_N_ELEMENTS (declared); i++)
+    {
+      g_autofree gchar *repomd_path = NULL;
+      g_autoptr (PulpRpmRepomd) repomd = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *path = NULL;
+      g_autofree gchar *plain = NULL;
+      g_autofree gchar *result = NULL;
+      GStatBuf st_zst, st_plain;
+
+      if (i > 0)
+        {
+          fixture_teardown (f, data);
+          fixture_setup (f, data);
+        }
+      make_zstd_primary (f, declared[i], 16 * 1024 * 1024);
+      repomd_path = g_build_filename (f->dir, "repodata", "repomd.xml", NULL);
+      repomd = pulp_rpm_repomd_parse (repomd_path, "repomd.xml", &error);
+      g_assert_no_error (error);
+      path = g_build_filename (f->dir, repomd->primary->location_href, NULL);
+      g_assert_cmpint (g_stat (path, &st_zst), ==, 0);
+      g_assert_cmpint (st_zst.st_size, <, 4096);
+      result = pulp_rpm_prepare_metadata (path, repomd->primary, limit, NULL, &error);
+      g_assert_null (result);
+      g_test_message ("open-size “%s”: %s", declared[i], error->message);
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, repomd->primary->location_href));
+      g_assert_nonnull (strstr (error->message, "more than 1048576 bytes"));
+      plain = g_strconcat (path, ".plain.xml", NULL);
+      g_assert_cmpint (g_stat (plain, &st_plain), ==, 0);
+      g_assert_cmpint (st_plain.st_size, <=, limit);
+    }
 }
 
 static void
@@ -511,7 +578,7 @@ test_tampered (Fixture *f, gconstpointer data)
   contents[len / 2] ^= 0x01;
   g_assert_true (g_file_set_contents (path, contents, len, NULL));
 
-  result = pulp_rpm_prepare_metadata (path, repomd->primary, NULL, &error);
+  result = pulp_rpm_prepare_metadata (path, repomd->primary, PULP_RPM_MAX_OPEN_SIZE, NULL, &error);
   g_assert_null (result);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM);
   g_assert_nonnull (strstr (error->message, repomd->primary->location_href));
@@ -520,7 +587,7 @@ test_tampered (Fixture *f, gconstpointer data)
   /* A truncated file is caught by its declared size. */
   g_clear_error (&error);
   g_assert_true (g_file_set_contents (path, contents, len - 1, NULL));
-  result = pulp_rpm_prepare_metadata (path, repomd->primary, NULL, &error);
+  result = pulp_rpm_prepare_metadata (path, repomd->primary, PULP_RPM_MAX_OPEN_SIZE, NULL, &error);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM);
   g_assert_nonnull (strstr (error->message, "size"));
 }
@@ -1168,7 +1235,8 @@ test_generated_repo (void)
   repomd = pulp_rpm_repomd_parse (repomd_path, "repomd.xml", &error);
   g_assert_no_error (error);
   download = g_build_filename (repo, repomd->primary->location_href, NULL);
-  primary = pulp_rpm_prepare_metadata (download, repomd->primary, NULL, &error);
+  primary = pulp_rpm_prepare_metadata (download, repomd->primary, PULP_RPM_MAX_OPEN_SIZE, NULL,
+                                       &error);
   g_assert_no_error (error);
   g_assert_cmpuint (pulp_rpm_primary_peek_count (primary), ==, 300);
   g_assert_true (pulp_rpm_parse_primary (primary, "primary", count_unit, paths, NULL, &error));
@@ -1215,6 +1283,8 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/metadata/xz", "xz", test_parse_xz);
   ADD ("/pulp/rpm/metadata/zstd", NULL, test_parse_zstd);
   ADD ("/pulp/rpm/metadata/zstd-open-size", NULL, test_zstd_open_size);
+  ADD ("/pulp/rpm/metadata/zstd-no-open-size", NULL, test_zstd_no_open_size);
+  ADD ("/pulp/rpm/metadata/zstd-bomb", NULL, test_zstd_bomb);
   ADD ("/pulp/rpm/metadata/tampered", NULL, test_tampered);
   ADD ("/pulp/rpm/metadata/repomd-errors", NULL, test_repomd_errors);
   ADD ("/pulp/rpm/primary/handmade", NULL, test_handmade_ok);

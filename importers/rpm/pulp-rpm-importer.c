@@ -658,7 +658,8 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
                                      primary_name, error);
   if (primary_download == NULL)
     return FALSE;
-  primary_path = pulp_rpm_prepare_metadata (primary_download, primary, st->cancellable, error);
+  primary_path = pulp_rpm_prepare_metadata (primary_download, primary, PULP_RPM_MAX_OPEN_SIZE,
+                                            st->cancellable, error);
   if (primary_path == NULL)
     return FALSE;
   pulp_sync_conduit_set_progress (st->conduit, "metadata", 2, 2, NULL);

@@ -225,14 +225,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZSTD_DStream, dstream_free)
  * @src_path: a zstd-compressed file
  * @dest_path: where the decompressed content goes
  * @display_name: how errors name the file
- * @max_size: stop with an error when the output grows beyond this many
- *   bytes (a negative value means no limit)
+ * @declared_size: the declared size of the output, or a negative value when
+ *   none is declared: more is %PULP_ERROR_CHECKSUM
+ * @max_size: the most this may write whatever is declared, or a negative
+ *   value for no limit: more is %PULP_ERROR_INVALID_ARGUMENT
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
  * Decompresses as a stream (createrepo_c 0.17 cannot read zstd), so memory
- * stays constant whatever the size of the metadata. @max_size guards the
- * temp disk against a small file that expands without end.
+ * stays constant whatever the size of the metadata. Both sizes guard the
+ * temp disk against a small file that expands without end: the output
+ * stops before it grows beyond either.
  *
  * Returns: %TRUE on success; %PULP_ERROR_INVALID_ARGUMENT for data that is
  *   not complete zstd
@@ -241,6 +244,7 @@ gboolean
 pulp_rpm_zstd_decompress (const gchar *src_path,
                           const gchar *dest_path,
                           const gchar *display_name,
+                          gint64 declared_size,
                           gint64 max_size,
                           GCancellable *cancellable,
                           GError **error)
@@ -296,10 +300,19 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
               return FALSE;
             }
           written += output.pos;
-          if (max_size >= 0 && written > (guint64) max_size)
+          if (declared_size >= 0 && written > (guint64) declared_size
+              && (max_size < 0 || declared_size <= max_size))
             {
               g_set_error (error, PULP_ERROR, PULP_ERROR_CHECKSUM,
                            _("%s decompresses to more than the declared %lld bytes"),
+                           display_name, (long long) declared_size);
+              return FALSE;
+            }
+          if (max_size >= 0 && written > (guint64) max_size)
+            {
+              g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           _("%s decompresses to more than %lld bytes, the most pulpd accepts for "
+                             "one metadata file"),
                            display_name, (long long) max_size);
               return FALSE;
             }
@@ -323,6 +336,8 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
  * pulp_rpm_prepare_metadata:
  * @path: a downloaded metadata file
  * @file: its repomd.xml record
+ * @max_open_size: the most a zstd file may decompress to, whatever its
+ *   record declares (%PULP_RPM_MAX_OPEN_SIZE; tests lower it)
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -336,6 +351,7 @@ pulp_rpm_zstd_decompress (const gchar *src_path,
 gchar *
 pulp_rpm_prepare_metadata (const gchar *path,
                            PulpRpmMetadataFile *file,
+                           gint64 max_open_size,
                            GCancellable *cancellable,
                            GError **error)
 {
@@ -351,8 +367,8 @@ pulp_rpm_prepare_metadata (const gchar *path,
     return g_strdup (path);
 
   plain = g_strconcat (path, ".plain.xml", NULL);
-  if (!pulp_rpm_zstd_decompress (path, plain, file->location_href, file->open_size, cancellable,
-                                 error))
+  if (!pulp_rpm_zstd_decompress (path, plain, file->location_href, file->open_size, max_open_size,
+                                 cancellable, error))
     return NULL;
   if (nonempty (file->open_checksum) != NULL)
     {

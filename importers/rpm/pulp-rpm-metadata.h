@@ -81,11 +81,21 @@ gboolean pulp_rpm_is_zstd_file (const gchar *path);
 gboolean pulp_rpm_zstd_decompress (const gchar *src_path,
                                    const gchar *dest_path,
                                    const gchar *display_name,
+                                   gint64 declared_size,
                                    gint64 max_size,
                                    GCancellable *cancellable,
                                    GError **error);
+
+/* The most a zstd metadata file may decompress to in the temp dir, whether
+ * or not repomd.xml declares its open size (that declaration comes from the
+ * same untrusted upstream). Generous: real primaries are far smaller
+ * (50,000 packages make about 115 MB of primary.xml); a small file must
+ * not fill the disk. */
+#define PULP_RPM_MAX_OPEN_SIZE ((gint64) 1 << 30)
+
 gchar *pulp_rpm_prepare_metadata (const gchar *path,
                                   PulpRpmMetadataFile *file,
+                                  gint64 max_open_size,
                                   GCancellable *cancellable,
                                   GError **error);
 
