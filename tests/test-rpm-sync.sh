@@ -257,6 +257,57 @@ check "xml:base: 8 packages under el/Packages/" "8" "$(units based | grep -c '^e
 contains "xml:base: base kept in the metadata" "\"location-base\": {\"type\": \"s\", \"data\": \"$URL/pool/\"}" \
   "$(list based 1 limit t 1)"
 
+# --- the no-op shortcut must not skip what this sync would change
+# A stored file that vanished from the content store: `force` fetches it
+# again (a plain resync may skip: the metadata did not change).
+gone=$(list xz 1 limit t 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0][0]["path"]["data"])')
+rm -f "$gone"
+before=$(requests)
+sync xz 1 force b true
+check "force after a stored file vanished: completes" "completed" "$S"
+contains "force after a stored file vanished: one downloaded" '"downloaded" t 1' "$(summary)"
+check "force after a stored file vanished: repomd, primary and the one package fetched" "3" \
+  "$(($(requests) - before))"
+check "force after a stored file vanished: every file stored again" "$(files "$WWW/xz")" "$(units xz)"
+# Upload needs a file descriptor passed with the call: GDBus from Debian's
+# python3-gi. upload REPO FILE: prints the task
+upload() {
+  /usr/bin/python3 - "/org/pulp/repositories/$1" "$2" <<'EOF'
+import os, sys
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+fds = Gio.UnixFDList.new_from_array([os.open(sys.argv[2], os.O_RDONLY)])
+reply, _ = bus.call_with_unix_fd_list_sync(
+    "org.pulp.Manager", sys.argv[1], "org.pulp.Repository", "Upload",
+    GLib.Variant("(hsa{sv})", (0, "rpm", {})), GLib.VariantType("(o)"),
+    Gio.DBusCallFlags.NONE, -1, fds, None)
+print(reply.unpack()[0])
+EOF
+}
+# A mirror sync that kept an uploaded unit, then remove-uploaded set: the
+# next sync must remove it, not skip.
+# (a package of its own: units are shared, and an upload sets the relative
+# path of the unit in every repository that holds it)
+mk -n 3 -p rupkg -c gz "$WWW/ru"
+mk -n 1 -p ruupload -m "$WORK/ruupload"
+create ru "$URL/ru" 1 sync-policy s mirror
+sync ru
+T=$(upload ru "$WORK"/ruupload/Packages/ruupload-*.rpm)
+S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
+check "remove-uploaded: upload completes" "completed" "$S"
+sync ru
+check "remove-uploaded: mirror sync keeps the upload" "t 4" "$(rprop ru UnitCount)"
+sync ru
+contains "remove-uploaded: unchanged: skipped" '"skipped" b true' "$(summary)"
+configure ru 1 remove-uploaded b true
+sync ru
+check "remove-uploaded set: sync completes" "completed" "$S"
+contains "remove-uploaded set: not skipped" '"skipped" b false' "$(summary)"
+contains "remove-uploaded set: the upload removed" '"removed" t 1' "$(summary)"
+check "remove-uploaded set: upstream's 3 units" "t 3" "$(rprop ru UnitCount)"
+sync ru
+contains "remove-uploaded set, then unchanged: skipped" '"skipped" b true' "$(summary)"
+
 # --- '&' in attribute values of primary (createrepo_c 0.17 hands them over
 # as "&#38;"): a real package whose Provides and file name hold '&'
 mkdir -p "$WORK/amptop/SPECS" "$WWW/amp/Packages"

@@ -53,7 +53,10 @@ G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GO
  * policies it ran under. A later sync whose repomd.xml is identical ends
  * after that one request with `skipped=true`, unless the `force` option is
  * set or the earlier sync did less than this one would (on_demand before
- * immediate, additive before mirror, packages left out by skip-failed).
+ * immediate, additive before mirror, a mirror sync that kept uploaded units
+ * before one with `remove-uploaded`, packages left out by skip-failed).
+ * `force` also looks for units whose file is missing from the content
+ * store, under the immediate policy.
  * Revision numbers are never trusted: upstreams change primary without
  * bumping them, but then repomd.xml changes (it holds primary's digest).
  */
@@ -79,6 +82,7 @@ typedef struct
   const gchar *feed;
   gboolean on_demand;
   gboolean mirror;
+  gboolean remove_uploaded; /* a mirror sync also removes uploaded units */
   gboolean skip_failed;
   gboolean force;
   GVariant *old_state; /* (nullable): what the last sync left, if still valid */
@@ -529,6 +533,7 @@ can_skip (SyncState *st)
   const gchar *download_policy = NULL;
   const gchar *sync_policy = NULL;
   gboolean complete = FALSE;
+  gboolean remove_uploaded = FALSE;
   g_autoptr (GVariant) kept = NULL;
 
   if (st->force || st->old_state == NULL)
@@ -553,6 +558,12 @@ can_skip (SyncState *st)
     return FALSE;
   if (!g_str_equal (sync_policy, "mirror") && st->mirror)
     return FALSE;
+  /* A mirror sync that kept uploaded units left work for one that removes
+   * them (states written before this was recorded kept them). */
+  if (st->mirror && st->remove_uploaded
+      && !(g_variant_lookup (st->old_state, "remove-uploaded", "b", &remove_uploaded)
+           && remove_uploaded))
+    return FALSE;
   return TRUE;
 }
 
@@ -574,6 +585,8 @@ new_state (SyncState *st, gboolean complete)
                          g_variant_new_string (st->on_demand ? "on_demand" : "immediate"));
   g_variant_builder_add (&b, "{sv}", "sync-policy",
                          g_variant_new_string (st->mirror ? "mirror" : "additive"));
+  g_variant_builder_add (&b, "{sv}", "remove-uploaded",
+                         g_variant_new_boolean (st->mirror && st->remove_uploaded));
   g_variant_builder_add (&b, "{sv}", "complete", g_variant_new_boolean (complete));
   g_variant_builder_add (&b, "{sv}", "packages", g_variant_new_uint64 (st->seen));
   return g_variant_builder_end (&b);
@@ -591,7 +604,9 @@ collect_missing (PulpUnit *unit, gpointer user_data, GError **error)
 
 /* Under the immediate policy, finds the units of the repository that have
  * no file yet (synced on_demand earlier), unless the last sync left every
- * file in place and nothing changed the repository since. */
+ * file in place and nothing changed the repository since. `force` always
+ * looks: a file can also vanish from the content store behind pulpd's
+ * back, and force is how a user asks for it again. */
 static gboolean
 find_missing_files (SyncState *st, GError **error)
 {
@@ -600,7 +615,7 @@ find_missing_files (SyncState *st, GError **error)
 
   if (st->on_demand || pulp_sync_conduit_get_unit_count (st->conduit) == 0)
     return TRUE;
-  if (st->old_state != NULL
+  if (!st->force && st->old_state != NULL
       && g_variant_lookup (st->old_state, "download-policy", "&s", &download_policy)
       && g_variant_lookup (st->old_state, "complete", "b", &complete)
       && g_str_equal (download_policy, "immediate") && complete)
@@ -737,6 +752,7 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   st.mirror = g_strcmp0 (pulp_sync_conduit_get_config_string (conduit, "sync-policy", "additive"),
                          "mirror")
               == 0;
+  st.remove_uploaded = pulp_sync_conduit_get_config_boolean (conduit, "remove-uploaded", FALSE);
   st.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
   st.force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
   st.old_state = pulp_sync_conduit_get_importer_state (conduit);
