@@ -257,6 +257,37 @@ check "xml:base: 8 packages under el/Packages/" "8" "$(units based | grep -c '^e
 contains "xml:base: base kept in the metadata" "\"location-base\": {\"type\": \"s\", \"data\": \"$URL/pool/\"}" \
   "$(list based 1 limit t 1)"
 
+# --- the summary counts what happened: files the store already had were
+# not downloaded, a package listed twice in primary is one package
+create gzcopy "$URL/gz/"
+before=$(requests)
+sync gzcopy
+check "content already stored: completes" "completed" "$S"
+check "content already stored: only repomd and primary fetched" "2" "$(($(requests) - before))"
+contains "content already stored: none downloaded" '"downloaded" t 0' "$(summary)"
+contains "content already stored: no bytes" '"bytes" t 0' "$(summary)"
+contains "content already stored: 40 added" '"added" t 40' "$(summary)"
+check "content already stored: every file there" "$(files "$WWW/gz")" "$(units gzcopy)"
+mk -n 3 -p duppkg -z 10 -c gz "$WWW/dup"
+/usr/bin/python3 - "$WWW/dup" "$WORK/dup.xml" <<'EOF'
+import glob, gzip, re, sys
+xml = gzip.decompress(open(glob.glob(sys.argv[1] + "/repodata/*-primary.xml.gz")[0], "rb").read()).decode()
+first = re.search(r"<package .*?</package>\s*", xml, re.S).group(0)
+xml = xml.replace('packages="3"', 'packages="4"').replace("</metadata>", first + "</metadata>")
+open(sys.argv[2], "w").write(xml)
+EOF
+"$SET_PRIMARY" "$WWW/dup" "$WORK/dup.xml" gz
+create dup "$URL/dup"
+sync dup
+check "package listed twice: completes" "completed" "$S"
+contains "package listed twice: 3 packages" '"packages" t 3' "$(summary)"
+contains "package listed twice: 3 added" '"added" t 3' "$(summary)"
+contains "package listed twice: 3 downloaded" '"downloaded" t 3' "$(summary)"
+check "package listed twice: 3 units" "t 3" "$(rprop dup UnitCount)"
+sync dup
+contains "package listed twice, unchanged: skipped" '"skipped" b true' "$(summary)"
+contains "package listed twice, unchanged: still 3 packages" '"packages" t 3' "$(summary)"
+
 # --- the no-op shortcut must not skip what this sync would change
 # A stored file that vanished from the content store: `force` fetches it
 # again (a plain resync may skip: the metadata did not change).

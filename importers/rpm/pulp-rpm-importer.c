@@ -43,6 +43,11 @@ G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GO
  * without query or fragment. It is checked when a sync starts, before any
  * request: validate_config() only sees the importer's own keys.
  *
+ * Summary keys besides the core's: `packages` t (distinct packages in
+ * primary; one listed twice counts once), `downloaded` t and `bytes` t
+ * (package files transferred by this sync; content the store already had
+ * is not counted), `failed` t, `skipped` b, `repomd-sha256` s.
+ *
  * Importer configuration keys: `skip-failed` b (default false): when a
  * package cannot be downloaded, save the others and report the count as
  * `failed` in the summary instead of failing the sync.
@@ -91,7 +96,11 @@ typedef struct
   GBytes *repomd_bytes; /* (nullable): repomd.xml as read, unless too large */
 
   guint64 packages_total; /* declared in primary, 0 if unknown */
-  guint64 seen;
+  guint64 seen;           /* entries of primary so far */
+  /* the first 64 bits of the id of each entry, to count packages listed
+   * more than once as one (8 bytes a package) */
+  GArray *seen_ids;
+  guint64 packages; /* distinct packages of primary, at the end */
   guint64 kept;
   guint64 new_count; /* new packages to download (immediate) */
   guint64 new_bytes;
@@ -118,6 +127,7 @@ sync_state_clear (SyncState *st)
 {
   g_clear_pointer (&st->batch, g_ptr_array_unref);
   g_clear_pointer (&st->batch_ids, g_hash_table_unref);
+  g_clear_pointer (&st->seen_ids, g_array_unref);
   g_clear_pointer (&st->missing, g_hash_table_unref);
   g_clear_pointer (&st->repomd_sha256, g_free);
   g_clear_pointer (&st->repomd_bytes, g_bytes_unref);
@@ -201,10 +211,17 @@ static gboolean
 scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   SyncState *st = user_data;
+  const gchar *id = pulp_unit_get_id (unit);
+  guint64 id_bits = 0;
 
   st->seen++;
   if (st->seen % PROGRESS_EVERY == 0)
     report_units (st);
+  /* ids are hex digests: 64 of their bits tell packages apart (a collision
+   * among a million packages has odds of about 1 in 3.7e7) */
+  for (guint i = 0; i < 16 && g_ascii_isxdigit (id[i]); i++)
+    id_bits = id_bits << 4 | (guint) g_ascii_xdigit_value (id[i]);
+  g_array_append_val (st->seen_ids, id_bits);
 
   if (pulp_sync_conduit_has_unit (st->conduit, pulp_unit_get_id (unit)))
     {
@@ -223,6 +240,28 @@ scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
   st->new_count++;
   st->new_bytes += pulp_unit_get_size (unit);
   return TRUE;
+}
+
+static gint
+compare_u64 (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a;
+  guint64 y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The number of distinct packages the scan saw (so far, if it failed). */
+static guint64
+count_packages (SyncState *st)
+{
+  guint64 *ids = (guint64 *) (gpointer) st->seen_ids->data;
+  guint64 n = 0;
+
+  g_array_sort (st->seen_ids, compare_u64);
+  for (guint i = 0; i < st->seen_ids->len; i++)
+    if (i == 0 || ids[i] != ids[i - 1])
+      n++;
+  return n;
 }
 
 static void
@@ -327,8 +366,13 @@ download_batch (SyncState *st, GError **error)
       pulp_unit_set_path (unit, d->path);
       if (st->missing != NULL)
         g_hash_table_remove (st->missing, pulp_unit_get_id (unit));
-      st->downloaded++;
-      st->downloaded_bytes += pulp_unit_get_size (unit);
+      /* Content the store already had (from another repository, or from a
+       * sync that failed or was cancelled) was not downloaded now. */
+      if (d->fetched)
+        {
+          st->downloaded++;
+          st->downloaded_bytes += pulp_unit_get_size (unit);
+        }
       g_ptr_array_add (arrived, g_object_ref (unit));
     }
   /* A failure the downloader did not pin on a file (configuration, store). */
@@ -588,7 +632,7 @@ new_state (SyncState *st, gboolean complete)
   g_variant_builder_add (&b, "{sv}", "remove-uploaded",
                          g_variant_new_boolean (st->mirror && st->remove_uploaded));
   g_variant_builder_add (&b, "{sv}", "complete", g_variant_new_boolean (complete));
-  g_variant_builder_add (&b, "{sv}", "packages", g_variant_new_uint64 (st->seen));
+  g_variant_builder_add (&b, "{sv}", "packages", g_variant_new_uint64 (st->packages));
   return g_variant_builder_end (&b);
 }
 
@@ -761,6 +805,7 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
     return FALSE;
   st.batch = g_ptr_array_new_with_free_func (g_object_unref);
   st.batch_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  st.seen_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   /* Metadata stays out of the content store: it is only read once. */
   tmpdir = g_dir_make_tmp ("pulp-rpm-XXXXXX", error);
@@ -777,13 +822,13 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
     {
       /* Nothing changed: the state stays what the last sync left (the
        * conduit takes its own reference of the non-floating variant). */
-      guint64 packages = 0;
-      g_variant_lookup (st.old_state, "packages", "t", &packages);
-      st.seen = packages;
+      g_variant_lookup (st.old_state, "packages", "t", &st.packages);
       pulp_sync_conduit_set_importer_state (conduit, st.old_state);
     }
+  else
+    st.packages = count_packages (&st);
   pulp_sync_conduit_set_summary (conduit, "skipped", g_variant_new_boolean (st.skipped));
-  pulp_sync_conduit_set_summary (conduit, "packages", g_variant_new_uint64 (st.seen));
+  pulp_sync_conduit_set_summary (conduit, "packages", g_variant_new_uint64 (st.packages));
   pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (st.downloaded));
   pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (st.downloaded_bytes));
   pulp_sync_conduit_set_summary (conduit, "failed", g_variant_new_uint64 (st.failed));
