@@ -1164,6 +1164,14 @@ test_repomd_errors (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (PulpRpmRepomd) repomd = NULL;
 
+  /* An empty file is called empty (libxml2 speaks of "extra content"). */
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  repomd = pulp_rpm_repomd_parse (path, "http://x/repodata/repomd.xml", &error);
+  g_assert_null (repomd);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "http://x/repodata/repomd.xml is empty");
+  g_clear_error (&error);
+
   g_assert_true (g_file_set_contents (path, "<repomd><data type=\"primary\"", -1, NULL));
   repomd = pulp_rpm_repomd_parse (path, "http://x/repodata/repomd.xml", &error);
   g_assert_null (repomd);

@@ -538,6 +538,11 @@ sync badrepomd
 check "malformed repomd.xml: fails" "failed" "$S"
 check "malformed repomd.xml: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
 contains "malformed repomd.xml: Error names it" "$URL/badrepomd/repodata/repomd.xml" "$(task_error)"
+: >"$WWW/badrepomd/repodata/repomd.xml"
+sync badrepomd
+check "empty repomd.xml: fails" "failed" "$S"
+check "empty repomd.xml: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
+contains "empty repomd.xml: Error says so" "$URL/badrepomd/repodata/repomd.xml is empty" "$(task_error)"
 sed -i 's|<location href="repodata/|<location href="../../repodata/|' "$WWW/tamper/repodata/repomd.xml"
 sync tamper 1 force b true
 check "primary outside the repository: fails" "failed" "$S"

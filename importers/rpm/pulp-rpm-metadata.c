@@ -786,8 +786,8 @@ metadata_file_from_record (cr_RepomdRecord *rec)
  * shortcut compares it).
  *
  * Returns: (transfer full): the parsed record, or %NULL with
- *   %PULP_ERROR_INVALID_ARGUMENT for a malformed file, one without primary
- *   metadata, or a primary location that leaves the repository
+ *   %PULP_ERROR_INVALID_ARGUMENT for an empty or malformed file, one without
+ *   primary metadata, or a primary location that leaves the repository
  */
 PulpRpmRepomd *
 pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **error)
@@ -797,14 +797,22 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
   g_autoptr (PulpRpmRepomd) result = g_new0 (PulpRpmRepomd, 1);
   cr_Repomd *repomd;
   cr_RepomdRecord *rec;
+  guint64 size = 0;
   gboolean ok;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  result->sha256 = digest_file (path, G_CHECKSUM_SHA256, NULL, NULL, error);
+  result->sha256 = digest_file (path, G_CHECKSUM_SHA256, &size, NULL, error);
   if (result->sha256 == NULL)
     return NULL;
+  /* libxml2 calls an empty document "Extra content at the end of the
+   * document", which sends the user looking for content */
+  if (size == 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is empty"), display_name);
+      return NULL;
+    }
 
   repomd = cr_repomd_new ();
   ok = cr_xml_parse_repomd (path, repomd, warning_cb, &ctx, &cr_error) == CRE_OK
