@@ -5,10 +5,11 @@
 # served by a test-owned nginx on 127.0.0.1. Checks what a user would:
 # task state, Error, Summary, unit counts, stored files and their digests,
 # and the files `dnf reposync` downloads from the same server.
-# Usage: test-rpm-sync.sh PULPD RPM_IMPORTER_DIR
+# Usage: test-rpm-sync.sh PULPD RPM_IMPORTER_DIR PULP_UPLOAD
 set -u
 PULPD=$1
 IMPORTERS=$2
+UPLOAD=$3
 TESTS=$(cd "$(dirname "$0")" && pwd)
 MAKE_REPO=$TESTS/make-rpm-repo.sh
 SET_PRIMARY=$TESTS/rpm-set-primary.py
@@ -300,25 +301,12 @@ contains "force after a stored file vanished: one downloaded" '"downloaded" t 1'
 check "force after a stored file vanished: repomd, primary and the one package fetched" "3" \
   "$(($(requests) - before))"
 check "force after a stored file vanished: every file stored again" "$(files "$WWW/xz")" "$(units xz)"
-# Upload needs a file descriptor passed with the call: GDBus from Debian's
-# python3-gi. upload REPO FILE: prints the task
-upload() {
-  /usr/bin/python3 - "/org/pulp/repositories/$1" "$2" <<'EOF'
-import os, sys
-from gi.repository import Gio, GLib
-bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
-fds = Gio.UnixFDList.new_from_array([os.open(sys.argv[2], os.O_RDONLY)])
-reply, _ = bus.call_with_unix_fd_list_sync(
-    "org.pulp.Manager", sys.argv[1], "org.pulp.Repository", "Upload",
-    GLib.Variant("(hsa{sv})", (0, "rpm", {})), GLib.VariantType("(o)"),
-    Gio.DBusCallFlags.NONE, -1, fds, None)
-print(reply.unpack()[0])
-EOF
-}
+# upload REPO FILE: prints the task (tests/pulp-upload passes the file
+# descriptor, which busctl cannot)
+upload() { "$UPLOAD" "/org/pulp/repositories/$1" rpm "$2" | cut -d'"' -f2; }
 # A mirror sync that kept an uploaded unit, then remove-uploaded set: the
 # next sync must remove it, not skip.
-# (a package of its own: units are shared, and an upload sets the relative
-# path of the unit in every repository that holds it)
+# (a package no other repository holds)
 mk -n 3 -p rupkg -c gz "$WWW/ru"
 mk -n 1 -p ruupload -m "$WORK/ruupload"
 create ru "$URL/ru" 1 sync-policy s mirror
@@ -581,6 +569,26 @@ fi
 check "pulpd stores the same package files and digests as dnf reposync" \
   "$(files "$D/out/real" | cut -d' ' -f2 | sort)" "$(units real | cut -d' ' -f3 | sort)"
 check "… under the same relative paths" "$(files "$D/out/real" | cut -d' ' -f1)" "$(units real | cut -d' ' -f1)"
+
+# --- units are shared and never changed by another repository's sync: an
+# on_demand sync of packages declared by SHA-1 (whose SHA-256 is unknown
+# until they are fetched) leaves the digests, and so the stored files, of
+# the same units an immediate sync holds
+mk -n 5 -p shpkg -m "$WORK/sha1src"
+createrepo_c --quiet --no-database -s sha1 "$WORK/sha1src"
+mv "$WORK/sha1src" "$WWW/sha1"
+create sha1a "$URL/sha1/"
+sync sha1a
+check "sha1: immediate sync completes" "completed" "$S"
+held=$(units sha1a)
+check "sha1: every file stored" "5" "$(printf '%s\n' "$held" | grep -vc ' -$')"
+create sha1b "$URL/sha1/" 1 download-policy s on_demand
+sync sha1b
+check "sha1: on_demand sync of the same packages completes" "completed" "$S"
+check "sha1: the immediate repository's units keep their digests and files" "$held" "$(units sha1a)"
+T=$(mgr CleanupOrphans a{sv} 0 | cut -d'"' -f2)
+busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait >/dev/null 2>&1
+contains "sha1: orphan cleanup then removes none of their files" '"files-removed" t 0' "$(summary)"
 
 no_criticals
 
