@@ -57,6 +57,30 @@ test_valid (void)
   g_assert_cmpuint (pulp_file_manifest_get_total_size (m), ==, G_GUINT64_CONSTANT (123456789054));
 }
 
+/* The importer finds the manifest's entry of a unit by its path. */
+static void
+test_lookup (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PulpFileManifest) m = parse ("# comment\n"
+                                          "a/b.txt," SHA_A ",1\n"
+                                          "\n"
+                                          "c," SHA_B ",2\n",
+                                          &error);
+  guint index = 42;
+
+  g_assert_no_error (error);
+  g_assert_true (pulp_file_manifest_lookup (m, "a/b.txt", &index));
+  g_assert_cmpuint (index, ==, 0);
+  g_assert_true (pulp_file_manifest_lookup (m, "c", &index));
+  g_assert_cmpuint (index, ==, 1);
+  g_assert_true (pulp_file_manifest_lookup (m, "c", NULL));
+  index = 42;
+  g_assert_false (pulp_file_manifest_lookup (m, "a", &index));
+  g_assert_false (pulp_file_manifest_lookup (m, "a/b.txt,", &index));
+  g_assert_cmpuint (index, ==, 42);
+}
+
 static void
 test_empty (void)
 {
@@ -237,6 +261,14 @@ test_many (void)
   g_assert_cmpstr (pulp_file_manifest_get_entry (m, n - 1)->relative_path, ==,
                    "dir299/file-099999.bin");
   g_assert_cmpuint (pulp_file_manifest_get_entry (m, n - 1)->line, ==, n);
+  for (guint i = 0; i < n; i += 9973)
+    {
+      g_autofree gchar *path = g_strdup_printf ("dir%03u/file-%06u.bin", i % 997, i);
+      guint index = 0;
+
+      g_assert_true (pulp_file_manifest_lookup (m, path, &index));
+      g_assert_cmpuint (index, ==, i);
+    }
 }
 
 static void
@@ -314,6 +346,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/pulp/file/manifest/valid", test_valid);
+  g_test_add_func ("/pulp/file/manifest/lookup", test_lookup);
   g_test_add_func ("/pulp/file/manifest/empty", test_empty);
   g_test_add_func ("/pulp/file/manifest/bom", test_bom);
   for (guint i = 0; i < G_N_ELEMENTS (reject_cases); i++)

@@ -447,6 +447,50 @@ check "on_demand: only the manifest was requested" "1" "$(wc -l <"$REQLOG")"
 check "on_demand: every unit has an empty path" "20" "$(units_json lazy | grep -o '"path":{"type":"s","data":""}' | wc -l)"
 check "on_demand: nothing stored" "0" "$(stored lazy)"
 
+# --- then immediate: the files of the units synced on_demand arrive. The
+# first try fails for one file (skip-failed), so the next sync must still
+# look for it; after that, a resync fetches nothing.
+repo lazy Configure a{sv} 2 download-policy s immediate skip-failed b true >/dev/null
+lazy_one=$(sed -n 2p "$WWW/lazy/PULP_MANIFEST" | cut -d, -f1)
+echo "/lazy/$lazy_one status 403" >"$RULES"
+: >"$REQLOG"
+run_sync lazy; check "immediate after on_demand: completes" "completed" "$S"
+contains "immediate after on_demand: 19 downloaded" '"downloaded" t 19' "$(tsummary)"
+contains "immediate after on_demand: 1 failed" '"failed" t 1' "$(tsummary)"
+contains "immediate after on_demand: no unit added" '"added" t 0' "$(tsummary)"
+check "immediate after on_demand: no new version" "t 1" "$(rprop lazy LatestVersion)"
+check "immediate after on_demand: 19 stored" "19" "$(stored lazy)"
+check "immediate after on_demand: only the failed unit has no path" "1" \
+  "$(units_json lazy | grep -o '"path":{"type":"s","data":""}' | wc -l)"
+: >"$RULES"
+: >"$REQLOG"
+run_sync lazy; check "immediate, the failed file again: completes" "completed" "$S"
+contains "immediate, the failed file again: 1 downloaded" '"downloaded" t 1' "$(tsummary)"
+check "immediate, the failed file again: only it and the manifest requested" \
+  "/lazy/PULP_MANIFEST /lazy/$lazy_one" "$(cut -d' ' -f1 "$REQLOG" | sort | tr '\n' ' ' | sed 's/ $//')"
+check "immediate after on_demand: every unit's path is its stored, correct content" "20 ok" \
+  "$(verify_units lazy lazy)"
+check "immediate after on_demand: still version 1" "t 1" "$(rprop lazy LatestVersion)"
+: >"$REQLOG"
+run_sync lazy; check "immediate resync: completes" "completed" "$S"
+contains "immediate resync: nothing downloaded" '"downloaded" t 0' "$(tsummary)"
+check "immediate resync: only the manifest requested" "1" "$(wc -l <"$REQLOG")"
+# A unit synced on_demand that upstream dropped stays without content
+# (additive) and must still be fetched when upstream lists it again.
+tree back 3 4k
+create back "$FS/back/PULP_MANIFEST" 1 download-policy s on_demand
+run_sync back
+cp "$WWW/back/PULP_MANIFEST" "$WWW/back/full"
+grep -v '^file-0000002.bin,' "$WWW/back/full" >"$WWW/back/PULP_MANIFEST"
+run_sync back 1 download-policy s immediate
+contains "immediate, a file dropped upstream: the 2 listed downloaded" '"downloaded" t 2' "$(tsummary)"
+check "immediate, a file dropped upstream: its unit stays" "t 3" "$(rprop back UnitCount)"
+cp "$WWW/back/full" "$WWW/back/PULP_MANIFEST"
+run_sync back 1 download-policy s immediate
+contains "immediate, the file listed again: downloaded" '"downloaded" t 1' "$(tsummary)"
+check "immediate, the file listed again: every unit stored" "3 ok" "$(verify_units back back)"
+
+
 # --- cancellation mid-download: version kept, completed files not fetched again
 tree cancel 100 16k
 head -6 "$WWW/cancel/PULP_MANIFEST" >"$WWW/cancel/first"

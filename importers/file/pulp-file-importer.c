@@ -26,6 +26,10 @@ G_DECLARE_FINAL_TYPE (PulpFileImporter, pulp_file_importer, PULP, FILE_IMPORTER,
  *   the files that did arrive and list the others in the task summary
  *   (`failed`, `failed-units`); by default (false) one failed file fails
  *   the sync and nothing is committed.
+ *
+ * Under the immediate policy a sync fetches every file of the manifest
+ * that the content store lacks, also those of units the repository already
+ * holds (synced on_demand before).
  */
 struct _PulpFileImporter
 {
@@ -176,6 +180,14 @@ check_cancelled (GCancellable *cancellable, GError **error)
   return FALSE;
 }
 
+/* What a sync does with one file of the manifest. */
+typedef enum
+{
+  ENTRY_NEW,        /* the repository lacks its unit: saved (and fetched, with immediate) */
+  ENTRY_KEPT,       /* the repository has its unit */
+  ENTRY_FETCH,      /* the repository has its unit, the content store lacks its content */
+} EntryState;
+
 /* State of one sync_repo() call. */
 typedef struct
 {
@@ -184,8 +196,17 @@ typedef struct
   const gchar *feed;
   gchar *feed_folder; /* what file URLs are resolved against */
   PulpFileManifest *manifest;
-  GArray *new_entries; /* of guint: manifest indices whose unit is not in the repository */
+  gboolean on_demand;
+  gboolean force;
   gboolean skip_failed;
+
+  gboolean has_units;       /* the repository had units before this sync */
+  gboolean was_complete;    /* the last sync left every unit with its content */
+  gboolean scanned_units;   /* this sync read every unit of the repository */
+  gboolean missing_outside; /* a unit without content is none of the manifest's */
+  guint8 *states;           /* an EntryState for each manifest entry */
+  guint64 scanned;
+  GArray *new_entries; /* of guint: manifest indices to save (and fetch, with immediate) */
 
   /* the downloads stage, over all batches */
   guint64 files_base;
@@ -206,6 +227,7 @@ file_sync_clear (FileSync *sync)
 {
   g_clear_pointer (&sync->feed_folder, g_free);
   g_clear_pointer (&sync->manifest, pulp_file_manifest_free);
+  g_clear_pointer (&sync->states, g_free);
   g_clear_pointer (&sync->new_entries, g_array_unref);
   g_clear_pointer (&sync->failed_paths, g_ptr_array_unref);
   g_clear_error (&sync->first_failure);
@@ -298,21 +320,49 @@ save_batch (FileSync *sync, GPtrArray *units, GError **error)
   return TRUE;
 }
 
-/* Sorts the manifest into units the repository already has (confirmed, so
- * a mirror sync keeps them) and new ones. With on_demand the new ones are
- * saved right here, without content; with immediate they are remembered
- * for the downloads stage. */
+/* Called for each file unit of the repository's current version, with its
+ * `path` set when the content store has its content. Finds the units of
+ * the manifest whose content is missing (on_demand before, or a sync that
+ * failed). */
 static gboolean
-compare_units (FileSync *sync, gboolean on_demand, gboolean force, GError **error)
+scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  FileSync *sync = user_data;
+  const gchar *relative_path = pulp_unit_get_relative_path (unit);
+  gboolean stored = *pulp_unit_get_path (unit) != '\0';
+  const PulpFileManifestEntry *e;
+  guint index;
+
+  if (++sync->scanned % UNITS_CHECK_EVERY == 0 && !check_cancelled (sync->cancellable, error))
+    return FALSE;
+  if (relative_path == NULL || !pulp_file_manifest_lookup (sync->manifest, relative_path, &index))
+    {
+      sync->missing_outside |= !stored;
+      return TRUE;
+    }
+  e = pulp_file_manifest_get_entry (sync->manifest, index);
+  if (g_strcmp0 (pulp_unit_get_sha256 (unit), e->sha256) == 0)
+    {
+      /* the entry's own unit: the key is the path and the digest */
+      if (sync->states[index] == ENTRY_KEPT && !sync->on_demand && !stored)
+        sync->states[index] = ENTRY_FETCH;
+      return TRUE;
+    }
+  sync->missing_outside |= !stored;
+  return TRUE;
+}
+
+/* Sorts the manifest into units the repository already has (confirmed, so
+ * a mirror sync keeps them) and new ones, and lists what to save (and to
+ * fetch, with immediate) in new_entries. */
+static gboolean
+compare_units (FileSync *sync, GError **error)
 {
   guint n = pulp_file_manifest_get_n_entries (sync->manifest);
-  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  /* Without units to compare with (a first sync), immediate syncs need no
-   * unit ids here: their units are made once the files have arrived. */
-  gboolean all_new = !on_demand && (force || pulp_sync_conduit_get_unit_count (sync->conduit) == 0);
+  gboolean has_units = sync->has_units;
 
-  sync->new_entries = g_array_new (FALSE, FALSE, sizeof (guint));
-  for (guint i = 0; i < n; i++)
+  sync->states = g_new0 (guint8, MAX (n, 1));
+  for (guint i = 0; has_units && i < n; i++)
     {
       const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, i);
       g_autoptr (PulpUnit) unit = NULL;
@@ -324,31 +374,71 @@ compare_units (FileSync *sync, gboolean on_demand, gboolean force, GError **erro
             return FALSE;
           pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
         }
-      if (all_new)
-        {
-          g_array_append_val (sync->new_entries, i);
-          continue;
-        }
-
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
       id = pulp_unit_get_id (unit);
-      /* `force` re-saves (and, with immediate, re-fetches whatever is
-       * missing from the store) even units the repository already has. */
-      if (!force && pulp_sync_conduit_has_unit (sync->conduit, id))
+      if (pulp_sync_conduit_has_unit (sync->conduit, id))
         {
           pulp_sync_conduit_keep_unit (sync->conduit, id);
-          continue;
+          sync->states[i] = ENTRY_KEPT;
         }
-      if (on_demand)
+    }
+
+  /* Under immediate, the repository's units tell which have no content.
+   * Reading them costs about as much as the rest of a no-op resync, so it
+   * is skipped when it cannot find anything: when `force` fetches every
+   * file anyway, or the last sync left every unit with its content and
+   * nothing changed the repository since (the conduit drops the importer's
+   * state then). Content that vanished from the store behind pulpd's back
+   * is only found by `force`. */
+  if (has_units && !sync->on_demand && !sync->force && !sync->was_complete)
+    {
+      if (!pulp_sync_conduit_foreach_unit (sync->conduit, FILE_UNIT_TYPE, scan_unit, sync, error))
+        return FALSE;
+      sync->scanned_units = TRUE;
+    }
+
+  sync->new_entries = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < n; i++)
+    {
+      switch ((EntryState) sync->states[i])
         {
-          g_ptr_array_add (batch, g_steal_pointer (&unit));
-          if (batch->len >= BATCH_SIZE && !save_batch (sync, batch, error))
-            return FALSE;
-        }
-      else
-        {
+        case ENTRY_KEPT:
+          /* `force` saves (and, with immediate, fetches whatever is missing
+           * from the content store) even units the repository has. */
+          if (!sync->force)
+            break;
+          G_GNUC_FALLTHROUGH;
+        case ENTRY_NEW:
+        case ENTRY_FETCH:
           g_array_append_val (sync->new_entries, i);
+          break;
         }
+    }
+  pulp_sync_conduit_set_progress (sync->conduit, "units", n, n, NULL);
+  return TRUE;
+}
+
+/* on_demand: saves the new units, without content. */
+static gboolean
+save_new_units (FileSync *sync, GError **error)
+{
+  guint n = sync->new_entries->len;
+  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint index = g_array_index (sync->new_entries, guint, i);
+      const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, index);
+
+      if (i % UNITS_CHECK_EVERY == 0)
+        {
+          if (!check_cancelled (sync->cancellable, error))
+            return FALSE;
+          pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
+        }
+      g_ptr_array_add (batch, file_unit_new (e->relative_path, e->sha256, e->size));
+      if (batch->len >= BATCH_SIZE && !save_batch (sync, batch, error))
+        return FALSE;
     }
   if (!save_batch (sync, batch, error))
     return FALSE;
@@ -405,7 +495,7 @@ download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, gu
       PulpDownload *d;
 
       d = pulp_download_new (url, "sha256", e->sha256, (gint64) e->size);
-      d->user_data = (gpointer) e;
+      d->user_data = GUINT_TO_POINTER (index);
       g_ptr_array_add (batch->downloads, d);
       batch->bytes += e->size;
     }
@@ -463,7 +553,8 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
   for (guint i = 0; i < batch->downloads->len; i++)
     {
       PulpDownload *d = g_ptr_array_index (batch->downloads, i);
-      const PulpFileManifestEntry *e = d->user_data;
+      guint index = GPOINTER_TO_UINT (d->user_data);
+      const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, index);
       PulpUnit *unit;
 
       if (d->error != NULL)
@@ -619,15 +710,20 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
                               GError **error)
 {
   g_auto (FileSync) sync = { 0 };
-  gboolean on_demand = FALSE;
+  GVariantBuilder new_state;
   gboolean mirror = FALSE;
-  gboolean force;
+  gboolean complete;
+  GVariant *state;
 
   sync.conduit = conduit;
   sync.cancellable = cancellable;
   sync.feed = pulp_sync_conduit_get_config_string (conduit, "feed", NULL);
   sync.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
-  force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
+  sync.force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
+  sync.has_units = pulp_sync_conduit_get_unit_count (conduit) > 0;
+  state = pulp_sync_conduit_get_importer_state (conduit);
+  if (state != NULL)
+    g_variant_lookup (state, "complete", "b", &sync.was_complete);
 
   if (sync.feed == NULL || *sync.feed == '\0')
     {
@@ -636,15 +732,15 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
                    PULP_FILE_MANIFEST_NAME);
       return FALSE;
     }
-  if (!read_policy (conduit, "download-policy", "immediate", "on_demand", &on_demand, error)
+  if (!read_policy (conduit, "download-policy", "immediate", "on_demand", &sync.on_demand, error)
       || !read_policy (conduit, "sync-policy", "additive", "mirror", &mirror, error))
     return FALSE;
 
   if (!check_cancelled (cancellable, error) || !fetch_manifest (&sync, error))
     return FALSE;
-  if (!check_cancelled (cancellable, error) || !compare_units (&sync, on_demand, force, error))
+  if (!check_cancelled (cancellable, error) || !compare_units (&sync, error))
     return FALSE;
-  if (!on_demand && !download_units (&sync, error))
+  if (sync.on_demand ? !save_new_units (&sync, error) : !download_units (&sync, error))
     return FALSE;
 
   pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (sync.downloaded));
@@ -656,6 +752,16 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
    * uploaded units unless `remove-uploaded` says otherwise. */
   if (mirror && !pulp_sync_conduit_unassociate_unconfirmed (conduit, error))
     return FALSE;
+
+  /* Whether every unit of the new version has its content, for the next
+   * sync's shortcut: known when this sync read every unit, or when the
+   * version before had them all and every new file arrived. */
+  complete = !sync.on_demand && sync.n_failed == 0
+             && (sync.scanned_units ? !sync.missing_outside
+                                    : (sync.was_complete || !sync.has_units));
+  g_variant_builder_init (&new_state, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&new_state, "{sv}", "complete", g_variant_new_boolean (complete));
+  pulp_sync_conduit_set_importer_state (conduit, g_variant_builder_end (&new_state));
   return TRUE;
 }
 

@@ -19,6 +19,8 @@ struct _PulpFileManifest
 {
   GArray *entries;      /* of PulpFileManifestEntry */
   GStringChunk *paths;  /* owns every entry's relative_path */
+  GHashTable *by_path;  /* relative_path → GUINT_TO_POINTER (index + 1); built to find
+                         * duplicate paths, kept for pulp_file_manifest_lookup() */
   guint64 total_size;
 };
 
@@ -32,6 +34,7 @@ pulp_file_manifest_free (PulpFileManifest *manifest)
     return;
   g_array_unref (manifest->entries);
   g_string_chunk_free (manifest->paths);
+  g_clear_pointer (&manifest->by_path, g_hash_table_unref);
   g_free (manifest);
 }
 
@@ -61,6 +64,33 @@ pulp_file_manifest_get_entry (PulpFileManifest *manifest, guint index)
   g_return_val_if_fail (manifest != NULL, NULL);
   g_return_val_if_fail (index < manifest->entries->len, NULL);
   return &g_array_index (manifest->entries, PulpFileManifestEntry, index);
+}
+
+/**
+ * pulp_file_manifest_lookup:
+ * @manifest: a #PulpFileManifest
+ * @relative_path: a path
+ * @index: (out) (optional): where the entry of @relative_path is
+ *
+ * Finds the file the manifest lists at @relative_path (a path is listed at
+ * most once).
+ *
+ * Returns: %TRUE if the manifest lists @relative_path
+ */
+gboolean
+pulp_file_manifest_lookup (PulpFileManifest *manifest, const gchar *relative_path, guint *index)
+{
+  guint found;
+
+  g_return_val_if_fail (manifest != NULL, FALSE);
+  g_return_val_if_fail (relative_path != NULL, FALSE);
+
+  found = GPOINTER_TO_UINT (g_hash_table_lookup (manifest->by_path, relative_path));
+  if (found == 0)
+    return FALSE;
+  if (index != NULL)
+    *index = found - 1;
+  return TRUE;
 }
 
 /**
@@ -318,7 +348,6 @@ is_blank (const gchar *s, gsize length)
  * holds the reason only (the caller adds the line number). */
 static gboolean
 parse_line (PulpFileManifest *manifest,
-            GHashTable *seen,
             const gchar *line,
             gsize length,
             PulpFileManifestEntry *entry,
@@ -327,7 +356,7 @@ parse_line (PulpFileManifest *manifest,
   const gchar *last_comma;
   const gchar *sha_comma;
   gsize path_len;
-  gpointer first_line;
+  gpointer first;
   gchar *path;
 
   if (!check_text (line, length, FALSE, error))
@@ -353,14 +382,17 @@ parse_line (PulpFileManifest *manifest,
     return FALSE;
 
   path = g_string_chunk_insert_len (manifest->paths, line, (gssize) path_len);
-  if (g_hash_table_lookup_extended (seen, path, NULL, &first_line))
+  if (g_hash_table_lookup_extended (manifest->by_path, path, NULL, &first))
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    _("the path “%s” is listed twice (first on line %u)"), path,
-                   GPOINTER_TO_UINT (first_line));
+                   g_array_index (manifest->entries, PulpFileManifestEntry,
+                                  GPOINTER_TO_UINT (first) - 1)
+                       .line);
       return FALSE;
     }
-  g_hash_table_insert (seen, path, GUINT_TO_POINTER (entry->line));
+  /* the entry is appended next, at index len */
+  g_hash_table_insert (manifest->by_path, path, GUINT_TO_POINTER (manifest->entries->len + 1));
   entry->relative_path = path;
   return TRUE;
 }
@@ -393,7 +425,6 @@ pulp_file_manifest_parse (const gchar *data,
                           GError **error)
 {
   g_autoptr (PulpFileManifest) manifest = NULL;
-  g_autoptr (GHashTable) seen = NULL;
   const gchar *p = data;
   const gchar *end = data + length;
   guint line_no = 0;
@@ -415,7 +446,7 @@ pulp_file_manifest_parse (const gchar *data,
   manifest->entries = g_array_sized_new (FALSE, FALSE, sizeof (PulpFileManifestEntry),
                                          (guint) MIN (length / 80 + 1, 1u << 20));
   manifest->paths = g_string_chunk_new (64 * 1024);
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  manifest->by_path = g_hash_table_new (g_str_hash, g_str_equal);
 
   /* Editors on some systems start UTF-8 files with a byte order mark. */
   if (length >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
@@ -449,7 +480,7 @@ pulp_file_manifest_parse (const gchar *data,
         continue;
 
       entry.line = line_no;
-      if (!parse_line (manifest, seen, line, line_len, &entry, &local_error))
+      if (!parse_line (manifest, line, line_len, &entry, &local_error))
         {
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("Invalid %s, line %u: %s"),
                        PULP_FILE_MANIFEST_NAME, line_no, local_error->message);

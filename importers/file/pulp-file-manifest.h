@@ -45,6 +45,9 @@ PulpFileManifest *pulp_file_manifest_parse (const gchar *data,
 void pulp_file_manifest_free (PulpFileManifest *manifest);
 guint pulp_file_manifest_get_n_entries (PulpFileManifest *manifest);
 const PulpFileManifestEntry *pulp_file_manifest_get_entry (PulpFileManifest *manifest, guint index);
+gboolean pulp_file_manifest_lookup (PulpFileManifest *manifest,
+                                    const gchar *relative_path,
+                                    guint *index);
 guint64 pulp_file_manifest_get_total_size (PulpFileManifest *manifest);
 
 gboolean pulp_file_check_relative_path (const gchar *path, gsize length, GError **error);
