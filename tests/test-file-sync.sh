@@ -6,11 +6,14 @@
 # the task's state and Error, the Summary, the repository's version and
 # units, the files in the content store, and what the servers were asked.
 # Usage: test-file-sync.sh PULPD FILE_IMPORTER_DIR FAULT_SERVER MAKE_FILE_TREE
+# (tests/pulp-upload is taken from the folder of FAULT_SERVER)
 set -u
 PULPD=$1
 IMPORTERS=$2
 FAULT_SERVER=$3
 MAKE_TREE=$4
+UPLOAD=$(dirname "$FAULT_SERVER")/pulp-upload
+[ -x "$UPLOAD" ] || { echo "$UPLOAD is missing: build the tests first"; exit 99; }
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
 STATE=$WORK/state
@@ -234,8 +237,8 @@ contains "mirror resync: the added file is there" 'new-file.bin' "$u"
 contains "version 1 still lists the removed file" 'file-0000010.bin' "$(repo clean ListUnits a{sv} 2 version t 1 limit t 10000)"
 run_sync additive; check "additive resync completes" "completed" "$S"
 contains "additive resync: 2 added" '"added" t 2' "$(tsummary)"
-contains "additive resync: none removed" '"removed" t 0' "$(tsummary)"
-check "additive resync: 202 units (old and new content of the changed file)" "t 202" "$(rprop additive UnitCount)"
+contains "additive resync: the old content of the changed file removed" '"removed" t 1' "$(tsummary)"
+check "additive resync: 201 units (one for the changed file's path)" "t 201" "$(rprop additive UnitCount)"
 contains "additive resync: the removed file stays" 'file-0000010.bin' "$(units_json additive)"
 check "additive resync: no file fetched again" "4" "$(wc -l <"$WORK/nginx-access.log")"
 
@@ -490,6 +493,65 @@ run_sync back 1 download-policy s immediate
 contains "immediate, the file listed again: downloaded" '"downloaded" t 1' "$(tsummary)"
 check "immediate, the file listed again: every unit stored" "3 ok" "$(verify_units back back)"
 
+# --- one file per path: a file changed upstream replaces the old unit at its
+# path, under either policy; an uploaded unit at the path stays (upstream's
+# file is left out) unless remove-uploaded is set
+tree paths 3 4k
+create pathadd "$FS/paths/PULP_MANIFEST"
+create pathlazy "$FS/paths/PULP_MANIFEST" 1 download-policy s on_demand
+create pathup "$FS/paths/PULP_MANIFEST" 1 sync-policy s mirror
+for r in pathadd pathlazy pathup; do run_sync $r; done
+printf 'mine\n' >"$WORK/mine.bin"
+chmod 644 "$WORK/mine.bin"
+mine=$(sha256sum "$WORK/mine.bin" | cut -d' ' -f1)
+T=$("$UPLOAD" /org/pulp/repositories/pathup file "$WORK/mine.bin" "{'relative-path': <'extra.bin'>}" | cut -d'"' -f2)
+check "one file per path: upload at a path upstream does not have" '"completed"' "$(task_wait "$T" | cut -d' ' -f2)"
+old1=$(sha256sum "$WWW/paths/file-0000001.bin" | cut -d' ' -f1)
+printf 'changed\n' >"$WWW/paths/file-0000001.bin"
+printf 'extra\n' >"$WWW/paths/extra.bin"
+manifest paths
+new1=$(sha256sum "$WWW/paths/file-0000001.bin" | cut -d' ' -f1)
+extra=$(sha256sum "$WWW/paths/extra.bin" | cut -d' ' -f1)
+# at_path REPO PATH: "sha256 uploaded" of each unit at PATH
+at_path() {
+  units_json "$1" | python3 -c '
+import json, sys
+for u in json.load(sys.stdin)["data"][0]:
+    if u["relative-path"]["data"] == sys.argv[1]:
+        print(u["sha256"]["data"], str(u["uploaded"]["data"]).lower())' "$2" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# pathup first: no other repository has fetched upstream's extra.bin yet
+: >"$REQLOG"
+run_sync pathup; check "one file per path, uploaded: completes" "completed" "$S"
+contains "one file per path, uploaded: the changed file added" '"added" t 1' "$(tsummary)"
+contains "one file per path, uploaded: its old content removed" '"removed" t 1' "$(tsummary)"
+contains "one file per path, uploaded: upstream's file is left out" '"overridden" t 1' "$(tsummary)"
+contains "one file per path, uploaded: and named" '"overridden-units" as 1 "extra.bin"' "$(tsummary)"
+check "one file per path, uploaded: the uploaded unit alone at its path" "$mine true" "$(at_path pathup extra.bin)"
+check "one file per path, uploaded: 4 units" "t 4" "$(rprop pathup UnitCount)"
+check "one file per path, uploaded: upstream's file not requested" "0" "$(requests /paths/extra.bin)"
+run_sync pathadd; check "one file per path, additive: completes" "completed" "$S"
+contains "one file per path, additive: 2 added" '"added" t 2' "$(tsummary)"
+contains "one file per path, additive: the old content removed" '"removed" t 1' "$(tsummary)"
+check "one file per path, additive: 4 units" "t 4" "$(rprop pathadd UnitCount)"
+check "one file per path, additive: one unit at the changed path" "$new1 false" "$(at_path pathadd file-0000001.bin)"
+check "one file per path, additive: units match upstream" "4 ok" "$(verify_units pathadd paths)"
+contains "one file per path, additive: version 1 keeps the old content" "$old1" \
+  "$(repo pathadd ListUnits a{sv} 1 version t 1)"
+run_sync pathadd; check "one file per path, additive: resync adds and removes nothing" \
+  "t 2" "$(rprop pathadd LatestVersion)"
+run_sync pathlazy; check "one file per path, on_demand: completes" "completed" "$S"
+contains "one file per path, on_demand: 2 added" '"added" t 2' "$(tsummary)"
+contains "one file per path, on_demand: the old content removed" '"removed" t 1' "$(tsummary)"
+check "one file per path, on_demand: 4 units" "t 4" "$(rprop pathlazy UnitCount)"
+check "one file per path, on_demand: one unit at the changed path" "$new1 false" "$(at_path pathlazy file-0000001.bin)"
+repo pathup Configure a{sv} 1 remove-uploaded b true >/dev/null
+run_sync pathup; check "one file per path, remove-uploaded: completes" "completed" "$S"
+contains "one file per path, remove-uploaded: upstream's file added" '"added" t 1' "$(tsummary)"
+contains "one file per path, remove-uploaded: the uploaded unit removed" '"removed" t 1' "$(tsummary)"
+lacks "one file per path, remove-uploaded: nothing overridden" '"overridden"' "$(tsummary)"
+check "one file per path, remove-uploaded: upstream's unit alone at the path" "$extra false" "$(at_path pathup extra.bin)"
+check "one file per path, remove-uploaded: units match upstream" "4 ok" "$(verify_units pathup paths)"
 
 # --- cancellation mid-download: version kept, completed files not fetched again
 tree cancel 100 16k
