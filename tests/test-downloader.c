@@ -3,6 +3,8 @@
 
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "pulp-downloader.h"
@@ -1165,6 +1167,75 @@ test_fetch_bytes_and_file (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
 }
 
+/* A download the store cannot write fails with the errno's G_IO_ERROR, and
+ * its message names where it was written: with O_TMPFILE the file has no
+ * name, so the store's temp folder (it once said "cannot write (null)"). A
+ * file size limit stands in for a full disk. */
+static void
+test_store_write_fails (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
+  g_autofree gchar *body = body_for (7);
+  g_autoptr (PulpDownload) dl = add_file (f, "/too-big", body);
+  g_autoptr (GPtrArray) downloads = g_ptr_array_new ();
+  g_autofree gchar *tmp = g_build_filename (f->dir, "tmp", NULL);
+  g_autofree gchar *unnamed = g_strdup_printf ("cannot write a new file in %s: %s", tmp,
+                                               g_strerror (EFBIG));
+  g_autofree gchar *named = g_strdup_printf ("cannot write %s/dl-", tmp);
+  g_autoptr (GError) error = NULL;
+  struct rlimit saved;
+  struct rlimit small;
+  void (*handler) (int);
+  gboolean ok;
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  small = saved;
+  small.rlim_cur = 1024;
+  /* write() then fails with EFBIG instead of the process getting killed */
+  handler = signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+  g_ptr_array_add (downloads, dl);
+  ok = pulp_downloader_fetch_to_store (downloader, downloads, NULL, NULL, NULL, &error);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  signal (SIGXFSZ, handler);
+
+  g_assert_false (ok);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_error (dl->error, G_IO_ERROR, (gint) g_io_error_from_errno (EFBIG));
+  g_test_message ("%s", dl->error->message);
+  g_assert_null (strstr (dl->error->message, "(null)"));
+  /* a named temp file where the file system has no O_TMPFILE */
+  g_assert_true (strstr (dl->error->message, unnamed) != NULL
+                 || strstr (dl->error->message, named) != NULL);
+  g_assert_nonnull (strstr (error->message, dl->error->message));
+  g_assert_cmpuint (test_server_hits (f->server, "/too-big"), ==, 1);
+  assert_tmp_empty (f);
+}
+
+/* A full disk is G_IO_ERROR_NO_SPACE, so that an importer can tell; the
+ * message names the file. /dev/full is written through a link: a failed
+ * fetch_file() removes its destination. */
+static void
+test_file_disk_full (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PulpDownloader) downloader = downloader_new (f, NULL);
+  g_autofree gchar *url = test_server_url (f->server, "/repodata/primary.xml");
+  g_autofree gchar *dest = g_build_filename (f->dir, "full", NULL);
+  g_autofree gchar *expected = g_strdup_printf ("/repodata/primary.xml: cannot write %s: %s", dest,
+                                                g_strerror (ENOSPC));
+  g_autoptr (GError) error = NULL;
+
+  test_server_add (f->server, "/repodata/primary.xml", ROUTE_BODY, "<metadata/>\n");
+  g_assert_cmpint (symlink ("/dev/full", dest), ==, 0);
+  g_assert_false (pulp_downloader_fetch_file (downloader, url, dest, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  g_assert_nonnull (strstr (error->message, expected));
+  g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK));
+  g_assert_true (g_file_test ("/dev/full", G_FILE_TEST_EXISTS));
+  pulp_error_convert (&error);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+}
+
 static void
 test_bad_config (Fixture *f, gconstpointer data)
 {
@@ -1431,6 +1502,8 @@ main (int argc, char **argv)
   ADD ("/pulp/downloader/cancel", test_cancel);
   ADD ("/pulp/downloader/file-urls", test_file_urls);
   ADD ("/pulp/downloader/fetch-bytes-and-file", test_fetch_bytes_and_file);
+  ADD ("/pulp/downloader/store-write-fails", test_store_write_fails);
+  ADD ("/pulp/downloader/file-disk-full", test_file_disk_full);
   ADD ("/pulp/downloader/bad-config", test_bad_config);
   ADD ("/pulp/downloader/tls", test_tls);
   ADD ("/pulp/downloader/tls-client-cert", test_tls_client_cert);

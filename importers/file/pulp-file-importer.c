@@ -230,7 +230,8 @@ typedef struct
   guint64 bytes;
   guint64 n_failed;
   GPtrArray *failed_paths;
-  GError *first_failure;
+  GError *first_failure; /* or the first that found the disk full */
+  gboolean no_space;     /* a download failed because the disk is full */
 } FileSync;
 
 static void
@@ -532,11 +533,19 @@ save_new_units (FileSync *sync, GError **error)
 static void
 record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *failure)
 {
+  gboolean no_space = g_error_matches (failure, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+
   sync->n_failed++;
   if (sync->failed_paths->len < MAX_FAILED_LISTED)
     g_ptr_array_add (sync->failed_paths, (gpointer) e->relative_path);
-  if (sync->first_failure == NULL)
-    sync->first_failure = g_error_copy (failure);
+  /* A full disk is the failure to report: it is why the others will fail
+   * too, and what the user must fix. */
+  if (sync->first_failure == NULL || (no_space && !sync->no_space))
+    {
+      g_clear_error (&sync->first_failure);
+      sync->first_failure = g_error_copy (failure);
+    }
+  sync->no_space |= no_space;
   g_debug ("%s: %s", e->relative_path, failure->message);
 }
 
@@ -752,10 +761,15 @@ download_units (FileSync *sync, GError **error)
       g_autoptr (GError) first = g_error_copy (sync->first_failure);
 
       pulp_error_convert (&first);
-      g_set_error (error, PULP_ERROR, first->code,
-                   _("%llu of %u downloads failed: %s (set “skip-failed” to keep the files "
-                     "that arrived)"),
-                   (unsigned long long) sync->n_failed, n, first->message);
+      /* With the disk full, committing what did arrive is no way out. */
+      if (sync->no_space)
+        g_set_error (error, PULP_ERROR, first->code, _("%llu of %u downloads failed: %s"),
+                     (unsigned long long) sync->n_failed, n, first->message);
+      else
+        g_set_error (error, PULP_ERROR, first->code,
+                     _("%llu of %u downloads failed: %s (set “skip-failed” to keep the files "
+                       "that arrived)"),
+                     (unsigned long long) sync->n_failed, n, first->message);
       return FALSE;
     }
 

@@ -511,6 +511,46 @@ attempt_failed_with (Transfer *t, const GError *error)
                 error->message);
 }
 
+/* The folder of @fd's file, which has no name of its own (O_TMPFILE): the
+ * kernel names it "<folder>/#<inode> (deleted)". */
+static gchar *
+unnamed_file_folder (gint fd)
+{
+  g_autofree gchar *link = g_strdup_printf ("/proc/self/fd/%d", fd);
+  g_autofree gchar *target = fd >= 0 ? g_file_read_link (link, NULL) : NULL;
+
+  if (target == NULL || !g_path_is_absolute (target))
+    return NULL;
+  return g_path_get_dirname (target);
+}
+
+/* Writing what arrived failed with @saved_errno. The error is a
+ * %G_IO_ERROR from the errno, so that callers can tell a full disk
+ * (%G_IO_ERROR_NO_SPACE) from other failures; the message names the file,
+ * or for a download into the store that has no name yet, the folder it is
+ * written in (the store's temp folder, on the file system that is full). */
+static void
+attempt_fail_write (Transfer *t, int saved_errno)
+{
+  const gchar *path = t->tmp_path != NULL ? t->tmp_path : t->batch->dest_path;
+  g_autofree gchar *folder = path == NULL ? unnamed_file_folder (t->fd) : NULL;
+  g_autofree gchar *message = NULL;
+  GIOErrorEnum code;
+
+  if (path != NULL)
+    message = g_strdup_printf (_("%s: cannot write %s: %s"), transfer_url (t), path,
+                               g_strerror (saved_errno));
+  else if (folder != NULL)
+    message = g_strdup_printf (_("%s: cannot write a new file in %s: %s"), transfer_url (t),
+                               folder, g_strerror (saved_errno));
+  else
+    message = g_strdup_printf (_("%s: cannot write a new file in the content store: %s"),
+                               transfer_url (t), g_strerror (saved_errno));
+  /* a quota is a full disk for us; GLib has no code of its own for it */
+  code = saved_errno == EDQUOT ? G_IO_ERROR_NO_SPACE : g_io_error_from_errno (saved_errno);
+  attempt_failed (t, g_error_new_literal (G_IO_ERROR, code, message), FALSE);
+}
+
 static gboolean
 write_all (gint fd, const guchar *data, gsize len)
 {
@@ -558,9 +598,7 @@ consume (Transfer *t, gsize n)
     g_byte_array_append (b->bytes, t->buffer, (guint) n);
   else if (!write_all (t->fd, t->buffer, n))
     {
-      int saved = errno;
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE, _("%s: cannot write %s: %s"), transfer_url (t),
-                    t->tmp_path != NULL ? t->tmp_path : b->dest_path, g_strerror (saved));
+      attempt_fail_write (t, errno);
       return FALSE;
     }
   else if (t->received - t->written_back >= WRITEBACK_CHUNK)
@@ -653,10 +691,7 @@ attempt_succeeded (Transfer *t)
       t->fd = -1;
       if (close (fd) != 0)
         {
-          int saved = errno;
-          attempt_fail (t, PULP_ERROR_FAILED, FALSE, _("%s: cannot write %s: %s"),
-                        transfer_url (t), b->dest_path,
-                        g_strerror (saved));
+          attempt_fail_write (t, errno);
           return;
         }
     }
@@ -1833,7 +1868,9 @@ pulp_downloader_fetch_bytes (PulpDownloader *self,
  * Streams a (large) document to a file, retrying transient failures; on
  * failure @dest_path is removed. Blocks; call it from a worker thread.
  *
- * Returns: %TRUE on success
+ * Returns: %TRUE on success; a failure to write @dest_path is a
+ * %G_IO_ERROR (%G_IO_ERROR_NO_SPACE when the disk is full), any other a
+ * %PULP_ERROR
  */
 gboolean
 pulp_downloader_fetch_file (PulpDownloader *self,
@@ -1939,6 +1976,7 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
 {
   g_autoptr (GPtrArray) downloads = NULL;
   g_autoptr (GString) summary = NULL;
+  g_autoptr (GError) first_code = NULL;
   const GError *first = NULL;
   guint failed = 0;
   gboolean cancelled;
@@ -1991,7 +2029,10 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
     }
   if (failed > ERRORS_IN_SUMMARY)
     g_string_append (summary, "; …");
-  g_set_error (error, PULP_ERROR, first->code, _("%u of %u downloads failed: %s"), failed,
+  /* a failed write is a G_IO_ERROR (see attempt_fail_write()) */
+  first_code = g_error_copy (first);
+  pulp_error_convert (&first_code);
+  g_set_error (error, PULP_ERROR, first_code->code, _("%u of %u downloads failed: %s"), failed,
                downloads->len, summary->str);
   return FALSE;
 }
@@ -2005,12 +2046,14 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
  * Fetches every download into the content store, `download-concurrency` at
  * a time, verifying declared sizes and digests. Content whose declared
  * sha256 is already stored is not fetched. A failed download does not stop
- * the others: each #PulpDownload gets its @sha256 and @path, or its @error.
- * Stored files stay even when others fail or the call is cancelled. Blocks;
- * call it from a worker thread.
+ * the others: each #PulpDownload gets its @sha256 and @path, or its @error:
+ * a %G_IO_ERROR when writing it failed (%G_IO_ERROR_NO_SPACE when the disk
+ * is full), a %PULP_ERROR otherwise. Stored files stay even when others
+ * fail or the call is cancelled. Blocks; call it from a worker thread.
  *
- * Returns: %TRUE if every download succeeded; otherwise %FALSE with an error
- * that has the code of the first failed download and names the first few
+ * Returns: %TRUE if every download succeeded; otherwise %FALSE with a
+ * %PULP_ERROR that has the code of the first failed download (see
+ * pulp_error_convert()) and names the first few
  */
 gboolean
 pulp_downloader_fetch_to_store (PulpDownloader *self,
