@@ -285,6 +285,23 @@ du_after=$(du -sk "$STATE/content" | cut -f1)
 check "no units are left" "0" "$(sql 'SELECT count(*) FROM units')"
 [ -n "${PULP_TEST_POSTGRESQL:-}" ] || check "database integrity" "ok" "$(sql 'PRAGMA integrity_check')"
 
+# --- an upload at a path the repository holds replaces what is there: a
+# version has one file per path
+mgr CreateRepository ssa{sv} paths file 0 >/dev/null
+printf 'notes, first draft\n' >"$WORK/notes1.txt"
+printf 'notes, second draft\n' >"$WORK/notes2.txt"
+for n in 1 2; do
+  t=$(task_of "$(upload paths /org/pulp/repositories/paths file "$WORK/notes$n.txt" \
+    "{'relative-path': <'docs/notes.txt'>}")")
+  task_wait "$t" >/dev/null
+done
+check "two uploads at docs/notes.txt: version 2, one unit" "t 2 t 1" "$(state paths)"
+contains "the second upload counts the first as removed" '"removed" t 1' "$(prop "$t" org.pulp.Task Summary)"
+check "docs/notes.txt is the second draft" "$(sha256sum "$WORK/notes2.txt" | cut -d' ' -f1)" \
+  "$(units_field paths sha256)"
+check "version 1 still has the first" "$(sha256sum "$WORK/notes1.txt" | cut -d' ' -f1)" \
+  "$(units_field paths sha256 1)"
+
 no_criticals
 
 echo "$pass passed, $fail failed"

@@ -1346,6 +1346,7 @@ upload_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **e
   g_autoptr (PulpUnit) unit = NULL;
   g_autoptr (PulpStoreRepository) row = NULL;
   g_autoptr (GHashTable) present = NULL;
+  g_autoptr (GPtrArray) same_path = NULL;
   g_autoptr (GPtrArray) units = g_ptr_array_new ();
   g_autoptr (GPtrArray) remove = g_ptr_array_new ();
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
@@ -1393,13 +1394,19 @@ upload_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **e
   g_ptr_array_add (ids, (gpointer) pulp_unit_get_id (unit));
   if (row != NULL)
     present = pulp_store_find_content (job->store, job->repo_id, row->latest_version, ids, &local);
-  if (present == NULL)
+  /* a version holds one unit of a type at a path: the upload replaces
+   * what is there (a newer file under the same name) */
+  if (present != NULL)
+    same_path = pulp_store_find_at_path (job->store, job->repo_id, row->latest_version, unit,
+                                         &local);
+  if (same_path == NULL)
     return fail_task (g_steal_pointer (&local), _("Upload to %s failed: "), job->repo_id, error);
+  g_ptr_array_extend (remove, same_path, NULL, NULL);
   /* a unit a sync brought becomes an uploaded one: its row is replaced */
   flag = g_hash_table_lookup (present, pulp_unit_get_id (unit));
   if (flag != NULL && GPOINTER_TO_INT (flag) - 1 == 0)
     g_ptr_array_add (remove, (gpointer) pulp_unit_get_id (unit));
-  if (flag == NULL || remove->len > 0)
+  if (flag == NULL || GPOINTER_TO_INT (flag) - 1 == 0)
     g_ptr_array_add (units, unit);
   if (!commit_version (job, task, row, units->len > 0 ? units : NULL, units, remove, &summary,
                        &local))

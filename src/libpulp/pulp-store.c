@@ -1766,6 +1766,52 @@ pulp_store_find_content (PulpStore *self,
 }
 
 /**
+ * pulp_store_find_at_path:
+ * @unit: a unit about to join @repo
+ *
+ * Returns: (transfer full) (element-type utf8): the ids of the other units
+ *   of @unit's type that @version of @repo holds at @unit's relative path,
+ *   or %NULL on error
+ */
+GPtrArray *
+pulp_store_find_at_path (PulpStore *self,
+                         const gchar *repo,
+                         guint64 version,
+                         PulpUnit *unit,
+                         GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GdaDataModel) model = NULL;
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  Statement *st = prepare (self,
+                           "SELECT c.unit FROM repository_content c JOIN units u ON u.id = c.unit"
+                           " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
+                           " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
+                           " AND u.type = ##t::string AND u.relative_path = ##p::string"
+                           " AND c.unit <> ##i::string",
+                           error);
+
+  if (st == NULL)
+    return NULL;
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) version);
+  bind_string (st, 3, pulp_unit_get_type_id (unit));
+  bind_string (st, 4, pulp_unit_get_relative_path (unit));
+  bind_string (st, 5, pulp_unit_get_id (unit));
+  model = query (self, st, types, error);
+  if (model == NULL)
+    {
+      db_error (error, "looking up units by path");
+      return NULL;
+    }
+  for (gint i = 0; i < gda_data_model_get_n_rows (model); i++)
+    g_ptr_array_add (ids, g_strdup (get_string (model, 0, i)));
+  return g_steal_pointer (&ids);
+}
+
+/**
  * pulp_store_delete_orphan_units:
  * @removed: (out): how many units were deleted
  *

@@ -107,6 +107,11 @@ GPtrArray *pulp_store_list_units (PulpStore *self,
                                   guint64 offset,
                                   guint64 limit,
                                   GError **error);
+GPtrArray *pulp_store_find_at_path (PulpStore *self,
+                                     const gchar *repo,
+                                     guint64 version,
+                                     PulpUnit *unit,
+                                     GError **error);
 GHashTable *pulp_store_find_content (PulpStore *self,
                                      const gchar *repo,
                                      guint64 version,
