@@ -834,16 +834,18 @@ test_other_checksums (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (unknown->error->message, "crc32"));
 }
 
+/* A transfer from @path (served as @kind) fails as a network error within
+ * @max_s seconds, retried once, with @reason (if given) in the message. */
 static void
-test_stall (Fixture *f, gconstpointer data)
+assert_times_out (Fixture *f, const gchar *path, RouteKind kind, const gchar *reason, gint max_s)
 {
   g_autoptr (PulpDownloader) downloader = NULL;
-  g_autofree gchar *url = test_server_url (f->server, "/stall");
+  g_autofree gchar *url = test_server_url (f->server, path);
   g_autoptr (PulpDownload) dl = pulp_download_new (url, NULL, NULL, -1);
   g_autoptr (GError) error = NULL;
   gint64 start;
 
-  test_server_add (f->server, "/stall", ROUTE_STALL, "");
+  test_server_add (f->server, path, kind, "");
   g_setenv ("PULP_DOWNLOAD_TIMEOUT_S", "1", TRUE);
   downloader = downloader_new (f, "{'max-retries': <@u 1>}");
   g_unsetenv ("PULP_DOWNLOAD_TIMEOUT_S");
@@ -852,32 +854,23 @@ test_stall (Fixture *f, gconstpointer data)
   error = fetch_one (downloader, dl);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_NETWORK);
   g_assert_nonnull (strstr (dl->error->message, url));
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 6 * G_USEC_PER_SEC);
-  g_assert_cmpuint (test_server_hits (f->server, "/stall"), ==, 2);
+  if (reason != NULL)
+    g_assert_nonnull (strstr (dl->error->message, reason));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, max_s * G_USEC_PER_SEC);
+  g_assert_cmpuint (test_server_hits (f->server, path), ==, 2);
+}
+
+static void
+test_stall (Fixture *f, gconstpointer data)
+{
+  assert_times_out (f, "/stall", ROUTE_STALL, NULL, 6);
 }
 
 /* A server that answers, but with a trickle, fails like one that stalls. */
 static void
 test_drip (Fixture *f, gconstpointer data)
 {
-  g_autoptr (PulpDownloader) downloader = NULL;
-  g_autofree gchar *url = test_server_url (f->server, "/drip");
-  g_autoptr (PulpDownload) dl = pulp_download_new (url, NULL, NULL, -1);
-  g_autoptr (GError) error = NULL;
-  gint64 start;
-
-  test_server_add (f->server, "/drip", ROUTE_DRIP, "");
-  g_setenv ("PULP_DOWNLOAD_TIMEOUT_S", "1", TRUE);
-  downloader = downloader_new (f, "{'max-retries': <@u 1>}");
-  g_unsetenv ("PULP_DOWNLOAD_TIMEOUT_S");
-
-  start = g_get_monotonic_time ();
-  error = fetch_one (downloader, dl);
-  g_assert_error (error, PULP_ERROR, PULP_ERROR_NETWORK);
-  g_assert_nonnull (strstr (dl->error->message, url));
-  g_assert_nonnull (strstr (dl->error->message, "less than 1024 bytes a second over 1 s"));
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
-  g_assert_cmpuint (test_server_hits (f->server, "/drip"), ==, 2);
+  assert_times_out (f, "/drip", ROUTE_DRIP, "less than 1024 bytes a second over 1 s", 8);
 }
 
 static void

@@ -1004,6 +1004,21 @@ test_store_units_immutable (void)
   rm_rf (dir);
 }
 
+/* @n units with 4,000 bytes of metadata each */
+static GPtrArray *
+units_of_4k (guint n)
+{
+  g_autofree gchar *summary = g_strnfill (4000, 's');
+  GPtrArray *units = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("unit-%04u", i);
+      g_ptr_array_add (units, old_unit (name, summary));
+    }
+  return units;
+}
+
 /* A damaged database gives an error, not a short or empty page. */
 static void
 test_store_damaged (void)
@@ -1012,21 +1027,15 @@ test_store_damaged (void)
   g_autofree gchar *dir = g_dir_make_tmp ("pulp-damaged-XXXXXX", NULL);
   g_autofree gchar *cnc_string = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
   g_autofree gchar *db = g_build_filename (dir, "pulp.db", NULL);
-  g_autofree gchar *summary = g_strnfill (4000, 's');
   g_autofree gchar *noise = g_malloc (1024 * 1024);
   g_autoptr (PulpStore) store = NULL;
-  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) units = units_of_4k (2000);
   g_autoptr (GPtrArray) listed = NULL;
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   FILE *f;
 
   store = pulp_store_new ("SQLite", cnc_string, &error);
   g_assert_no_error (error);
-  for (guint i = 0; i < 2000; i++)
-    {
-      g_autofree gchar *name = g_strdup_printf ("unit-%04u", i);
-      g_ptr_array_add (units, old_unit (name, summary));
-    }
   g_assert_true (pulp_store_begin (store, &error));
   g_assert_true (pulp_store_upsert_units (store, units, &error));
   g_assert_true (pulp_store_add_content (store, "r", 1, units, &error));
@@ -1064,9 +1073,8 @@ test_store_checkpoint (void)
   g_autofree gchar *dir = g_dir_make_tmp ("pulp-checkpoint-XXXXXX", NULL);
   g_autofree gchar *cnc_string = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
   g_autofree gchar *db = g_build_filename (dir, "pulp.db", NULL);
-  g_autofree gchar *summary = g_strnfill (4000, 's');
   g_autoptr (PulpStore) store = NULL;
-  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) units = units_of_4k (2000);
   g_autoptr (GPtrArray) listed = NULL;
   const gsize written = 2000 * 4000;
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
@@ -1074,11 +1082,6 @@ test_store_checkpoint (void)
 
   store = pulp_store_new ("SQLite", cnc_string, &error);
   g_assert_no_error (error);
-  for (guint i = 0; i < 2000; i++)
-    {
-      g_autofree gchar *name = g_strdup_printf ("unit-%04u", i);
-      g_ptr_array_add (units, old_unit (name, summary));
-    }
   for (guint start = 0; start < units->len; start += 500)
     {
       g_autoptr (GPtrArray) part = g_ptr_array_new ();
