@@ -203,6 +203,27 @@ check "SIGTERM-ed daemon restarts with its version" "t 5" "$(prop /org/pulp/repo
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
 
+# --- SIGTERM during a sync: its task and the one queued behind it end as
+# interrupted, and whoever waits for one hears so before pulpd exits
+printf 'block-after 5 %s\nunits 50 t v1\n' "$WORK/go3" >"$WORK/desc"
+mgr CreateRepository ssa{sv} r3 test 1 feed s "file://$WORK/desc" >/dev/null
+t=$(repo r3 Sync a{sv} 0 | cut -d'"' -f2)
+wait_for_task_stage "$t" blocked || not_ok "sync did not block"
+q=$(repo r3 Sync a{sv} 0 | cut -d'"' -f2)
+busctl --system call --timeout=60 org.pulp.Manager "$t" org.pulp.Task Wait >"$WORK/wait.out" 2>&1 &
+waiter=$!
+sleep 0.3
+kill -TERM $PID; wait $PID; rc=$?
+wait $waiter
+check "SIGTERM during a sync ends the daemon with 0" "0" "$rc"
+check "the waiter hears the sync failed" 's "failed"' "$(cat "$WORK/wait.out")"
+PID=
+start
+contains "the running task was interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
+contains "so was the queued one" "The daemon stopped while the task ran" "$(prop "$q" org.pulp.Task Error)"
+check "the repository kept its (empty) state" "t 0" "$(prop /org/pulp/repositories/r3 org.pulp.Repository LatestVersion)"
+mgr DeleteRepository s r3 >/dev/null
+
 # --- losing the name to --replace, and SIGTERM: both end the daemon cleanly
 OLD=$PID
 "$PULPD" --system --replace --state-dir "$STATE" --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS" \

@@ -37,6 +37,7 @@ struct _PulpEngine
   guint64 task_retention;   /* µs */
   guint prune_source;
   guint64 upload_max_size; /* bytes, 0: no limit */
+  gboolean stopping;       /* pulp_engine_stop() was called */
 };
 
 enum {
@@ -494,8 +495,16 @@ queue_task (PulpEngine *self,
             GError **error)
 {
   g_autoptr (PulpTask) task = NULL;
-  guint64 id = pulp_store_next_task_id (self->store, error);
+  guint64 id;
 
+  if (self->stopping)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED,
+                           _("pulpd is stopping and takes no new tasks"));
+      data_free (data);
+      return NULL;
+    }
+  id = pulp_store_next_task_id (self->store, error);
   if (id == 0)
     {
       data_free (data);
@@ -693,6 +702,45 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
   g_signal_connect (self->scheduler, "changed", G_CALLBACK (scheduler_changed), self);
   self->prune_source = g_timeout_add_seconds (60, prune_tasks, self);
   return g_steal_pointer (&self);
+}
+
+/**
+ * pulp_engine_stop:
+ *
+ * For a daemon about to stop: ends every queued task and asks every
+ * running one to stop, each as failed with %PULP_ERROR_INTERRUPTED, and
+ * refuses new tasks. Running tasks end when their work returns (see
+ * pulp_engine_is_idle()); what they leave unfinished is discarded, as
+ * after a crash.
+ */
+void
+pulp_engine_stop (PulpEngine *self)
+{
+  g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer task;
+
+  g_return_if_fail (PULP_IS_ENGINE (self));
+  self->stopping = TRUE;
+  /* (a queued task ends at once, and the scheduler starts the next one) */
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &task))
+    if (!pulp_task_is_finished (task))
+      g_ptr_array_add (tasks, g_object_ref (task));
+  for (guint i = 0; i < tasks->len; i++)
+    pulp_task_interrupt (g_ptr_array_index (tasks, i));
+}
+
+/**
+ * pulp_engine_is_idle:
+ *
+ * Returns: %TRUE if no task is queued or running
+ */
+gboolean
+pulp_engine_is_idle (PulpEngine *self)
+{
+  g_return_val_if_fail (PULP_IS_ENGINE (self), TRUE);
+  return pulp_scheduler_is_idle (self->scheduler);
 }
 
 const gchar *

@@ -15,6 +15,8 @@ PulpEngine *pulp_engine_new (const gchar *state_dir,
                              const gchar *importer_dir,
                              GError **error);
 const gchar *pulp_engine_get_state_dir (PulpEngine *self);
+void pulp_engine_stop (PulpEngine *self);
+gboolean pulp_engine_is_idle (PulpEngine *self);
 GPtrArray *pulp_engine_list_importers (PulpEngine *self);
 PulpImporter *pulp_engine_get_importer (PulpEngine *self, const gchar *type);
 

@@ -49,6 +49,7 @@ struct _PulpTask
   guint64 finished;
 
   GCancellable *cancellable;
+  gboolean interrupted; /* cancelled because the daemon stops */
   GMainContext *context;
   PulpTaskFunc func;
   gpointer func_data;
@@ -619,6 +620,30 @@ pulp_task_cancel (PulpTask *self)
     g_cancellable_cancel (self->cancellable);
 }
 
+/**
+ * pulp_task_interrupt:
+ *
+ * As pulp_task_cancel(), for a daemon that stops: the task ends as failed
+ * with %PULP_ERROR_INTERRUPTED, as it would be marked at the next start
+ * had the daemon stopped without waiting for it.
+ */
+void
+pulp_task_interrupt (PulpTask *self)
+{
+  g_return_if_fail (PULP_IS_TASK (self));
+
+  self->interrupted = TRUE;
+  if (self->state == PULP_TASK_STATE_QUEUED)
+    {
+      g_autoptr (GError) error = g_error_new_literal (PULP_ERROR, PULP_ERROR_INTERRUPTED,
+                                                      _("The daemon stopped while the task ran"));
+      g_cancellable_cancel (self->cancellable);
+      finish (self, PULP_TASK_STATE_FAILED, error, NULL);
+    }
+  else if (self->state == PULP_TASK_STATE_RUNNING)
+    g_cancellable_cancel (self->cancellable);
+}
+
 static void
 run_in_thread (GTask *gtask, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -644,8 +669,15 @@ run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (summary == NULL)
     {
       pulp_error_convert (&error);
-      if (g_cancellable_is_cancelled (self->cancellable)
-          || g_error_matches (error, PULP_ERROR, PULP_ERROR_CANCELLED))
+      if (self->interrupted)
+        {
+          g_clear_error (&error);
+          error = g_error_new_literal (PULP_ERROR, PULP_ERROR_INTERRUPTED,
+                                       _("The daemon stopped while the task ran"));
+          state = PULP_TASK_STATE_FAILED;
+        }
+      else if (g_cancellable_is_cancelled (self->cancellable)
+               || g_error_matches (error, PULP_ERROR, PULP_ERROR_CANCELLED))
         {
           g_clear_error (&error);
           error = g_error_new_literal (PULP_ERROR, PULP_ERROR_CANCELLED, _("The task was cancelled"));

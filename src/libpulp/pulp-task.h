@@ -65,6 +65,7 @@ guint64 pulp_task_get_finished (PulpTask *self);
 GCancellable *pulp_task_get_cancellable (PulpTask *self);
 
 void pulp_task_cancel (PulpTask *self);
+void pulp_task_interrupt (PulpTask *self);
 void pulp_task_report_progress (PulpTask *self,
                                 const gchar *stage,
                                 guint64 done,

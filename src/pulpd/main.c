@@ -24,20 +24,49 @@
 /* how long --replace waits for the pulpd it replaces to finish */
 #define REPLACE_WAIT_S 30
 
+/* how long a stop waits for running tasks to end */
+#define STOP_WAIT_S 20
+
 typedef struct
 {
   GMainLoop *loop;
+  PulpEngine *engine;
   gboolean acquired;
   gint status;
+  gint64 stop_deadline; /* 0 until a signal asked to stop */
 } Context;
 
+static gboolean
+check_stopped (gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  if (!pulp_engine_is_idle (ctx->engine) && g_get_monotonic_time () < ctx->stop_deadline)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (ctx->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* The first signal ends the tasks (as interrupted) and stops once they
+ * have ended, so that whoever waits for one gets its outcome; a second
+ * one, or STOP_WAIT_S, stops at once. */
 static gboolean
 on_signal (gpointer user_data)
 {
   Context *ctx = user_data;
+
+  if (ctx->stop_deadline != 0)
+    {
+      g_info ("stopping now");
+      g_main_loop_quit (ctx->loop);
+      return G_SOURCE_CONTINUE;
+    }
   g_info ("stopping on a signal");
-  g_main_loop_quit (ctx->loop);
-  return G_SOURCE_REMOVE;
+  ctx->stop_deadline = g_get_monotonic_time () + STOP_WAIT_S * G_USEC_PER_SEC;
+  pulp_engine_stop (ctx->engine);
+  g_timeout_add (50, check_stopped, ctx);
+  check_stopped (ctx);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -58,7 +87,15 @@ name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
       ctx->status = EXIT_FAILURE;
     }
   else
-    g_info ("lost the name %s, stopping", name);
+    {
+      /* replaced: the tasks end as on a signal */
+      g_info ("lost the name %s, stopping", name);
+      if (ctx->engine != NULL && ctx->stop_deadline == 0)
+        {
+          on_signal (ctx);
+          return;
+        }
+    }
   g_main_loop_quit (ctx->loop);
 }
 
@@ -160,7 +197,7 @@ main (int argc, char **argv)
   g_autoptr (PulpEngine) engine = NULL;
   g_autoptr (PulpDaemon) daemon = NULL;
   g_autoptr (GMainLoop) loop = NULL;
-  Context ctx = { NULL, FALSE, EXIT_SUCCESS };
+  Context ctx = { NULL, NULL, FALSE, EXIT_SUCCESS, 0 };
   const gchar *state_dir;
   gboolean system_bus;
   guint owner_id = 0;
@@ -265,6 +302,7 @@ main (int argc, char **argv)
       return EXIT_FAILURE;
     }
 
+  ctx.engine = engine;
   daemon = pulp_daemon_new (engine, connection, system_bus);
   if (owner_id == 0)
     owner_id = g_bus_own_name_on_connection (
@@ -276,6 +314,9 @@ main (int argc, char **argv)
 
   g_main_loop_run (loop);
 
+  /* the replies to Wait and the Finished signals of the ended tasks */
+  if (!g_dbus_connection_is_closed (connection))
+    g_dbus_connection_flush_sync (connection, NULL, NULL);
   g_bus_unown_name (owner_id);
   return ctx.status;
 }
