@@ -220,7 +220,7 @@ check "the waiter hears the sync failed" 's "failed"' "$(cat "$WORK/wait.out")"
 PID=
 start
 contains "the running task was interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
-contains "so was the queued one" "The daemon stopped while the task ran" "$(prop "$q" org.pulp.Task Error)"
+contains "the queued one too" "The daemon stopped before the task ran" "$(prop "$q" org.pulp.Task Error)"
 check "the repository kept its (empty) state" "t 0" "$(prop /org/pulp/repositories/r3 org.pulp.Repository LatestVersion)"
 mgr DeleteRepository s r3 >/dev/null
 

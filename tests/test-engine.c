@@ -339,6 +339,15 @@ test_versions (Fixture *f, gconstpointer data)
   assert_pages_match_listing (f, repo, 1, "");
   assert_pages_match_listing (f, repo, 2, "");
   assert_pages_match_listing (f, repo, 2, "test");
+  /* an offset past what any repository holds is an empty page, and leaves
+   * later listings alone (it once wrapped around into a negative offset) */
+  {
+    g_autoptr (GPtrArray) far = pulp_engine_list_units (
+        f->engine, repo, g_variant_new_parsed ("{'offset': <uint64 18446744073709551614>, 'limit': <uint64 2>}"), &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (far->len, ==, 0);
+  }
+  assert_pages_match_listing (f, repo, 2, "");
   {
     g_autoptr (GPtrArray) none = pulp_engine_list_units (
         f->engine, repo, g_variant_new_parsed ("{'version': <uint64 3>}"), &error);

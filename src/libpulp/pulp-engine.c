@@ -524,10 +524,16 @@ static gboolean
 prune_tasks (gpointer user_data)
 {
   PulpEngine *self = user_data;
-  guint64 cutoff = (guint64) g_get_real_time () - self->task_retention;
+  guint64 now = (guint64) g_get_real_time ();
+  guint64 cutoff;
   g_autoptr (GPtrArray) expired = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer value;
+
+  /* (a retention longer than time so far keeps everything) */
+  if (self->task_retention >= now)
+    return G_SOURCE_CONTINUE;
+  cutoff = now - self->task_retention;
 
   g_hash_table_iter_init (&iter, self->tasks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -659,10 +665,14 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
       provider = g_key_file_get_string (config, "database", "provider", NULL);
       cnc = g_key_file_get_string (config, "database", "cnc-string", NULL);
     }
-  if (max_parallel < 1 || max_parallel > 64 || retention < 0)
+  /* (the retention is kept in µs) */
+  if (max_parallel < 1 || max_parallel > 64 || retention < 0
+      || retention > G_MAXINT64 / G_USEC_PER_SEC)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "max-parallel-tasks must be between 1 and 64 and task-retention-seconds not negative");
+                   "max-parallel-tasks must be between 1 and 64 and task-retention-seconds "
+                   "between 0 and %" G_GINT64_FORMAT,
+                   G_MAXINT64 / G_USEC_PER_SEC);
       return NULL;
     }
   self->state_dir = g_strdup (state_dir);
@@ -1134,8 +1144,14 @@ unit_query_new (PulpEngine *self, PulpRepository *repo, GVariant *filter, GError
 static GPtrArray *
 unit_query_run (UnitQuery *q, GError **error)
 {
-  g_autofree gchar *mark = pulp_repository_get_page_mark (q->repository, q->version, q->type, q->offset);
+  g_autofree gchar *mark = NULL;
   g_autoptr (GPtrArray) units = NULL;
+
+  /* No repository holds that many units; the arithmetic below (and SQL's
+   * signed integers) could not count them. */
+  if (q->offset > (guint64) G_MAXINT64 - q->limit - 1)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+  mark = pulp_repository_get_page_mark (q->repository, q->version, q->type, q->offset);
 
   /* Skipping offset units costs as much as reading them. Pages are read
    * from the mark of their offset when there is one; otherwise one unit

@@ -636,7 +636,7 @@ pulp_task_interrupt (PulpTask *self)
   if (self->state == PULP_TASK_STATE_QUEUED)
     {
       g_autoptr (GError) error = g_error_new_literal (PULP_ERROR, PULP_ERROR_INTERRUPTED,
-                                                      _("The daemon stopped while the task ran"));
+                                                      _("The daemon stopped before the task ran"));
       g_cancellable_cancel (self->cancellable);
       finish (self, PULP_TASK_STATE_FAILED, error, NULL);
     }
