@@ -203,6 +203,25 @@ check "SIGTERM-ed daemon restarts with its version" "t 5" "$(prop /org/pulp/repo
 check "DeleteRepository" "" "$(mgr DeleteRepository s r1)"
 contains "deleted repository is gone" "No repository “r1”" "$(mgr GetRepository s r1)"
 
+# --- a client that hears Finished finds the repository as the task left
+# it: its PropertiesChanged (LatestVersion) comes first
+dbus-monitor --system "type='signal',sender='org.pulp.Manager'" >"$WORK/monitor" 2>&1 &
+monitor=$!
+sleep 0.5
+printf 'units 7 o v1\n' >"$WORK/desc-order"
+mgr CreateRepository ssa{sv} order test 1 feed s "file://$WORK/desc-order" >/dev/null
+t=$(repo order Sync a{sv} 0 | cut -d'"' -f2)
+task_wait "$t" >/dev/null
+sleep 0.3
+kill $monitor; wait $monitor 2>/dev/null
+order=$(awk -v task="$t" '
+  /^signal / { header = NR; member = $0 }
+  /string "LatestVersion"/ && member ~ /path=\/org\/pulp\/repositories\/order;/ && !changed { changed = header }
+  /^signal / && $0 ~ "path=" task ";" && /member=Finished/ { finished = NR }
+  END { print (changed && finished && changed < finished) ? "first" : "changed " changed ", finished " finished }' "$WORK/monitor")
+check "LatestVersion changes before the task's Finished signal" "first" "$order"
+mgr DeleteRepository s order >/dev/null
+
 # --- SIGTERM during a sync: its task and the one queued behind it end as
 # interrupted, and whoever waits for one hears so before pulpd exits
 printf 'block-after 5 %s\nunits 50 t v1\n' "$WORK/go3" >"$WORK/desc"

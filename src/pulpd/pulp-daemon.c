@@ -95,10 +95,32 @@ complete_waiters (PulpTask *task)
   g_object_set_data (G_OBJECT (task), "pulp-waiters", NULL);
 }
 
+static gchar *repository_path (const gchar *id);
+
+/* Sends the property changes GDBus holds back for an idle moment: a client
+ * that hears Finished must find the task and its repository as they ended
+ * (LatestVersion, UnitCount), not as they were. */
+static void
+flush_task_and_repository (PulpDaemon *self, PulpTask *task, PulpDBusTask *iface)
+{
+  const gchar *repo = pulp_task_get_repository (task);
+
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (iface));
+  if (*repo != '\0')
+    {
+      g_autofree gchar *path = repository_path (repo);
+      g_autoptr (GDBusInterface) repo_iface = g_dbus_object_manager_get_interface (
+          G_DBUS_OBJECT_MANAGER (self->object_manager), path, "org.pulp.Repository");
+      if (repo_iface != NULL)
+        g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (repo_iface));
+    }
+}
+
 static void
 task_finished (PulpTask *task, PulpDBusTask *iface)
 {
   sync_task_properties (task, NULL, iface);
+  flush_task_and_repository (g_object_get_data (G_OBJECT (task), "pulp-daemon"), task, iface);
   pulp_dbus_task_emit_finished (iface, pulp_task_get_state_string (task), pulp_task_get_error (task),
                                 pulp_task_get_summary (task));
   complete_waiters (task);
