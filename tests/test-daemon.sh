@@ -48,6 +48,13 @@ contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --syste
 printf 'units 500 u v1\n' >"$WORK/desc"
 repo r1 Configure a{sv} 2 feed s "file://$WORK/desc" password s secret >/dev/null
 check "secrets are not returned" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o secret)"
+mgr CreateRepository ssa{sv} sec test 2 feed s "http://fuser:FeedPW@127.0.0.1:1/x?y" \
+  proxy s "http://puser:ProxyPW@127.0.0.1:3128" >/dev/null
+check "passwords in the feed and proxy URLs are not returned" "" \
+  "$(prop /org/pulp/repositories/sec org.pulp.Repository Config | grep -o 'FeedPW\|ProxyPW')"
+contains "the rest of the feed URL is" '"http://fuser@127.0.0.1:1/x?y"' \
+  "$(prop /org/pulp/repositories/sec org.pulp.Repository Config)"
+mgr DeleteRepository s sec >/dev/null
 # an empty string unsets a key: a proxy or CA set by mistake can be taken back
 repo r1 Configure a{sv} 2 proxy s http://127.0.0.1:3128 ca-cert s /nonexistent.pem >/dev/null
 contains "proxy and ca-cert are set" "ca-cert" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config)"

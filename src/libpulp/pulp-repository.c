@@ -146,11 +146,28 @@ pulp_repository_get_config (PulpRepository *self)
   return self->config;
 }
 
+/* @url without the password of its user information, or %NULL if it has
+ * none */
+static gchar *
+url_without_password (const gchar *url)
+{
+  const GUriFlags flags = G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED;
+  g_autoptr (GUri) uri = g_uri_parse (url, flags, NULL);
+  g_autoptr (GUri) safe = NULL;
+
+  if (uri == NULL || g_uri_get_password (uri) == NULL)
+    return NULL;
+  safe = g_uri_build_with_user (flags, g_uri_get_scheme (uri), g_uri_get_user (uri), NULL, NULL,
+                                g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
+                                g_uri_get_query (uri), g_uri_get_fragment (uri));
+  return g_uri_to_string (safe);
+}
+
 /**
  * pulp_repository_get_public_config:
  *
  * Returns: (transfer floating): the configuration without secrets: no
- * password, and no password in the proxy URL
+ * password, and no password in the feed or proxy URL
  */
 GVariant *
 pulp_repository_get_public_config (PulpRepository *self)
@@ -166,21 +183,15 @@ pulp_repository_get_public_config (PulpRepository *self)
   g_variant_iter_init (&iter, self->config);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
+      gchar *safe = NULL;
+
       if (g_str_equal (key, "password"))
         continue;
-      if (g_str_equal (key, "proxy") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        {
-          g_autoptr (GUri) uri = g_uri_parse (g_variant_get_string (value, NULL), G_URI_FLAGS_HAS_PASSWORD, NULL);
-          if (uri != NULL && g_uri_get_password (uri) != NULL)
-            {
-              g_autoptr (GUri) safe = g_uri_build_with_user (
-                  G_URI_FLAGS_HAS_PASSWORD, g_uri_get_scheme (uri), g_uri_get_user (uri), NULL, NULL,
-                  g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri), NULL, NULL);
-              g_variant_builder_add (&b, "{sv}", key, g_variant_new_take_string (g_uri_to_string (safe)));
-              continue;
-            }
-        }
-      g_variant_builder_add (&b, "{sv}", key, value);
+      if ((g_str_equal (key, "proxy") || g_str_equal (key, "feed"))
+          && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        safe = url_without_password (g_variant_get_string (value, NULL));
+      g_variant_builder_add (&b, "{sv}", key,
+                             safe != NULL ? g_variant_new_take_string (safe) : value);
     }
   return g_variant_builder_end (&b);
 }
