@@ -48,6 +48,8 @@ contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --syste
 printf 'units 500 u v1\n' >"$WORK/desc"
 repo r1 Configure a{sv} 2 feed s "file://$WORK/desc" password s secret >/dev/null
 check "secrets are not returned" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o secret)"
+[ -n "${PULP_TEST_POSTGRESQL:-}" ] || check "the database, which holds the password, is pulpd's alone" \
+  "600 600" "$(stat -c %a "$STATE/pulp.db" "$STATE/pulp.db-wal" | tr '\n' ' ' | sed 's/ $//')"
 mgr CreateRepository ssa{sv} sec test 2 feed s "http://fuser:FeedPW@127.0.0.1:1/x?y" \
   proxy s "http://puser:ProxyPW@127.0.0.1:3128" >/dev/null
 check "passwords in the feed and proxy URLs are not returned" "" \

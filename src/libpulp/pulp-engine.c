@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
@@ -631,6 +632,36 @@ load_state (PulpEngine *self, GError **error)
   return TRUE;
 }
 
+/* The database holds repository passwords: readable by pulpd's user
+ * alone (the state directory stays open, for the content files). SQLite
+ * gives its -wal and -shm files the mode of the database; those of older
+ * versions of pulpd, made with the umask, are closed too. */
+static gboolean
+make_private_database (const gchar *state_dir, GError **error)
+{
+  static const gchar *const names[] = { "pulp.db", "pulp.db-wal", "pulp.db-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree gchar *path = g_build_filename (state_dir, names[i], NULL);
+      gint fd = g_open (path, O_RDONLY | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
+
+      if (fd < 0 && errno == ENOENT)
+        continue;
+      if (fd < 0 || fchmod (fd, 0600) != 0)
+        {
+          gint saved = errno;
+          if (fd >= 0)
+            close (fd);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("Cannot make %s private: %s"), path, g_strerror (saved));
+          return FALSE;
+        }
+      close (fd);
+    }
+  return TRUE;
+}
+
 /**
  * pulp_engine_new:
  * @state_dir: where the database and the content store live
@@ -695,6 +726,8 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
       provider = g_strdup ("SQLite");
       if (cnc == NULL)
         {
+          if (!make_private_database (state_dir, error))
+            return NULL;
           /* libgda reads ';' and '=' as separators: escape the path */
           quoted = gda_rfc1738_encode (state_dir);
           cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
