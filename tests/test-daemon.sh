@@ -24,6 +24,10 @@ task_wait() { busctl --system call --timeout=120 org.pulp.Manager "$1" org.pulp.
 database_conf >"$WORK/pulpd.conf"
 start() { start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"; }
 
+out=$("$PULPD" --system --config "$WORK/no-such.conf" 2>&1); rc=$?
+check "a missing --config file: exit 1" "1" "$rc"
+contains "… naming the file" "Cannot read the configuration $WORK/no-such.conf:" "$out"
+
 start
 contains "ListImporters lists the test importer" '"test"' "$(mgr ListImporters)"
 contains "Version property" 's "' "$(prop /org/pulp/Manager org.pulp.Manager Version)"

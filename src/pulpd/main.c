@@ -215,6 +215,11 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
   mallopt (M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 #endif
+  /* GIO's proxy resolver reads GSettings, and dconf's backend wants a
+   * cache in a home directory the service may not see (ProtectHome=):
+   * a daemon has no desktop settings to read, and repositories name their
+   * proxy. */
+  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
@@ -248,7 +253,8 @@ main (int argc, char **argv)
       /* the default file is optional; one that was named is not */
       if (opt_config != NULL || !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         {
-          g_printerr (_("Cannot read the configuration: %s\n"), error->message);
+          g_printerr (_("Cannot read the configuration %s: %s\n"),
+                      opt_config != NULL ? opt_config : PULP_DEFAULT_CONFIG, error->message);
           return EXIT_FAILURE;
         }
       g_clear_error (&error);
