@@ -295,6 +295,9 @@ main (int argc, char **argv)
       if (!ctx.acquired)
         return EXIT_FAILURE;
       lock_fd = lock_state_dir (state_dir, REPLACE_WAIT_S, &error);
+      if (lock_fd < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        g_prefix_error (&error, _("The pulpd to replace did not stop within %d s: "),
+                        REPLACE_WAIT_S);
     }
   if (lock_fd < 0)
     {
