@@ -598,6 +598,21 @@ finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
+/* A queued task ends at once with @state and the error @code, @message; a running one is
+ * asked to stop and ends when its work returns. */
+static void
+stop (PulpTask *self, PulpTaskState state, gint code, const gchar *message)
+{
+  if (self->state == PULP_TASK_STATE_QUEUED)
+    {
+      g_autoptr (GError) error = g_error_new_literal (PULP_ERROR, code, message);
+      g_cancellable_cancel (self->cancellable);
+      finish (self, state, error, NULL);
+    }
+  else if (self->state == PULP_TASK_STATE_RUNNING)
+    g_cancellable_cancel (self->cancellable);
+}
+
 /**
  * pulp_task_cancel:
  *
@@ -608,16 +623,8 @@ void
 pulp_task_cancel (PulpTask *self)
 {
   g_return_if_fail (PULP_IS_TASK (self));
-
-  if (self->state == PULP_TASK_STATE_QUEUED)
-    {
-      g_autoptr (GError) error = g_error_new_literal (PULP_ERROR, PULP_ERROR_CANCELLED,
-                                                      _("The task was cancelled"));
-      g_cancellable_cancel (self->cancellable);
-      finish (self, PULP_TASK_STATE_CANCELLED, error, NULL);
-    }
-  else if (self->state == PULP_TASK_STATE_RUNNING)
-    g_cancellable_cancel (self->cancellable);
+  stop (self, PULP_TASK_STATE_CANCELLED, PULP_ERROR_CANCELLED,
+        _("The task was cancelled"));
 }
 
 /**
@@ -631,17 +638,9 @@ void
 pulp_task_interrupt (PulpTask *self)
 {
   g_return_if_fail (PULP_IS_TASK (self));
-
   self->interrupted = TRUE;
-  if (self->state == PULP_TASK_STATE_QUEUED)
-    {
-      g_autoptr (GError) error = g_error_new_literal (PULP_ERROR, PULP_ERROR_INTERRUPTED,
-                                                      _("The daemon stopped before the task ran"));
-      g_cancellable_cancel (self->cancellable);
-      finish (self, PULP_TASK_STATE_FAILED, error, NULL);
-    }
-  else if (self->state == PULP_TASK_STATE_RUNNING)
-    g_cancellable_cancel (self->cancellable);
+  stop (self, PULP_TASK_STATE_FAILED, PULP_ERROR_INTERRUPTED,
+        _("The daemon stopped before the task ran"));
 }
 
 static void
