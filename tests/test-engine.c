@@ -103,6 +103,21 @@ old_unit (const gchar *name, const gchar *summary)
   return unit;
 }
 
+/* The test database, as the engine with its state in @dir uses it: SQLite
+ * there, or the PostgreSQL server test-postgresql.sh started. */
+static PulpStore *
+open_test_store (const gchar *dir)
+{
+  g_autoptr (GError) error = NULL;
+  const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
+  g_autofree gchar *cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
+  PulpStore *store = postgresql != NULL ? pulp_store_new ("PostgreSQL", postgresql, &error)
+                                        : pulp_store_new ("SQLite", cnc, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
 static PulpRepository *
 create_repo (Fixture *f, const gchar *id, const gchar *policy)
 {
@@ -420,17 +435,11 @@ static void
 leave_stray_rows (Fixture *f, const gchar *repo, guint64 version)
 {
   g_autoptr (GError) error = NULL;
-  const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
   g_autofree gchar *state = g_build_filename (f->dir, "state", NULL);
-  g_autofree gchar *cnc_string = postgresql != NULL
-                                   ? g_strdup (postgresql)
-                                   : g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", state);
-  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (PulpStore) store = open_test_store (state);
   g_autoptr (PulpUnit) stray = old_unit ("stray", "from a failed sync");
   g_autoptr (GPtrArray) units = g_ptr_array_new ();
 
-  store = pulp_store_new (postgresql != NULL ? "PostgreSQL" : "SQLite", cnc_string, &error);
-  g_assert_no_error (error);
   g_ptr_array_add (units, stray);
   g_assert_true (pulp_store_begin (store, &error));
   g_assert_true (pulp_store_upsert_units (store, units, &error));
@@ -643,17 +652,13 @@ test_interrupted (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *state = g_build_filename (f->dir, "state", NULL);
-  g_autofree gchar *cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", state);
   PulpStoreTask row = { 41, "sync", "", "running", "units", "", "", "", 1, 2, 0, 0 };
   PulpTask *task;
 
   /* a task the daemon was running when it died, as the database has it */
   g_clear_object (&f->engine);
   {
-    const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
-    g_autoptr (PulpStore) store = postgresql != NULL ? pulp_store_new ("PostgreSQL", postgresql, &error)
-                                                     : pulp_store_new ("SQLite", cnc, &error);
-    g_assert_no_error (error);
+    g_autoptr (PulpStore) store = open_test_store (state);
     g_assert_true (pulp_store_save_task (store, &row, &error));
   }
   f->engine = open_engine (f);
@@ -955,11 +960,7 @@ test_store_units_immutable (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *dir = g_dir_make_tmp ("pulp-immutable-XXXXXX", NULL);
-  const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
-  g_autofree gchar *cnc_string = postgresql != NULL
-                                   ? g_strdup (postgresql)
-                                   : g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
-  g_autoptr (PulpStore) store = NULL;
+  g_autoptr (PulpStore) store = open_test_store (dir);
   g_autoptr (PulpUnit) stored = old_unit ("stored", "from the first repository");
   g_autoptr (PulpUnit) again = old_unit ("stored", "poisoned");
   g_autoptr (PulpUnit) pending = old_unit ("pending", "declared by SHA-1");
@@ -969,8 +970,6 @@ test_store_units_immutable (void)
   g_autoptr (GPtrArray) listed = NULL;
   const gchar *digest = "5f8f0a3c0d5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
 
-  store = pulp_store_new (postgresql != NULL ? "PostgreSQL" : "SQLite", cnc_string, &error);
-  g_assert_no_error (error);
   pulp_unit_set_sha256 (stored, digest);
   pulp_unit_set_size (stored, 10);
   pulp_unit_set_relative_path (again, "elsewhere/stored");
