@@ -216,6 +216,21 @@ run (PulpStore *self, Statement *st, GError **error)
   return TRUE;
 }
 
+/* SQL for "the rows of @repo's version @version" in repository_content
+ * (as @prefix names it); bind_in_version() fills in the three values,
+ * which come first in the statement. */
+#define IN_VERSION(prefix)                                                                         \
+  prefix "repository = ##r::string AND " prefix "version_added <= ##v::gint64 AND ("              \
+  prefix "version_removed IS NULL OR " prefix "version_removed > ##v2::gint64)"
+
+static void
+bind_in_version (Statement *st, const gchar *repo, guint64 version)
+{
+  bind_string (st, 0, repo);
+  bind_int (st, 1, (gint64) version);
+  bind_int (st, 2, (gint64) version);
+}
+
 static GdaDataModel *
 query (PulpStore *self, Statement *st, GType *col_types, GError **error)
 {
@@ -754,17 +769,13 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
   st = prepare (self,
                 self->is_sqlite
                     ? "SELECT group_concat (unit || uploaded, ',') FROM repository_content"
-                      " WHERE repository = ##r::string AND version_added <= ##v::gint64"
-                      " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
+                      " WHERE " IN_VERSION ("")
                     : "SELECT string_agg (unit || uploaded::text, ',') FROM repository_content"
-                      " WHERE repository = ##r::string AND version_added <= ##v::gint64"
-                      " AND (version_removed IS NULL OR version_removed > ##v2::gint64)",
+                      " WHERE " IN_VERSION (""),
                 error);
   if (st == NULL)
     return NULL;
-  bind_string (st, 0, repo);
-  bind_int (st, 1, (gint64) version);
-  bind_int (st, 2, (gint64) version);
+  bind_in_version (st, repo, version);
   model = query (self, st, types, error);
   if (model == NULL)
     {
@@ -1589,7 +1600,7 @@ pulp_store_list_units (PulpStore *self,
   gboolean count_then_join = any_type && offset > 0;
   const gchar *text;
   Statement *st;
-  guint h = 0;
+  guint h = 3; /* after those of bind_in_version() */
   Json j;
 
   /* The page comes back as one JSON text built by the database, the
@@ -1606,16 +1617,13 @@ pulp_store_list_units (PulpStore *self,
   " ''::bytea ORDER BY unit) FROM (SELECT u.type, c.unit, u.unit_key, u.metadata, u.relative_path," \
   " u.sha256, u.size, c.uploaded"
 #define SQLITE_UNIT_PAGE(condition)                                                                        \
-  SQLITE_PAGE " FROM repository_content c JOIN units u ON u.id = c.unit WHERE c.repository = ##r::string"  \
-  " AND c.version_added <= ##v::gint64 AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)" \
+  SQLITE_PAGE " FROM repository_content c JOIN units u ON u.id = c.unit WHERE " IN_VERSION ("c.") \
   " AND c.unit > ##a::string" condition " ORDER BY c.unit LIMIT ##l::gint64 OFFSET ##o::gint64)"
 
   if (self->is_sqlite && count_then_join)
     st = prepare (self,
                   SQLITE_PAGE " FROM (SELECT unit, uploaded FROM repository_content"
-                  " WHERE repository = ##r::string AND version_added <= ##v::gint64"
-                  " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
-                  " AND unit > ##a::string ORDER BY unit"
+                  " WHERE " IN_VERSION ("") " AND unit > ##a::string ORDER BY unit"
                   " LIMIT ##l::gint64 OFFSET ##o::gint64) c"
                   " JOIN units u ON u.id = c.unit ORDER BY c.unit)",
                   error);
@@ -1628,26 +1636,21 @@ pulp_store_list_units (PulpStore *self,
   else if (any_type)
     st = prepare (self,
                   POSTGRESQL_PAGE " FROM (SELECT unit, uploaded FROM repository_content"
-                  " WHERE repository = ##r::string AND version_added <= ##v::gint64"
-                  " AND (version_removed IS NULL OR version_removed > ##v2::gint64)"
-                  " AND unit > ##a::string ORDER BY unit"
+                  " WHERE " IN_VERSION ("") " AND unit > ##a::string ORDER BY unit"
                   " LIMIT ##l::gint64 OFFSET ##o::gint64) AS c"
                   " JOIN units u ON u.id = c.unit) AS page",
                   error);
   else
     st = prepare (self,
                   POSTGRESQL_PAGE " FROM repository_content c JOIN units u ON u.id = c.unit"
-                  " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
-                  " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
-                  " AND c.unit > ##a::string AND u.type = ##t::string ORDER BY c.unit"
+                  " WHERE " IN_VERSION ("c.") " AND c.unit > ##a::string AND u.type = ##t::string"
+                  " ORDER BY c.unit"
                   " LIMIT ##l::gint64 OFFSET ##o::gint64) AS page",
                   error);
 #undef POSTGRESQL_PAGE
   if (st == NULL)
     return NULL;
-  bind_string (st, h++, repo);
-  bind_int (st, h++, (gint64) version);
-  bind_int (st, h++, (gint64) version);
+  bind_in_version (st, repo, version);
   bind_string (st, h++, after_id);
   if (!any_type)
     bind_string (st, h++, type);
@@ -1747,16 +1750,13 @@ pulp_store_find_content (PulpStore *self,
   g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree gchar *ids = packed_ids (self);
   g_autofree gchar *sql = g_strconcat (
-      "SELECT unit, uploaded FROM repository_content WHERE repository = ##r::string"
-      " AND version_added <= ##v::gint64 AND (version_removed IS NULL"
-      " OR version_removed > ##v2::gint64) AND unit IN ", ids, NULL);
+      "SELECT unit, uploaded FROM repository_content WHERE " IN_VERSION ("") " AND unit IN ", ids,
+      NULL);
   FindBatch find = { prepare (self, sql, error), found };
 
   if (find.st == NULL)
     return NULL;
-  bind_string (find.st, 0, repo);
-  bind_int (find.st, 1, (gint64) version);
-  bind_int (find.st, 2, (gint64) version);
+  bind_in_version (find.st, repo, version);
   if (!run_packed (self, unit_ids, ID_FIELDS, pack_id, find_batch, &find, error))
     {
       db_error (error, "looking up units");
@@ -1786,17 +1786,14 @@ pulp_store_find_at_path (PulpStore *self,
   GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
   Statement *st = prepare (self,
                            "SELECT c.unit FROM repository_content c JOIN units u ON u.id = c.unit"
-                           " WHERE c.repository = ##r::string AND c.version_added <= ##v::gint64"
-                           " AND (c.version_removed IS NULL OR c.version_removed > ##v2::gint64)"
-                           " AND u.type = ##t::string AND u.relative_path = ##p::string"
+                           " WHERE " IN_VERSION ("c.") " AND u.type = ##t::string"
+                           " AND u.relative_path = ##p::string"
                            " AND c.unit <> ##i::string",
                            error);
 
   if (st == NULL)
     return NULL;
-  bind_string (st, 0, repo);
-  bind_int (st, 1, (gint64) version);
-  bind_int (st, 2, (gint64) version);
+  bind_in_version (st, repo, version);
   bind_string (st, 3, pulp_unit_get_type_id (unit));
   bind_string (st, 4, pulp_unit_get_relative_path (unit));
   bind_string (st, 5, pulp_unit_get_id (unit));
