@@ -709,9 +709,10 @@ test_ampersand_attributes (Fixture *f, gconstpointer data)
                    "Packages/semi;colon&amp.rpm");
 }
 
-/* PACKAGE_XML with its epoch, checksum type and checksum replaced. */
+/* A primary of one package: PACKAGE_XML with its epoch, checksum type and
+ * checksum replaced. */
 static gchar *
-package_with (const gchar *epoch, const gchar *type, const gchar *checksum)
+primary_with (const gchar *epoch, const gchar *type, const gchar *checksum)
 {
   g_autoptr (GString) xml = g_string_new (PACKAGE_XML ("Packages/f/foo-1.0-1.noarch.rpm", "s"));
 
@@ -719,6 +720,8 @@ package_with (const gchar *epoch, const gchar *type, const gchar *checksum)
   g_string_replace (xml, "type=\"sha256\"", type, 1);
   g_string_replace (xml, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                     checksum, 1);
+  g_string_prepend (xml, PRIMARY_HEAD);
+  g_string_append (xml, "</metadata>\n");
   return g_string_free (g_steal_pointer (&xml), FALSE);
 }
 
@@ -768,8 +771,7 @@ test_bad_values (Fixture *f, gconstpointer data)
     {
       g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
       g_autoptr (GError) error = NULL;
-      g_autofree gchar *pkg = package_with (cases[i].epoch, cases[i].type, cases[i].checksum);
-      g_autofree gchar *text = g_strconcat (PRIMARY_HEAD, pkg, "</metadata>\n", NULL);
+      g_autofree gchar *text = primary_with (cases[i].epoch, cases[i].type, cases[i].checksum);
 
       g_assert_false (parse_text (f, text, units, &error));
       g_test_message ("%s %s %s: %s", cases[i].epoch, cases[i].type, cases[i].checksum,
@@ -784,8 +786,7 @@ test_bad_values (Fixture *f, gconstpointer data)
     {
       g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
       g_autoptr (GError) error = NULL;
-      g_autofree gchar *pkg = package_with (good[i].epoch, good[i].type, good[i].checksum);
-      g_autofree gchar *text = g_strconcat (PRIMARY_HEAD, pkg, "</metadata>\n", NULL);
+      g_autofree gchar *text = primary_with (good[i].epoch, good[i].type, good[i].checksum);
 
       g_assert_true (parse_text (f, text, units, &error));
       g_assert_no_error (error);
