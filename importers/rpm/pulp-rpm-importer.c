@@ -418,10 +418,11 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
  * with the parser in a thread of its own they overlap. Units travel in
  * chunks through a queue; chunks are recycled through a second queue that
  * starts with PIPELINE_CHUNKS of them, so the parser runs at most that far
- * ahead and memory stays bounded. */
+ * ahead and memory stays bounded; far enough to go on while the conduit
+ * writes a transaction (4 MiB of metadata, about 2,400 packages). */
 
 #define PIPELINE_CHUNK 500
-#define PIPELINE_CHUNKS 4
+#define PIPELINE_CHUNKS 8
 
 typedef struct
 {

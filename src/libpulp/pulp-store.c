@@ -816,8 +816,12 @@ pulp_store_load_content (PulpStore *self, const gchar *repo, guint64 version, GE
  * more than SQLite's own work when every value is a parameter; rows as
  * JSON cost SQLite a parse of the row for every field it extracted. A
  * value per field, because libgda binds (and SQLite copies) a parameter
- * for every place that names it. */
+ * for every place that names it. Each statement's values are copied a few
+ * times (here, for libgda, by SQLite), so a statement also ends at
+ * PACKED_BYTES: a flush of thousands of large units is not held several
+ * times over. */
 #define PACKED_ROWS 2000
+#define PACKED_BYTES (512 * 1024)
 #define PACKED_FIELDS 7
 #define DIGITS 10
 
@@ -826,6 +830,7 @@ typedef struct
   guint n_fields;
   guint field; /* the next one of the current row */
   guint rows;
+  gsize bytes; /* of values */
   GString *data[PACKED_FIELDS];
   GString *index[PACKED_FIELDS];
 } PackedRows;
@@ -836,6 +841,7 @@ static void
 packed_rows_reset (PackedRows *p)
 {
   p->field = p->rows = 0;
+  p->bytes = 0;
   for (guint k = 0; k < p->n_fields; k++)
     {
       g_string_assign (p->data[k], "-");
@@ -887,6 +893,7 @@ packed_field_len (PackedRows *p, const gchar *value, gsize len)
   packed_number (p->index[p->field], data->len + 1); /* substr() counts from 1 */
   packed_number (p->index[p->field], len);
   g_string_append_len (data, value, (gssize) len);
+  p->bytes += len;
   if (++p->field == p->n_fields)
     {
       p->field = 0;
@@ -1006,7 +1013,7 @@ typedef gboolean (*PackedBatchFunc) (PulpStore *self, const PackedRows *p, gpoin
                                      GError **error);
 
 /* Packs @items, each row by @row into @fields (as for packed_select()),
- * and hands them to @batch PACKED_ROWS rows at a time. */
+ * and hands them to @batch PACKED_ROWS rows (or PACKED_BYTES) at a time. */
 static gboolean
 run_packed (PulpStore *self,
             GPtrArray *items,
@@ -1023,7 +1030,7 @@ run_packed (PulpStore *self,
   for (guint i = 0; i < items->len && ok; i++)
     {
       row (&p, g_ptr_array_index (items, i));
-      if (p.rows == PACKED_ROWS || i + 1 == items->len)
+      if (p.rows == PACKED_ROWS || p.bytes >= PACKED_BYTES || i + 1 == items->len)
         {
           ok = batch (self, &p, data, error);
           packed_rows_reset (&p);
