@@ -8,6 +8,7 @@
 
 #include "pulp.h"
 #include "pulp-rpm-metadata.h"
+#include "pulp-rpm-pipeline.h"
 
 /* Units are saved (and, under the immediate policy, downloaded) this many
  * at a time: the database likes batches, and memory stays bounded however
@@ -415,10 +416,8 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
  *
  * Parsing primary and building units (about 2 s for 50,000 packages) and
  * saving them (the database's work) take turns on one thread otherwise;
- * with the parser in a thread of its own they overlap. Units travel in
- * chunks through a queue; chunks are recycled through a second queue that
- * starts with PIPELINE_CHUNKS of them, so the parser runs at most that far
- * ahead and memory stays bounded; far enough to go on while the conduit
+ * with the parser in a thread of its own they overlap. It runs at most
+ * PIPELINE_CHUNKS chunks ahead: far enough to go on while the conduit
  * writes a transaction (4 MiB of metadata, about 2,400 packages). */
 
 #define PIPELINE_CHUNK 500
@@ -431,52 +430,31 @@ typedef struct
   const gchar *feed;
   PulpRpmParseFlags flags;
   GCancellable *cancellable;
-  GAsyncQueue *full;  /* GPtrArray of units, then the end marker */
-  GAsyncQueue *empty; /* GPtrArray, emptied */
-  GPtrArray *chunk;   /* being filled; parser thread */
-  gint stop;          /* set by the consumer when it fails */
-  gboolean ok;        /* the parser's result, read after the end marker */
-  GError *error;
-} Pipeline;
-
-/* Any non-NULL pointer that is not a chunk. */
-#define PIPELINE_END ((gpointer) &pipeline_end_marker)
-static const gint pipeline_end_marker = 0;
+  PulpRpmUnitFunc func;
+  SyncState *st;
+} ParseJob;
 
 static gboolean
-pipeline_add (PulpUnit *unit, gpointer user_data, GError **error)
+push_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
-  Pipeline *p = user_data;
-
-  if (g_atomic_int_get (&p->stop))
-    {
-      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_FAILED, _("stopped"));
-      return FALSE;
-    }
-  g_ptr_array_add (p->chunk, g_object_ref (unit));
-  if (p->chunk->len >= PIPELINE_CHUNK)
-    {
-      g_async_queue_push (p->full, p->chunk);
-      p->chunk = g_async_queue_pop (p->empty);
-    }
-  return TRUE;
+  return pulp_rpm_pipeline_push (user_data, g_object_ref (unit), error);
 }
 
-static gpointer
-pipeline_parse (gpointer data)
+static gboolean
+produce_units (PulpRpmPipeline *pipeline, gpointer user_data, GError **error)
 {
-  Pipeline *p = data;
+  ParseJob *job = user_data;
 
-  p->chunk = g_async_queue_pop (p->empty);
-  p->ok = pulp_rpm_parse_primary_for_feed (p->path, p->display_name, p->feed, p->flags,
-                                           pipeline_add, p, p->cancellable, &p->error);
-  if (p->chunk->len > 0)
-    g_async_queue_push (p->full, p->chunk);
-  else
-    g_ptr_array_unref (p->chunk);
-  p->chunk = NULL;
-  g_async_queue_push (p->full, PIPELINE_END);
-  return NULL;
+  return pulp_rpm_parse_primary_for_feed (job->path, job->display_name, job->feed, job->flags,
+                                          push_unit, pipeline, job->cancellable, error);
+}
+
+static gboolean
+consume_unit (gpointer unit, gpointer user_data, GError **error)
+{
+  ParseJob *job = user_data;
+
+  return job->func (unit, job->st, error);
 }
 
 /* pulp_rpm_parse_primary_for_feed() with @func called in this thread, one
@@ -490,59 +468,18 @@ parse_primary_pipelined (SyncState *st,
                          PulpRpmUnitFunc func,
                          GError **error)
 {
-  Pipeline p = {
+  ParseJob job = {
     .path = path,
     .display_name = display_name,
     .feed = feed,
     .flags = flags,
     .cancellable = st->cancellable,
+    .func = func,
+    .st = st,
   };
-  g_autoptr (GError) local = NULL;
-  GThread *thread;
-  gpointer item;
 
-  p.full = g_async_queue_new ();
-  p.empty = g_async_queue_new_full ((GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < PIPELINE_CHUNKS; i++)
-    g_async_queue_push (p.empty, g_ptr_array_new_full (PIPELINE_CHUNK, g_object_unref));
-  thread = g_thread_try_new ("pulp-rpm-parse", pipeline_parse, &p, error);
-  if (thread == NULL)
-    {
-      g_async_queue_unref (p.full);
-      g_async_queue_unref (p.empty);
-      pulp_error_convert (error);
-      return FALSE;
-    }
-  while ((item = g_async_queue_pop (p.full)) != PIPELINE_END)
-    {
-      GPtrArray *chunk = item;
-
-      for (guint i = 0; i < chunk->len && local == NULL; i++)
-        if (!func (g_ptr_array_index (chunk, i), st, &local) && local == NULL)
-          g_set_error_literal (&local, PULP_ERROR, PULP_ERROR_FAILED, _("stopped"));
-      if (local != NULL)
-        g_atomic_int_set (&p.stop, TRUE);
-      /* recycled even after a failure, so the parser is never left waiting */
-      g_ptr_array_set_size (chunk, 0);
-      g_async_queue_push (p.empty, chunk);
-    }
-  g_thread_join (thread);
-  g_async_queue_unref (p.full);
-  g_async_queue_unref (p.empty);
-
-  /* Our own failure first: the parser only stopped because of it. */
-  if (local != NULL)
-    {
-      g_clear_error (&p.error);
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (!p.ok)
-    {
-      g_propagate_error (error, p.error);
-      return FALSE;
-    }
-  return TRUE;
+  return pulp_rpm_pipeline_run ("pulp-rpm-parse", PIPELINE_CHUNK, PIPELINE_CHUNKS, g_object_unref,
+                                produce_units, &job, consume_unit, &job, error);
 }
 
 /* Fetches a metadata file into the private temp dir. */

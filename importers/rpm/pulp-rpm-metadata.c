@@ -11,6 +11,7 @@
 #include "pulp-digest.h"
 #include "pulp-error.h"
 #include "pulp-rpm-metadata.h"
+#include "pulp-rpm-pipeline.h"
 #include "pulp-vardict-writer.h"
 
 /* Reading the metadata of a yum/dnf repository, with nothing of the sync
@@ -556,25 +557,35 @@ pulp_rpm_resolve_location (const gchar *feed,
   return url;
 }
 
+/* createrepo_c's callbacks: they run in the parser's thread */
 typedef struct
 {
   const gchar *path;
   const gchar *display_name;
   PulpRpmParseFlags flags;
-  PulpVardictWriter *writer; /* reused for every package */
-  PulpRpmUnitFunc func;
-  gpointer user_data;
+  PulpRpmPipeline *pipeline; /* where packages go */
   GCancellable *cancellable;
   GError *error;
   /* The package being filled in: ours (we allocated it in newpkg_cb), and
    * createrepo_c does not free it when the document ends inside it. */
   cr_Package *current;
+} ParseContext;
+
+/* Turns the parser's packages into units, in the thread that called
+ * pulp_rpm_parse_primary_for_feed() */
+typedef struct
+{
+  const gchar *display_name;
+  PulpRpmParseFlags flags;
+  PulpVardictWriter *writer; /* reused for every package */
+  PulpRpmUnitFunc func;
+  gpointer user_data;
   /* (nullable): the feed package locations are resolved against, and the
    * last xml:base that resolved (nearly every package has the same one) */
   const gchar *feed;
   gchar *checked_base;
   gboolean unescape_attributes; /* see unescape_ampersands() */
-} ParseContext;
+} UnitBuilder;
 
 /* createrepo_c reports structural problems as warnings and goes on; a
  * document that is not the metadata it claims to be, or holds values that
@@ -1220,13 +1231,13 @@ newpkg_cb (cr_Package **pkg,
   return CR_CB_RET_OK;
 }
 
-/* Called once per <package>: the package is turned into a unit, handed on
- * and freed here, so memory does not grow with the size of the metadata. */
+/* Called once per <package>: the package goes to the thread that turns it
+ * into a unit, which frees it, so memory does not grow with the size of
+ * the metadata. */
 static int
 pkg_cb (cr_Package *pkg, void *data, GError **err)
 {
   ParseContext *ctx = data;
-  g_autoptr (PulpUnit) unit = NULL;
 
   ctx->current = NULL;
   if (g_cancellable_set_error_if_cancelled (ctx->cancellable, &ctx->error))
@@ -1234,39 +1245,38 @@ pkg_cb (cr_Package *pkg, void *data, GError **err)
       cr_package_free (pkg);
       return CR_CB_RET_ERR;
     }
-  if (ctx->unescape_attributes)
-    unescape_package_attributes (pkg, (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0);
-  unit = unit_from_package (ctx->writer, pkg, ctx->display_name, pkg->checksum_type, pkg->pkgId,
+  return pulp_rpm_pipeline_push (ctx->pipeline, pkg, &ctx->error) ? CR_CB_RET_OK : CR_CB_RET_ERR;
+}
+
+static gboolean
+build_unit (gpointer item, gpointer data, GError **error)
+{
+  cr_Package *pkg = item;
+  UnitBuilder *b = data;
+  g_autoptr (PulpUnit) unit = NULL;
+
+  if (b->unescape_attributes)
+    unescape_package_attributes (pkg, (b->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0);
+  unit = unit_from_package (b->writer, pkg, b->display_name, pkg->checksum_type, pkg->pkgId,
                             pkg->location_href, pkg->location_base,
-                            (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, FALSE, &ctx->error);
-  if (unit != NULL && ctx->feed != NULL && nonempty (pkg->location_base) != NULL
-      && g_strcmp0 (pkg->location_base, ctx->checked_base) != 0)
+                            (b->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, FALSE, error);
+  if (unit == NULL)
+    return FALSE;
+  if (b->feed != NULL && nonempty (pkg->location_base) != NULL
+      && g_strcmp0 (pkg->location_base, b->checked_base) != 0)
     {
-      g_autofree gchar *url = pulp_rpm_resolve_location (ctx->feed, pkg->location_href,
-                                                         pkg->location_base, &ctx->error);
+      g_autofree gchar *url = pulp_rpm_resolve_location (b->feed, pkg->location_href,
+                                                         pkg->location_base, error);
       if (url == NULL)
         {
-          g_prefix_error (&ctx->error, _("%s: package %s: "), ctx->display_name,
+          g_prefix_error (error, _("%s: package %s: "), b->display_name,
                           pulp_unit_get_relative_path (unit));
-          g_clear_object (&unit);
+          return FALSE;
         }
-      else
-        {
-          g_free (ctx->checked_base);
-          ctx->checked_base = g_strdup (pkg->location_base);
-        }
+      g_free (b->checked_base);
+      b->checked_base = g_strdup (pkg->location_base);
     }
-  cr_package_free (pkg);
-  if (unit == NULL)
-    return CR_CB_RET_ERR;
-  if (!ctx->func (unit, ctx->user_data, &ctx->error))
-    {
-      if (ctx->error == NULL)
-        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_FAILED, _("%s: stopped"),
-                     ctx->display_name);
-      return CR_CB_RET_ERR;
-    }
-  return CR_CB_RET_OK;
+  return b->func (unit, b->user_data, error);
 }
 
 /**
@@ -1307,6 +1317,30 @@ pulp_rpm_primary_peek_count (const gchar *path)
   return g_ascii_strtoull (attr + strlen (" packages=\""), NULL, 10);
 }
 
+/* createrepo_c (libxml2 underneath) takes about twice as long to parse a
+ * package as building its unit does; with the parser in a thread of its
+ * own, the two and whatever the caller does with the units (an rpm sync
+ * runs it in a third thread) share the CPUs. A few hundred packages
+ * ahead are enough to keep it busy. */
+#define PARSE_CHUNK 100
+#define PARSE_CHUNKS 4
+
+static gboolean
+parse_packages (PulpRpmPipeline *pipeline, gpointer data, GError **error)
+{
+  ParseContext *ctx = data;
+  g_autoptr (GError) cr_error = NULL;
+  int rc;
+
+  ctx->pipeline = pipeline;
+  rc = cr_xml_parse_primary (ctx->path, newpkg_cb, ctx, pkg_cb, ctx, warning_cb, ctx,
+                             (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, &cr_error);
+  g_clear_pointer (&ctx->current, cr_package_free);
+  if (rc != CRE_OK || ctx->error != NULL)
+    return parse_failed (ctx, cr_error, error);
+  return TRUE;
+}
+
 /**
  * pulp_rpm_parse_primary:
  * @path: a verified primary.xml (plain, gz, bz2, xz or zchunk)
@@ -1316,8 +1350,9 @@ pulp_rpm_primary_peek_count (const gchar *path)
  * @cancellable: (nullable): checked before each package
  * @error: return location for a #GError
  *
- * Streams through primary.xml with createrepo_c's SAX parser: one package
- * at a time, none kept. createrepo_c's SAX handlers declare no entity
+ * Streams through primary.xml with createrepo_c's SAX parser, in a thread
+ * of its own: at most a few hundred packages are held at a time, and @func
+ * runs in the calling thread. createrepo_c's SAX handlers declare no entity
  * handling, so external entities are never fetched.
  *
  * Returns: %TRUE if every package was handed to @func;
@@ -1367,26 +1402,27 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
     .path = path,
     .display_name = display_name,
     .flags = flags,
+    .cancellable = cancellable,
+  };
+  UnitBuilder builder = {
+    .display_name = display_name,
+    .flags = flags,
     .writer = writer,
     .func = func,
     .user_data = user_data,
-    .cancellable = cancellable,
     .feed = feed,
     .unescape_attributes = attributes_keep_ampersand_references (),
   };
-  g_autoptr (GError) cr_error = NULL;
-  int rc;
+  gboolean ok;
 
   g_return_val_if_fail (path != NULL && func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  rc = cr_xml_parse_primary (path, newpkg_cb, &ctx, pkg_cb, &ctx, warning_cb, &ctx,
-                             (flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, &cr_error);
-  g_clear_pointer (&ctx.current, cr_package_free);
-  g_clear_pointer (&ctx.checked_base, g_free);
-  if (rc != CRE_OK || ctx.error != NULL)
-    return parse_failed (&ctx, cr_error, error);
-  return TRUE;
+  ok = pulp_rpm_pipeline_run ("pulp-rpm-xml", PARSE_CHUNK, PARSE_CHUNKS,
+                              (GDestroyNotify) cr_package_free, parse_packages, &ctx, build_unit,
+                              &builder, error);
+  g_free (builder.checked_base);
+  return ok;
 }
 
 /**
