@@ -877,6 +877,47 @@ test_handmade_large (Fixture *f, gconstpointer data)
     }
 }
 
+typedef struct
+{
+  GCancellable *cancellable;
+  guint seen;
+} CancelAt;
+
+static gboolean
+cancel_at_ten (PulpUnit *unit, gpointer user_data, GError **error)
+{
+  CancelAt *c = user_data;
+
+  if (++c->seen == 10)
+    g_cancellable_cancel (c->cancellable);
+  return TRUE;
+}
+
+/* The parser runs in a thread of its own, a few hundred packages ahead:
+ * cancelling stops it there, and the units already parsed are all that
+ * reach the callback. */
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) xml = g_string_new (PRIMARY_HEAD);
+  g_autofree gchar *path = g_build_filename (f->work, "primary.xml", NULL);
+  CancelAt c = { .cancellable = cancellable };
+
+  g_string_replace (xml, "packages=\"1\"", "packages=\"5000\"", 1);
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (xml, PACKAGE_XML ("Packages/f/foo-1.0-1.noarch.rpm", "s"));
+  g_string_append (xml, "</metadata>\n");
+  g_assert_true (g_file_set_contents (path, xml->str, -1, NULL));
+
+  g_assert_false (pulp_rpm_parse_primary (path, "primary.xml", cancel_at_ten, &c, cancellable,
+                                          &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (c.seen, >=, 10);
+  g_assert_cmpuint (c.seen, <, 1000);
+}
+
 static void
 test_malformed (Fixture *f, gconstpointer data)
 {
@@ -1301,6 +1342,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/primary/ampersand-attributes", NULL, test_ampersand_attributes);
   ADD ("/pulp/rpm/primary/bad-values", NULL, test_bad_values);
   ADD ("/pulp/rpm/primary/malformed", NULL, test_malformed);
+  ADD ("/pulp/rpm/primary/cancel", NULL, test_cancel);
   ADD ("/pulp/rpm/primary/external-entity", NULL, test_external_entity);
   ADD ("/pulp/rpm/primary/location-rejected", NULL, test_location_rejected);
   ADD ("/pulp/rpm/upload/fixtures", NULL, test_upload_fixtures);
