@@ -412,11 +412,11 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
   return st->batch->len < BATCH_SIZE || download_batch (st, error);
 }
 
-/* ---- parsing in a thread of its own ----------------------------------
+/* ---- units from a thread of their own --------------------------------
  *
- * Parsing primary and building units (about 2 s for 50,000 packages) and
- * saving them (the database's work) take turns on one thread otherwise;
- * with the parser in a thread of its own they overlap. It runs at most
+ * pulp_rpm_parse_primary_for_feed() (createrepo_c in one thread, building
+ * units in the calling one) runs in a thread of its own, so that saving
+ * the units (the database's work) overlaps with it. It runs at most
  * PIPELINE_CHUNKS chunks ahead: far enough to go on while the conduit
  * writes a transaction (4 MiB of metadata, about 2,400 packages). */
 
@@ -478,7 +478,7 @@ parse_primary_pipelined (SyncState *st,
     .st = st,
   };
 
-  return pulp_rpm_pipeline_run ("pulp-rpm-parse", PIPELINE_CHUNK, PIPELINE_CHUNKS, g_object_unref,
+  return pulp_rpm_pipeline_run ("pulp-rpm-units", PIPELINE_CHUNK, PIPELINE_CHUNKS, g_object_unref,
                                 produce_units, &job, consume_unit, &job, error);
 }
 
