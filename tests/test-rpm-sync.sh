@@ -539,19 +539,29 @@ check "primary outside the repository: version kept" "t 1" "$(rprop tamper Lates
 
 # a feed is the folder holding repodata/: with a fragment every URL would
 # resolve elsewhere (http://h/real#frag -> http://h/repodata/…), and a query
-# would be dropped from each request
+# would be dropped from each request. CreateRepository and Configure refuse
+# such a feed, so the user learns of it at once rather than at every sync.
+WHY="base URL (the folder holding repodata/) without query or fragment"
+create feedok "$URL/real/"
 n=0
 for feed in "$URL/real#frag" "$URL/real/?token=x"; do
   n=$((n + 1))
-  id=feed$n
-  create $id "$feed"
-  before=$(requests)
-  sync $id
-  check "feed $feed: fails" "failed" "$S"
-  check "feed $feed: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
-  contains "feed $feed: Error says why" "base URL (the folder holding repodata/) without query or fragment" "$(task_error)"
-  check "feed $feed: no request made" "0" "$(($(requests) - before))"
+  out=$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/Manager \
+    --method org.pulp.Manager.CreateRepository "feed$n" rpm "{'feed': <'$feed'>}" 2>&1)
+  contains "feed $feed: CreateRepository refuses it" "org.pulp.Error.InvalidArgument" "$out"
+  contains "feed $feed: CreateRepository says why" "$WHY" "$out"
+  contains "feed $feed: no repository made" "No repository “feed$n”" "$(mgr GetRepository s "feed$n")"
+  out=$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/repositories/feedok \
+    --method org.pulp.Repository.Configure "{'feed': <'$feed'>}" 2>&1)
+  contains "feed $feed: Configure refuses it" "org.pulp.Error.InvalidArgument" "$out"
+  contains "feed $feed: Configure says why" "$WHY" "$out"
+  check "feed $feed: the old feed stays" "a{sv} 1 \"feed\" s \"$URL/real/\"" "$(rprop feedok Config)"
 done
+before=$(requests)
+sync feedok
+check "after the refused feeds: the repository still syncs" "completed" "$S"
+contains "after the refused feeds: it read the old feed" "GET /real/repodata/repomd.xml" \
+  "$(tail -n +$((before + 1)) "$WORK/access.log")"
 
 # --- the same files as dnf reposync downloads from the same server
 D=$WORK/dnf

@@ -41,8 +41,9 @@ G_DECLARE_FINAL_TYPE (PulpRpmImporter, pulp_rpm_importer, PULP, RPM_IMPORTER, GO
  * packages).
  *
  * The feed is the repository's base URL (the folder holding repodata/),
- * without query or fragment. It is checked when a sync starts, before any
- * request: validate_config() only sees the importer's own keys.
+ * without query or fragment: CreateRepository and Configure refuse others
+ * (validate_feed()), and a sync checks again before any request, for a
+ * configuration stored before pulpd refused them.
  *
  * Summary keys besides the core's: `packages` t (distinct packages in
  * primary; one listed twice counts once), `downloaded` t and `bytes` t
@@ -819,6 +820,12 @@ pulp_rpm_importer_validate_config (PulpImporter *importer, GVariant *config, GEr
   return TRUE;
 }
 
+static gboolean
+pulp_rpm_importer_validate_feed (PulpImporter *importer, const gchar *feed, GError **error)
+{
+  return pulp_rpm_check_feed (feed, error);
+}
+
 /* Everything comes from the package header, so the caller may give no
  * metadata: a key is more likely a mistake than something to drop. */
 static gboolean
@@ -878,6 +885,7 @@ pulp_rpm_importer_iface_init (PulpImporterInterface *iface)
 {
   iface->get_description = pulp_rpm_importer_get_description;
   iface->validate_config = pulp_rpm_importer_validate_config;
+  iface->validate_feed = pulp_rpm_importer_validate_feed;
   iface->sync_repo = pulp_rpm_importer_sync_repo;
   iface->import_upload = pulp_rpm_importer_import_upload;
   iface->validate_upload = pulp_rpm_importer_validate_upload;

@@ -250,6 +250,7 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
   g_autoptr (GVariant) own_v = NULL;
   GVariantIter iter;
   const gchar *key;
+  const gchar *feed;
   GVariant *value;
 
   g_variant_dict_clear (&merged);
@@ -281,7 +282,9 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
     if (core_key_type (key) == NULL)
       g_variant_dict_insert_value (&own, key, value);
   own_v = g_variant_ref_sink (g_variant_dict_end (&own));
-  if (!pulp_importer_validate_config (importer, own_v, error))
+  if (!pulp_importer_validate_config (importer, own_v, error)
+      || (g_variant_lookup (all, "feed", "&s", &feed)
+          && !pulp_importer_validate_feed (importer, feed, error)))
     {
       pulp_error_convert (error);
       return NULL;

@@ -82,6 +82,25 @@ pulp_importer_validate_config (PulpImporter *self, GVariant *config, GError **er
 }
 
 /**
+ * pulp_importer_validate_feed:
+ * @feed: the feed a configuration sets
+ *
+ * Returns: %TRUE if the importer can sync from @feed
+ */
+gboolean
+pulp_importer_validate_feed (PulpImporter *self, const gchar *feed, GError **error)
+{
+  PulpImporterInterface *iface;
+
+  g_return_val_if_fail (PULP_IS_IMPORTER (self), FALSE);
+  g_return_val_if_fail (feed != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = PULP_IMPORTER_GET_IFACE (self);
+  return iface->validate_feed == NULL || iface->validate_feed (self, feed, error);
+}
+
+/**
  * pulp_importer_sync_repo:
  * @conduit: the sync conduit of this sync
  * @cancellable: (nullable): checked between steps

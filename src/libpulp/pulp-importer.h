@@ -30,6 +30,11 @@ G_DECLARE_INTERFACE (PulpImporter, pulp_importer, PULP, IMPORTER, GObject)
  *   before any content is read: rejects a @type the importer does not take
  *   and malformed @metadata with %PULP_ERROR_INVALID_ARGUMENT, so the
  *   caller learns of it at once; may be %NULL (then only import_upload checks)
+ * @validate_feed: called in the main thread with the feed a configuration
+ *   sets (the core checked that it is an http, https or file URL): rejects
+ *   one the importer cannot sync from with %PULP_ERROR_INVALID_ARGUMENT, so
+ *   that `CreateRepository` and `Configure` fail rather than every later
+ *   sync; may be %NULL
  */
 struct _PulpImporterInterface
 {
@@ -50,10 +55,12 @@ struct _PulpImporterInterface
                                const gchar *type,
                                GVariant *metadata,
                                GError **error);
+  gboolean (*validate_feed) (PulpImporter *self, const gchar *feed, GError **error);
 };
 
 const gchar *pulp_importer_get_description (PulpImporter *self);
 gboolean pulp_importer_validate_config (PulpImporter *self, GVariant *config, GError **error);
+gboolean pulp_importer_validate_feed (PulpImporter *self, const gchar *feed, GError **error);
 gboolean pulp_importer_sync_repo (PulpImporter *self,
                                   PulpSyncConduit *conduit,
                                   GCancellable *cancellable,
