@@ -259,6 +259,12 @@ contains "404 file: Error counts the failures" "1 of 5 downloads failed" "$e"
 check "404 file: not retried" "1" "$(requests /f404/file-0000002.bin)"
 check "404 file: no version" "t 0" "$(rprop f404 LatestVersion)"
 check "404 file: the other 4 files are kept in the store" "4" "$(stored f404)"
+s=$(tsummary)
+contains "404 file: Summary counts the failure" '"failed" t 1' "$s"
+contains "404 file: Summary names the failed file" '"failed-units" as 1 "file-0000002.bin"' "$s"
+contains "404 file: Summary counts the files that arrived" '"downloaded" t 4' "$s"
+contains "404 file: Summary counts their bytes" '"bytes" t 16384' "$s"
+lacks "404 file: Summary names no version" '"version"' "$s"
 repo f404 Configure a{sv} 1 skip-failed b true >/dev/null
 : >"$REQLOG"
 run_sync f404; check "skip-failed: completes" "completed" "$S"

@@ -439,6 +439,9 @@ check "missing package: fails" "failed" "$S"
 contains "missing package: Error names it" "package $gone" "$(task_error)"
 contains "missing package: 404" "404" "$(task_error)"
 check "missing package: nothing associated" "0" "$(stored_rows missing)"
+contains "missing package: Summary counts it" '"failed" t 1' "$(summary)"
+contains "missing package: Summary counts the 5 that arrived" '"downloaded" t 5' "$(summary)"
+lacks "missing package: Summary names no version" '"version"' "$(summary)"
 configure missing 1 skip-failed b true
 sync missing
 check "missing package with skip-failed: completes" "completed" "$S"

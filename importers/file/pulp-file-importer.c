@@ -754,6 +754,9 @@ download_units (FileSync *sync, GError **error)
   if (sync->n_failed == 0)
     return TRUE;
 
+  failed_units = g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
+                                     (gssize) sync->failed_paths->len);
+  pulp_sync_conduit_set_summary (sync->conduit, "failed-units", failed_units);
   if (!sync->skip_failed)
     {
       /* The code of the first failure (Network, Checksum…) tells the user
@@ -773,9 +776,6 @@ download_units (FileSync *sync, GError **error)
       return FALSE;
     }
 
-  failed_units = g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
-                                     (gssize) sync->failed_paths->len);
-  pulp_sync_conduit_set_summary (sync->conduit, "failed-units", failed_units);
   g_info ("%s: %" G_GUINT64_FORMAT " of %u downloads failed and were skipped; first: %s",
           pulp_sync_conduit_get_repository_id (sync->conduit), sync->n_failed, n,
           sync->first_failure->message);
@@ -815,6 +815,7 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
   GVariantBuilder new_state;
   gboolean mirror = FALSE;
   gboolean complete;
+  gboolean ok;
   GVariant *state;
 
   sync.conduit = conduit;
@@ -843,7 +844,11 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
     return FALSE;
   if (!check_cancelled (cancellable, error) || !compare_units (&sync, error))
     return FALSE;
-  if (sync.on_demand ? !save_new_units (&sync, error) : !download_units (&sync, error))
+  ok = sync.on_demand ? save_new_units (&sync, error) : download_units (&sync, error);
+  /* what arrived stays in the store, also when the sync fails */
+  pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (sync.downloaded));
+  pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (sync.bytes));
+  if (!ok)
     return FALSE;
 
   if (sync.n_overridden > 0)
@@ -855,8 +860,6 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
           g_variant_new_strv ((const gchar *const *) sync.overridden_paths->pdata,
                               (gssize) sync.overridden_paths->len));
     }
-  pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (sync.downloaded));
-  pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (sync.bytes));
 
   if (!check_cancelled (cancellable, error))
     return FALSE;

@@ -1008,7 +1008,10 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
   if (summary == NULL)
     {
       if (conduit != NULL)
-        pulp_sync_conduit_discard (conduit);
+        {
+          pulp_sync_conduit_discard (conduit);
+          pulp_task_set_failure_summary (task, pulp_sync_conduit_end_failed_summary (conduit));
+        }
       pulp_error_convert (&local);
       g_prefix_error (&local, _("Sync of %s failed: "), job->repo_id);
       g_propagate_error (error, g_steal_pointer (&local));

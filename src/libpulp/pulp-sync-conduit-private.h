@@ -16,6 +16,7 @@ PulpSyncConduit *pulp_sync_conduit_new (PulpStore *store,
                                         GError **error);
 GVariant *pulp_sync_conduit_commit (PulpSyncConduit *self, GError **error);
 void pulp_sync_conduit_discard (PulpSyncConduit *self);
+GVariant *pulp_sync_conduit_end_failed_summary (PulpSyncConduit *self);
 gboolean pulp_sync_conduit_associate_units (PulpSyncConduit *self, GPtrArray *units, GError **error);
 
 G_END_DECLS

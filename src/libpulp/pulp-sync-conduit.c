@@ -583,6 +583,21 @@ pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVariant
 }
 
 /**
+ * pulp_sync_conduit_end_failed_summary: (skip)
+ *
+ * For a sync that failed or was cancelled: ends the summary with only what
+ * the importer reported with pulp_sync_conduit_set_summary().
+ *
+ * Returns: (transfer floating): an `a{sv}`
+ */
+GVariant *
+pulp_sync_conduit_end_failed_summary (PulpSyncConduit *self)
+{
+  g_return_val_if_fail (PULP_IS_SYNC_CONDUIT (self), NULL);
+  return g_variant_dict_end (&self->summary);
+}
+
+/**
  * pulp_sync_conduit_get_importer_state:
  *
  * What the importer stored with pulp_sync_conduit_set_importer_state() in

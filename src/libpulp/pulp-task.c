@@ -44,6 +44,7 @@ struct _PulpTask
   gchar *error;
   gchar *error_name;
   GVariant *summary;
+  GVariant *failure_summary; /* set by the worker, read once it returned */
   guint64 created;
   guint64 started;
   guint64 finished;
@@ -123,6 +124,7 @@ pulp_task_finalize (GObject *object)
   g_free (self->error);
   g_free (self->error_name);
   g_clear_pointer (&self->summary, g_variant_unref);
+  g_clear_pointer (&self->failure_summary, g_variant_unref);
   g_clear_object (&self->cancellable);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (pulp_task_parent_class)->finalize (object);
@@ -643,6 +645,24 @@ pulp_task_interrupt (PulpTask *self)
         _("The daemon stopped before the task ran"));
 }
 
+/**
+ * pulp_task_set_failure_summary:
+ * @summary: (transfer floating): an `a{sv}`
+ *
+ * What the task's work did before it failed or was cancelled (files that
+ * arrived and stay in the content store, failures counted), shown as the
+ * task's summary if the work then fails. Called by the work, in its
+ * thread, before it returns.
+ */
+void
+pulp_task_set_failure_summary (PulpTask *self, GVariant *summary)
+{
+  g_return_if_fail (PULP_IS_TASK (self));
+  g_return_if_fail (g_variant_is_of_type (summary, G_VARIANT_TYPE_VARDICT));
+  g_clear_pointer (&self->failure_summary, g_variant_unref);
+  self->failure_summary = g_variant_ref_sink (summary);
+}
+
 static void
 run_in_thread (GTask *gtask, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -684,6 +704,8 @@ run_done (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       else
         state = PULP_TASK_STATE_FAILED;
+      /* the worker has returned: its failure summary is complete */
+      summary = g_steal_pointer (&self->failure_summary);
     }
   finish (self, state, error, g_steal_pointer (&summary));
   g_task_return_boolean (outer, TRUE);

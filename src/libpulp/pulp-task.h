@@ -39,6 +39,7 @@ PulpTask *pulp_task_new_finished (guint64 id,
                                   guint64 created,
                                   guint64 started,
                                   guint64 finished);
+void pulp_task_set_failure_summary (PulpTask *self, GVariant *summary);
 void pulp_task_set_func (PulpTask *self,
                          PulpTaskFunc func,
                          gpointer data,
