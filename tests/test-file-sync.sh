@@ -464,11 +464,13 @@ repo lazy Configure a{sv} 2 download-policy s immediate skip-failed b true >/dev
 lazy_one=$(sed -n 2p "$WWW/lazy/PULP_MANIFEST" | cut -d, -f1)
 echo "/lazy/$lazy_one status 403" >"$RULES"
 : >"$REQLOG"
-run_sync lazy; check "immediate after on_demand: completes" "completed" "$S"
+# (mirror: a unit whose file failed is still upstream's, so it stays)
+run_sync lazy 1 sync-policy s mirror; check "immediate after on_demand: completes" "completed" "$S"
 contains "immediate after on_demand: 19 downloaded" '"downloaded" t 19' "$(tsummary)"
 contains "immediate after on_demand: 1 failed" '"failed" t 1' "$(tsummary)"
 contains "immediate after on_demand: no unit added" '"added" t 0' "$(tsummary)"
 check "immediate after on_demand: no new version" "t 1" "$(rprop lazy LatestVersion)"
+check "immediate after on_demand: all 20 units stay" "t 20" "$(rprop lazy UnitCount)"
 check "immediate after on_demand: 19 stored" "19" "$(stored lazy)"
 check "immediate after on_demand: only the failed unit has no path" "1" \
   "$(units_json lazy | grep -o '"path":{"type":"s","data":""}' | wc -l)"

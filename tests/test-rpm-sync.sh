@@ -450,6 +450,23 @@ check "skip-failed: 5 units" "t 5" "$(rprop missing UnitCount)"
 sync missing
 contains "skip-failed: a resync is not skipped (a package is missing)" '"skipped" b false' "$(summary)"
 
+# a package held on_demand whose file then fails to arrive under immediate,
+# mirror and skip-failed stays in the repository, still without its file:
+# upstream still lists it, and only its download failed
+mk -n 4 -p odfail -c gz "$WWW/odfail"
+create odfail "$URL/odfail/" 2 download-policy s on_demand sync-policy s mirror
+sync odfail
+check "on_demand, then a file fails: 4 units on_demand" "t 4" "$(rprop odfail UnitCount)"
+gone=$(cd "$WWW/odfail" && ls Packages/*.rpm | sed -n 3p)
+rm "$WWW/odfail/$gone"
+configure odfail 2 download-policy s immediate skip-failed b true
+sync odfail
+check "on_demand, then a file fails: completes" "completed" "$S"
+contains "on_demand, then a file fails: one failed" '"failed" t 1' "$(summary)"
+check "on_demand, then a file fails: the package stays" "t 4" "$(rprop odfail UnitCount)"
+check "on_demand, then a file fails: only its file is missing" "$gone -" \
+  "$(units odfail | awk '$3 == "-" {print $1, $3}')"
+
 # --- malformed and hostile XML: InvalidArgument, nothing stored (on_demand
 # saves in batches as it parses: the pending rows must be thrown away)
 bad_primary() { # bad_primary NAME: a repository whose primary is $WORK/NAME.xml
