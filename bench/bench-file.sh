@@ -102,7 +102,7 @@ if want a && others; then
   grep '^url = ' "$WORK/curl-small.list" | cut -d'"' -f2 >"$WORK/urls-small"
   # shellcheck disable=SC2046
   cc -O2 -o "$WORK/soup-fetch-floor" "$TOP/bench/soup-fetch-floor.c" \
-    $(pkg-config --cflags --libs libsoup-3.0)
+    $(pkg-config --cflags --libs libsoup-3.0 libcrypto)
 fi
 floor() { # floor [STORE_DIR]
   timed "$WORK/soup-fetch-floor" "$WORK/urls-small" "${CONCURRENCY:-10}" "$(nproc)" "$@"
