@@ -132,6 +132,7 @@ cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$PULPD_PID/stat"; } # US
 pulp_sync() {
   local t0 t1 c0 c1 t state summary perf_pid=
   reset_hwm
+  sync
   c0=$(cpu)
   if [ "${PERF:-}" = "$1" ]; then
     perf record -q ${PERF_OPTS:--F 199 --call-graph dwarf,16384} -p "$PULPD_PID" -o "${PERF_OUT:-$WORK/perf.data}" \
@@ -159,6 +160,7 @@ pulp_sync() {
 tool() {
   local c=$1 name=$2 out
   shift 2
+  sync
   out=$(python3 - "$@" <<'EOF'
 import resource, subprocess, sys, time
 t = time.monotonic()
