@@ -20,10 +20,15 @@
 # DIR/<case>.data (PERF_CMD replaces `perf record -g -o FILE`), STAGES=1
 # prints when each stage of each pulpd sync began (from the Progress
 # signals), CONCURRENCY sets pulpd's download-concurrency (default 10),
-# KEEP=1 keeps the work folder. It runs on the disk's own file system, not
-# on a new one (bench/fresh-fs.sh): a loop device's second page cache let
-# clients that do not sync write (b) 50% faster, while pulpd's syncfs()
-# goes through to the disk.
+# KEEP=1 keeps the work folder, FRESH_FS=0 keeps (a) and (c) on the disk's
+# own file system. (a) and (c) write to a new file system (bench/fresh-fs.sh):
+# on this machine's ext4 without a journal, creating files soon after many
+# were deleted (by an earlier run's cleanup, say) scans the recently freed
+# inodes, and whoever created files first paid for it: one run's (a) took
+# pulpd 3.8 s and wget 7.5 s in its first round, 2.2 s and 3.0 s in the
+# next. (b) stays on the disk's own file system: a loop device's second
+# page cache let clients that do not sync write it 50% faster, while
+# pulpd's syncfs() goes through to the disk.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
@@ -33,6 +38,7 @@ BIG_N=${BIG_N:-20}
 BIG_SIZE=${BIG_SIZE:-50M}
 WORK=$(mktemp -d /var/tmp/pulp-bench-file.XXXXXX)
 chmod 755 "$WORK"
+. "$TOP/bench/fresh-fs.sh"
 PULPD_PID=
 BUS_PID=
 stop_pulpd() {
@@ -45,7 +51,7 @@ stop_pulpd() {
 cleanup() {
   stop_pulpd
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] || { fresh_fs_remove "$WORK/a" && rm -rf "$WORK"; }
 }
 trap cleanup EXIT
 for tool in wget lftp curl nginx dbus-daemon busctl python3 bc; do
@@ -239,10 +245,14 @@ clients_case() {
     --create-dirs --output-dir "$out/curl-$2" -K "$WORK/curl-$2.list")"
 }
 
+if want a; then
+  mkdir -p "$WORK/a"
+  fresh_fs "$WORK/a"
+fi
 for rep in $(seq "$REPEAT"); do
-  out=$WORK/out/$rep
-  mkdir -p "$out"
   if want a; then
+    out=$WORK/a/$rep
+    mkdir -p "$out"
     sync
     pulpd_start small "$out/pulpd-a"
     pulpd_case "$A_CASE" a
@@ -259,6 +269,8 @@ for rep in $(seq "$REPEAT"); do
     fi
   fi
   if want b; then
+    out=$WORK/out/$rep
+    mkdir -p "$out"
     sync
     pulpd_start big "$out/pulpd-b"
     pulpd_case "$B_CASE" b
