@@ -583,6 +583,11 @@ check "cancel: version kept" "t 1" "$(rprop cancel LatestVersion)"
 check "cancel: units kept" "t 5" "$(rprop cancel UnitCount)"
 have=$(stored cancel)
 [ "$have" -ge 30 ] && [ "$have" -lt 100 ] && ok "cancel: stopped midway ($have of 100 stored)" || not_ok "cancel: $have of 100 stored"
+# cancelled transfers end at once: counted as done, the last progress would
+# jump to the end of the list (and the bytes go back)
+done=$(tprop "$T" Done | cut -d' ' -f2)
+[ "$done" -le $((have - 5)) ] && ok "cancel: Done ($done) counts only files that arrived ($((have - 5)))" ||
+  not_ok "cancel: Done is $done, but only $((have - 5)) files arrived"
 check "cancel: nothing left in tmp" "0" "$(ls "$STATE/tmp" | wc -l)"
 : >"$RULES"
 # requests the cancelled sync had in flight may still be answered (and

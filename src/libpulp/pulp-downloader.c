@@ -1365,11 +1365,23 @@ batch_start (Batch *b, GCancellable *cancellable)
     }
 }
 
+/* Once cancelled, every transfer ends at once and counts as done, and the
+ * bytes of those cut short are taken back: reported, that would make the
+ * file count jump to the end and the byte count go back. The last
+ * progress before the cancel stands instead. */
+static gboolean
+batch_cancelled (Batch *b)
+{
+  return b->cancellable != NULL && g_cancellable_is_cancelled (b->cancellable);
+}
+
 /* Waits in the calling thread for @b to end, calling @progress every
- * PROGRESS_INTERVAL_US when something changed, and once at the end. */
+ * PROGRESS_INTERVAL_US when something changed, and once at the end
+ * unless cancelled. */
 static void
 batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data)
 {
+  gboolean cancelled;
   guint64 files_total = b->downloads->len;
   guint64 files_seen = G_MAXUINT64;
   guint64 bytes_seen = G_MAXUINT64;
@@ -1393,7 +1405,7 @@ batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data)
         break;
       files_done = b->files_done;
       bytes_done = b->bytes_done;
-      if (files_done != files_seen || bytes_done != bytes_seen)
+      if ((files_done != files_seen || bytes_done != bytes_seen) && !batch_cancelled (b))
         {
           files_seen = files_done;
           bytes_seen = bytes_done;
@@ -1406,12 +1418,13 @@ batch_wait (Batch *b, PulpDownloadProgressFunc progress, gpointer user_data)
   bytes_done = b->bytes_done;
   g_mutex_unlock (&b->mutex);
 
+  cancelled = batch_cancelled (b);
   if (b->cancellable != NULL)
     {
       g_cancellable_disconnect (b->cancellable, b->cancel_handler);
       g_clear_object (&b->cancellable);
     }
-  if (progress != NULL)
+  if (progress != NULL && !cancelled)
     progress (files_done, files_total, bytes_done, b->bytes_total, user_data);
 }
 
