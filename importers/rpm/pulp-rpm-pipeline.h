@@ -14,7 +14,8 @@ typedef gboolean (*PulpRpmProduceFunc) (PulpRpmPipeline *pipeline,
                                         GError **error);
 
 /* Runs in the calling thread, once for each item in the order pushed,
- * until it fails; the pipeline frees the item afterwards. */
+ * until it fails; the pipeline frees the item afterwards, in the
+ * producer's thread. */
 typedef gboolean (*PulpRpmConsumeFunc) (gpointer item, gpointer user_data, GError **error);
 
 gboolean pulp_rpm_pipeline_run (const gchar *thread_name,
