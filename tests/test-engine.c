@@ -441,10 +441,7 @@ leave_stray_rows (Fixture *f, const gchar *repo, guint64 version)
   g_autoptr (GPtrArray) units = g_ptr_array_new ();
 
   g_ptr_array_add (units, stray);
-  g_assert_true (pulp_store_begin (store, &error));
-  g_assert_true (pulp_store_upsert_units (store, units, &error));
-  g_assert_true (pulp_store_add_content (store, repo, version, units, &error));
-  g_assert_true (pulp_store_commit (store, &error));
+  g_assert_true (pulp_store_save_units (store, repo, version, units, units, &error));
   g_assert_no_error (error);
 }
 
@@ -951,13 +948,37 @@ test_schema_upgrade (void)
   rm_rf (dir);
 }
 
+/* pulp_store_save_units() in a transaction of its own (with SQLite,
+ * through its own connection) or, if @in_transaction, in the caller's */
+static gboolean
+save_units (PulpStore *store,
+            gboolean in_transaction,
+            const gchar *repo,
+            guint64 version,
+            GPtrArray *units,
+            GPtrArray *fresh,
+            GError **error)
+{
+  if (!in_transaction)
+    return pulp_store_save_units (store, repo, version, units, fresh, error);
+  if (!pulp_store_begin (store, error))
+    return FALSE;
+  if (!pulp_store_save_units (store, repo, version, units, fresh, error))
+    {
+      pulp_store_rollback (store);
+      return FALSE;
+    }
+  return pulp_store_commit (store, error);
+}
+
 /* A stored unit is shared by every repository and version that holds it:
  * saving it again (another repository's sync, an upload) changes nothing
  * of it, except that a unit stored without its content digest (an
  * on_demand sync of a package declared by SHA-1) gains it. */
 static void
-test_store_units_immutable (void)
+test_store_units_immutable (gconstpointer data)
 {
+  gboolean in_transaction = GPOINTER_TO_INT (data);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *dir = g_dir_make_tmp ("pulp-immutable-XXXXXX", NULL);
   g_autoptr (PulpStore) store = open_test_store (dir);
@@ -967,6 +988,7 @@ test_store_units_immutable (void)
   g_autoptr (PulpUnit) arrived = old_unit ("pending", "declared by SHA-1");
   g_autoptr (GPtrArray) first = g_ptr_array_new ();
   g_autoptr (GPtrArray) second = g_ptr_array_new ();
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
   g_autoptr (GPtrArray) listed = NULL;
   const gchar *digest = "5f8f0a3c0d5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
 
@@ -977,13 +999,12 @@ test_store_units_immutable (void)
   pulp_unit_set_sha256 (arrived, digest);
   g_ptr_array_add (first, stored);
   g_ptr_array_add (first, pending);
-  g_assert_true (pulp_store_upsert_units (store, first, &error));
-  g_assert_true (pulp_store_add_content (store, "r", 1, first, &error));
+  g_assert_true (save_units (store, in_transaction, "r", 1, first, first, &error));
   g_assert_no_error (error);
   /* the same units again, as another repository's sync brings them */
   g_ptr_array_add (second, again);
   g_ptr_array_add (second, arrived);
-  g_assert_true (pulp_store_upsert_units (store, second, &error));
+  g_assert_true (save_units (store, in_transaction, "other", 1, second, none, &error));
   g_assert_no_error (error);
 
   listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 10, &error);
@@ -1008,6 +1029,46 @@ test_store_units_immutable (void)
           g_assert_cmpuint (pulp_unit_get_size (unit), ==, 20);
         }
     }
+  g_clear_object (&store);
+  rm_rf (dir);
+}
+
+/* A save that fails stores nothing of what it was given, says why, and
+ * leaves the store ready for the next. */
+static void
+test_store_save_fails_whole (gconstpointer data)
+{
+  gboolean in_transaction = GPOINTER_TO_INT (data);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-save-fails-XXXXXX", NULL);
+  g_autoptr (PulpStore) store = open_test_store (dir);
+  g_autoptr (PulpUnit) a = old_unit ("a", "first");
+  g_autoptr (PulpUnit) b = old_unit ("b", "second");
+  g_autoptr (GPtrArray) units = g_ptr_array_new ();
+  g_autoptr (GPtrArray) twice = g_ptr_array_new ();
+  g_autoptr (GPtrArray) listed = NULL;
+  guint64 orphans = G_MAXUINT64;
+
+  g_ptr_array_add (units, a);
+  g_ptr_array_add (units, b);
+  /* the same unit twice in one version of one repository */
+  g_ptr_array_add (twice, b);
+  g_ptr_array_add (twice, b);
+  g_assert_false (save_units (store, in_transaction, "r", 1, units, twice, &error));
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "Database error while adding content"));
+  g_clear_error (&error);
+  /* no unit was stored: there are none to clean up */
+  g_assert_true (pulp_store_delete_orphan_units (store, &orphans, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (orphans, ==, 0);
+
+  g_assert_true (save_units (store, in_transaction, "r", 1, units, units, &error));
+  g_assert_no_error (error);
+  listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, 2);
   g_clear_object (&store);
   rm_rf (dir);
 }
@@ -1044,10 +1105,7 @@ test_store_damaged (void)
 
   store = pulp_store_new ("SQLite", cnc_string, &error);
   g_assert_no_error (error);
-  g_assert_true (pulp_store_begin (store, &error));
-  g_assert_true (pulp_store_upsert_units (store, units, &error));
-  g_assert_true (pulp_store_add_content (store, "r", 1, units, &error));
-  g_assert_true (pulp_store_commit (store, &error));
+  g_assert_true (pulp_store_save_units (store, "r", 1, units, units, &error));
   g_assert_no_error (error);
   g_clear_object (&store);
 
@@ -1097,10 +1155,7 @@ test_store_checkpoint (void)
       g_ptr_array_extend (part, units, NULL, NULL);
       g_ptr_array_remove_range (part, 0, start);
       g_ptr_array_set_size (part, 500);
-      g_assert_true (pulp_store_begin (store, &error));
-      g_assert_true (pulp_store_upsert_units (store, part, &error));
-      g_assert_true (pulp_store_add_content (store, "r", 1, part, &error));
-      g_assert_true (pulp_store_commit (store, &error));
+      g_assert_true (pulp_store_save_units (store, "r", 1, part, part, &error));
       g_assert_no_error (error);
     }
 
@@ -1137,7 +1192,14 @@ main (int argc, char **argv)
   g_test_add_func ("/pulp/engine/unit/encode", test_variant_encode);
   g_test_add_func ("/pulp/engine/store/schema-upgrade", test_schema_upgrade);
   g_test_add_func ("/pulp/engine/store/checkpoint", test_store_checkpoint);
-  g_test_add_func ("/pulp/engine/store/units-immutable", test_store_units_immutable);
+  g_test_add_data_func ("/pulp/engine/store/units-immutable/own-transaction", GINT_TO_POINTER (FALSE),
+                        test_store_units_immutable);
+  g_test_add_data_func ("/pulp/engine/store/units-immutable/in-transaction", GINT_TO_POINTER (TRUE),
+                        test_store_units_immutable);
+  g_test_add_data_func ("/pulp/engine/store/save-fails-whole/own-transaction", GINT_TO_POINTER (FALSE),
+                        test_store_save_fails_whole);
+  g_test_add_data_func ("/pulp/engine/store/save-fails-whole/in-transaction",
+                        GINT_TO_POINTER (TRUE), test_store_save_fails_whole);
   g_test_add_func ("/pulp/engine/store/damaged", test_store_damaged);
   return g_test_run ();
 }

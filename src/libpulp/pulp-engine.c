@@ -1383,7 +1383,7 @@ content_job_new (PulpEngine *self, const gchar *repo_id)
 
 /* Makes the next version of the repository of @row from its latest:
  * without the units @remove names, then with @add (units carrying their
- * uploaded flag; @upsert, if given, is stored first). Everything happens
+ * uploaded flag; @upsert, if given, is stored too). Everything happens
  * in one transaction, so the version appears whole or not at all. No
  * change makes no version. */
 static gboolean
@@ -1411,9 +1411,8 @@ commit_version (ContentJob *job,
       if (!pulp_store_discard_pending (job->store, job->repo_id, error)
           || !pulp_store_begin (job->store, error))
         return FALSE;
-      if ((upsert != NULL && !pulp_store_upsert_units (job->store, upsert, error))
-          || !pulp_store_remove_content (job->store, job->repo_id, version, remove, error)
-          || !pulp_store_add_content (job->store, job->repo_id, version, add, error)
+      if (!pulp_store_remove_content (job->store, job->repo_id, version, remove, error)
+          || !pulp_store_save_units (job->store, job->repo_id, version, upsert, add, error)
           || !pulp_store_add_version (job->store, job->repo_id, version, count,
                                       (guint64) g_get_real_time (), error))
         {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "PulpStore"
 
+#include <sqlite3.h>
 #include <string.h>
 
 #include "pulp-error.h"
@@ -20,7 +21,9 @@
  * One connection serves all threads, serialized by a recursive mutex; a
  * transaction holds the mutex from begin to commit. With SQLite, a second
  * connection in a thread of its own writes the log back into the database
- * (see checkpoint_thread()).
+ * (see checkpoint_thread()), and a third, through SQLite's own API and
+ * under the same mutex, writes the units of syncs (see
+ * pulp_store_save_units()).
  */
 
 /* libgda 5 has no autoptr declarations of its own */
@@ -42,6 +45,12 @@ struct _PulpStore
   GHashTable *statements; /* sql → Statement */
   gboolean is_sqlite;
   guint schema_version;
+  guint transaction_depth; /* pulp_store_begin() without commit or rollback */
+
+  /* writes units (SQLite) */
+  sqlite3 *bulk;
+  sqlite3_stmt *bulk_unit;
+  sqlite3_stmt *bulk_content;
 
   /* the checkpointer (SQLite) */
   GThread *checkpointer;
@@ -78,6 +87,9 @@ pulp_store_finalize (GObject *object)
     }
   g_mutex_clear (&self->checkpoint_lock);
   g_cond_clear (&self->checkpoint_cond);
+  sqlite3_finalize (self->bulk_unit);
+  sqlite3_finalize (self->bulk_content);
+  sqlite3_close (self->bulk);
   g_free (self->cnc_string);
   g_hash_table_unref (self->statements);
   if (self->cnc != NULL)
@@ -436,7 +448,7 @@ pragma_select (PulpStore *self, const gchar *sql, GError **error)
   return st != NULL && (model = query (self, st, NULL, error)) != NULL;
 }
 
-/* Sets up an SQLite connection. WAL: readers (ListUnits) do not wait for a
+/* How pulpd uses SQLite. WAL: readers (ListUnits) do not wait for a
  * sync's writes; NORMAL synchronisation keeps the database consistent
  * across crashes. Pages of 64 KiB, SQLite's largest (for new databases;
  * an existing one keeps its size): units of rpm metadata take kilobytes
@@ -449,30 +461,103 @@ pragma_select (PulpStore *self, const gchar *sql, GError **error)
  * metadata-only sync of 50,000 rpm packages created 58 of them and wrote
  * 60 MB more (432 MB instead of 371 MB). The checkpointer
  * writes the log back. While a sync writes without pause the log cannot
- * start over and grows; past 1 GiB this connection checkpoints itself,
- * and a log that started over is cut back to 64 MiB. */
+ * start over and grows; past 1 GiB the connection that commits
+ * checkpoints itself, and a log that started over is cut back to 64 MiB.
+ * All but the first two are settings of each connection. */
+static const gchar *const connection_pragmas[] = {
+  "PRAGMA synchronous=NORMAL",
+  "PRAGMA busy_timeout=10000",
+  "PRAGMA cache_size=-16384",
+  "PRAGMA journal_size_limit=67108864",
+  "PRAGMA temp_store=MEMORY",
+};
+
+/* The wal_autocheckpoint PRAGMA for the database's page size */
+static gchar *
+autocheckpoint_pragma (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  Statement *st = prepare (self, "PRAGMA page_size", error);
+
+  if (st == NULL || (model = query (self, st, NULL, error)) == NULL)
+    return NULL;
+  return g_strdup_printf ("PRAGMA wal_autocheckpoint=%" G_GINT64_FORMAT,
+                          1024 * 1024 * 1024 / MAX (get_int (model, 0, 0), 512));
+}
+
 static gboolean
 setup_sqlite (PulpStore *self, GError **error)
 {
-  g_autoptr (GdaDataModel) model = NULL;
   g_autofree gchar *checkpoint = NULL;
-  Statement *st;
-  gint64 page_size;
 
   if (!pragma_select (self, "PRAGMA page_size=65536", error)
-      || !pragma_select (self, "PRAGMA journal_mode=WAL", error)
-      || !pragma_select (self, "PRAGMA synchronous=NORMAL", error)
-      || !pragma_select (self, "PRAGMA busy_timeout=10000", error)
-      || !pragma_select (self, "PRAGMA cache_size=-16384", error)
-      || !pragma_select (self, "PRAGMA journal_size_limit=67108864", error)
-      || !pragma_select (self, "PRAGMA temp_store=MEMORY", error)
-      || (st = prepare (self, "PRAGMA page_size", error)) == NULL
-      || (model = query (self, st, NULL, error)) == NULL)
+      || !pragma_select (self, "PRAGMA journal_mode=WAL", error))
     return FALSE;
-  page_size = MAX (get_int (model, 0, 0), 512);
-  checkpoint = g_strdup_printf ("PRAGMA wal_autocheckpoint=%" G_GINT64_FORMAT,
-                                1024 * 1024 * 1024 / page_size);
-  return pragma_select (self, checkpoint, error);
+  for (guint i = 0; i < G_N_ELEMENTS (connection_pragmas); i++)
+    if (!pragma_select (self, connection_pragmas[i], error))
+      return FALSE;
+  checkpoint = autocheckpoint_pragma (self, error);
+  return checkpoint != NULL && pragma_select (self, checkpoint, error);
+}
+
+#define UNITS_INSERT "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) "
+/* a stored unit only gains the content digest it lacked */
+#define UNITS_ON_CONFLICT                                                                          \
+  " ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size"                 \
+  " WHERE units.sha256 = '' AND excluded.sha256 <> ''"
+#define CONTENT_INSERT "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
+
+static gboolean
+bulk_failed (PulpStore *self, const gchar *what, GError **error)
+{
+  g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "Database error while %s: %s", what,
+               sqlite3_errmsg (self->bulk));
+  return FALSE;
+}
+
+/* Opens the connection that writes units: SQLite's own API binds each
+ * value of a row without copying it, where libgda 5 costs tens of
+ * microseconds and a few GObject signals for every value bound, so that
+ * its many rows must travel packed (see packed_select()) and be unpacked
+ * again by SQL. A metadata-only sync of 50,000 rpm packages spent a third
+ * less CPU in its database thread this way. libgda's provider loads the
+ * same libsqlite3, so the connections share SQLite's locks as any two
+ * connections of one process do. */
+static gboolean
+open_bulk (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  g_autofree gchar *checkpoint = autocheckpoint_pragma (self, error);
+  GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
+  Statement *st = checkpoint != NULL ? prepare (self,
+                                                "SELECT file FROM pragma_database_list"
+                                                " WHERE name = 'main'",
+                                                error)
+                                     : NULL;
+  const gchar *file;
+
+  if (st == NULL || (model = query (self, st, types, error)) == NULL)
+    {
+      db_error (error, "opening the database");
+      return FALSE;
+    }
+  if (!one_row (model, "opening the database", error))
+    return FALSE;
+  file = get_string (model, 0, 0);
+  if (sqlite3_open_v2 (file, &self->bulk, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+      != SQLITE_OK)
+    return bulk_failed (self, "opening the database", error);
+  for (guint i = 0; i < G_N_ELEMENTS (connection_pragmas); i++)
+    if (sqlite3_exec (self->bulk, connection_pragmas[i], NULL, NULL, NULL) != SQLITE_OK)
+      return bulk_failed (self, "setting up SQLite", error);
+  if (sqlite3_exec (self->bulk, checkpoint, NULL, NULL, NULL) != SQLITE_OK)
+    return bulk_failed (self, "setting up SQLite", error);
+  if (sqlite3_prepare_v2 (self->bulk, UNITS_INSERT "VALUES (?, ?, ?, ?, ?, ?, ?)" UNITS_ON_CONFLICT,
+                          -1, &self->bulk_unit, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (self->bulk, CONTENT_INSERT " VALUES (?, ?, ?, ?)", -1,
+                             &self->bulk_content, NULL) != SQLITE_OK)
+    return bulk_failed (self, "preparing to store units", error);
+  return TRUE;
 }
 
 /* Checkpoints write the log back into the database, and SQLite syncs
@@ -563,6 +648,8 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       db_error (error, "migrating the schema");
       return NULL;
     }
+  if (self->is_sqlite && !open_bulk (self, error))
+    return NULL;
   if (self->is_sqlite)
     {
       self->cnc_string = g_strdup (cnc_string);
@@ -601,7 +688,20 @@ pulp_store_begin (PulpStore *self, GError **error)
       db_error (error, "starting a transaction");
       return FALSE;
     }
+  self->transaction_depth++;
   return TRUE;
+}
+
+/* Lets the checkpointer know there is a commit to write back. */
+static void
+want_checkpoint (PulpStore *self)
+{
+  if (self->checkpointer == NULL)
+    return;
+  g_mutex_lock (&self->checkpoint_lock);
+  self->checkpoint_wanted = TRUE;
+  g_cond_signal (&self->checkpoint_cond);
+  g_mutex_unlock (&self->checkpoint_lock);
 }
 
 gboolean
@@ -616,14 +716,10 @@ pulp_store_commit (PulpStore *self, GError **error)
       exec (self, "ROLLBACK", NULL);
       db_error (error, "committing");
     }
+  self->transaction_depth--;
   g_rec_mutex_unlock (&self->lock);
-  if (ok && self->checkpointer != NULL)
-    {
-      g_mutex_lock (&self->checkpoint_lock);
-      self->checkpoint_wanted = TRUE;
-      g_cond_signal (&self->checkpoint_cond);
-      g_mutex_unlock (&self->checkpoint_lock);
-    }
+  if (ok)
+    want_checkpoint (self);
   return ok;
 }
 
@@ -632,6 +728,7 @@ pulp_store_rollback (PulpStore *self)
 {
   g_return_if_fail (PULP_IS_STORE (self));
   exec (self, "ROLLBACK", NULL);
+  self->transaction_depth--;
   g_rec_mutex_unlock (&self->lock);
 }
 
@@ -1087,36 +1184,29 @@ compare_unit_ids (gconstpointer a, gconstpointer b)
                  pulp_unit_get_id (*(PulpUnit *const *) b));
 }
 
-/**
- * pulp_store_upsert_units:
- * @units: (element-type PulpUnit): units to store
- *
- * Stores units by id (derived from type and key). Units are shared by every
- * repository and every version that holds them, so a stored unit never
- * changes: the only thing a later save adds is the content digest (and
- * size) of a unit stored without one (an on_demand sync of a package
- * declared by SHA-1, say), once its file arrives. Runs inside the caller's
- * transaction if there is one.
- */
-gboolean
-pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
+/* @units in id order: new rows go to the end of the table, and the units
+ * of a batch are side by side when read back in id order. */
+static GPtrArray *
+sorted_by_id (GPtrArray *units)
 {
-  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (units->len);
+  GPtrArray *sorted = g_ptr_array_sized_new (units->len);
+
+  g_ptr_array_extend (sorted, units, NULL, NULL);
+  g_ptr_array_sort (sorted, compare_unit_ids);
+  return sorted;
+}
+
+/* pulp_store_save_units() through libgda, in the caller's transaction */
+static gboolean
+upsert_units (PulpStore *self, GPtrArray *units, GError **error)
+{
+  g_autoptr (GPtrArray) sorted = sorted_by_id (units);
   const gchar *fields = "sssbssi";
   g_autofree gchar *select = packed_select (self, fields);
   /* (SQLite needs a WHERE between a SELECT and ON CONFLICT) */
-  g_autofree gchar *sql = g_strconcat (
-    "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) ", select,
-    " WHERE true ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size"
-    " WHERE units.sha256 = '' AND excluded.sha256 <> ''",
-    NULL);
+  g_autofree gchar *sql = g_strconcat (UNITS_INSERT, select, " WHERE true" UNITS_ON_CONFLICT, NULL);
   Statement *st = prepare (self, sql, error);
 
-  /* New rows go to the end of the table: stored in id order, the units of
-   * a batch are side by side when read back in id order. */
-  g_ptr_array_extend (sorted, units, NULL, NULL);
-  g_ptr_array_sort (sorted, compare_unit_ids);
   if (st == NULL || !run_packed (self, sorted, fields, pack_unit, run_batch, st, error))
     {
       db_error (error, "storing units");
@@ -1125,26 +1215,13 @@ pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error)
   return TRUE;
 }
 
-/**
- * pulp_store_add_content:
- * @units: (element-type PulpUnit): units to associate, each with its
- *   uploaded flag
- *
- * Adds content rows for @repo as of @version.
- */
-gboolean
-pulp_store_add_content (PulpStore *self,
-                        const gchar *repo,
-                        guint64 version,
-                        GPtrArray *units,
-                        GError **error)
+static gboolean
+add_content (PulpStore *self, const gchar *repo, guint64 version, GPtrArray *units, GError **error)
 {
-  g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
   const gchar *fields = "si";
   g_autofree gchar *select = packed_select (self, fields);
   g_autofree gchar *sql = g_strconcat (
-    "INSERT INTO repository_content (repository, unit, version_added, uploaded)"
-    " SELECT ##r::string, c0, ##v::gint64, c1 FROM (", select, ") AS rows", NULL);
+    CONTENT_INSERT " SELECT ##r::string, c0, ##v::gint64, c1 FROM (", select, ") AS rows", NULL);
   Statement *st = prepare (self, sql, error);
   gboolean ok = st != NULL;
 
@@ -1160,6 +1237,117 @@ pulp_store_add_content (PulpStore *self,
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+bulk_step (sqlite3_stmt *st)
+{
+  int rc = sqlite3_step (st);
+
+  sqlite3_reset (st);
+  return rc == SQLITE_DONE;
+}
+
+/* pulp_store_save_units() through the bulk connection, in a transaction
+ * of its own (the store's lock held) */
+static gboolean
+bulk_save_units (PulpStore *self,
+                 const gchar *repo,
+                 guint64 version,
+                 GPtrArray *units,
+                 GPtrArray *fresh,
+                 GError **error)
+{
+  g_autoptr (GPtrArray) sorted = units != NULL ? sorted_by_id (units) : g_ptr_array_new ();
+  const gchar *what = "storing units";
+  gboolean ok = sqlite3_exec (self->bulk, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+
+  for (guint i = 0; ok && i < sorted->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (sorted, i);
+      g_autoptr (GVariant) metadata = g_variant_get_normal_form (pulp_unit_get_metadata (unit));
+      sqlite3_stmt *st = self->bulk_unit;
+
+      sqlite3_bind_text (st, 1, pulp_unit_get_id (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, pulp_unit_get_type_id (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, pulp_unit_get_key_text (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_blob64 (st, 4, g_variant_get_data (metadata), g_variant_get_size (metadata),
+                           SQLITE_STATIC);
+      sqlite3_bind_text (st, 5, pulp_unit_get_relative_path (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 6, pulp_unit_get_sha256 (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 7, (sqlite3_int64) pulp_unit_get_size (unit));
+      ok = bulk_step (st);
+    }
+  if (ok)
+    what = "adding content";
+  for (guint i = 0; ok && i < fresh->len; i++)
+    {
+      PulpUnit *unit = g_ptr_array_index (fresh, i);
+      sqlite3_stmt *st = self->bulk_content;
+
+      sqlite3_bind_text (st, 1, repo, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, pulp_unit_get_id (unit), -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 3, (sqlite3_int64) version);
+      sqlite3_bind_int (st, 4, pulp_unit_get_uploaded (unit) ? 1 : 0);
+      ok = bulk_step (st);
+    }
+  if (ok)
+    what = "committing";
+  if (!ok || sqlite3_exec (self->bulk, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      bulk_failed (self, what, error);
+      sqlite3_exec (self->bulk, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  want_checkpoint (self);
+  return TRUE;
+}
+
+/**
+ * pulp_store_save_units:
+ * @repo: the repository that gains @fresh
+ * @version: the version that adds them
+ * @units: (nullable) (element-type PulpUnit): units to store
+ * @fresh: (element-type PulpUnit): those of @units (or of units stored
+ *   before) that join @repo as of @version, each with its uploaded flag
+ *
+ * Stores units by id (derived from type and key) and adds content rows for
+ * @fresh, in one transaction, or in the caller's if there is one. Units
+ * are shared by every repository and every version that holds them, so a
+ * stored unit never changes: the only thing a later save adds is the
+ * content digest (and size) of a unit stored without one (an on_demand
+ * sync of a package declared by SHA-1, say), once its file arrives.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pulp_store_save_units (PulpStore *self,
+                       const gchar *repo,
+                       guint64 version,
+                       GPtrArray *units,
+                       GPtrArray *fresh,
+                       GError **error)
+{
+  g_autoptr (GRecMutexLocker) locker = NULL;
+  gboolean own;
+
+  g_return_val_if_fail (PULP_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  locker = g_rec_mutex_locker_new (&self->lock);
+  own = self->transaction_depth == 0;
+  if (own && self->bulk != NULL)
+    return bulk_save_units (self, repo, version, units, fresh, error);
+  if (own && !pulp_store_begin (self, error))
+    return FALSE;
+  if ((units != NULL && !upsert_units (self, units, error))
+      || !add_content (self, repo, version, fresh, error))
+    {
+      if (own)
+        pulp_store_rollback (self);
+      return FALSE;
+    }
+  return !own || pulp_store_commit (self, error);
 }
 
 /* A PackedBatchFunc: runs both statements of @data (a Statement *[2]) for

@@ -71,12 +71,12 @@ GHashTable *pulp_store_load_content (PulpStore *self,
                                      const gchar *repo,
                                      guint64 version,
                                      GError **error);
-gboolean pulp_store_upsert_units (PulpStore *self, GPtrArray *units, GError **error);
-gboolean pulp_store_add_content (PulpStore *self,
-                                 const gchar *repo,
-                                 guint64 version,
-                                 GPtrArray *units,
-                                 GError **error);
+gboolean pulp_store_save_units (PulpStore *self,
+                                const gchar *repo,
+                                guint64 version,
+                                GPtrArray *units,
+                                GPtrArray *fresh,
+                                GError **error);
 gboolean pulp_store_remove_content (PulpStore *self,
                                     const gchar *repo,
                                     guint64 version,

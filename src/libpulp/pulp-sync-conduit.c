@@ -315,16 +315,8 @@ flush_pending (PulpSyncConduit *self, GError **error)
 {
   if (self->pending_units->len == 0)
     return TRUE;
-  if (!pulp_store_begin (self->store, error))
-    return FALSE;
-  if (!pulp_store_upsert_units (self->store, self->pending_units, error)
-      || !pulp_store_add_content (self->store, self->repo_id, self->base_version + 1,
-                                  self->pending_fresh, error))
-    {
-      pulp_store_rollback (self->store);
-      return FALSE;
-    }
-  if (!pulp_store_commit (self->store, error))
+  if (!pulp_store_save_units (self->store, self->repo_id, self->base_version + 1,
+                              self->pending_units, self->pending_fresh, error))
     return FALSE;
   g_ptr_array_set_size (self->pending_units, 0);
   g_ptr_array_set_size (self->pending_fresh, 0);
