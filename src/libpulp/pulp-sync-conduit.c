@@ -24,8 +24,8 @@
  * transaction touched to the log again, and unit ids are hashes, so a
  * batch touches most pages of the id index and of the content table:
  * a metadata-only sync of 50,000 rpm packages wrote 371 MB with 1 MiB,
- * 292 MB with 4 MiB, at the same peak RSS (68 MB), since the store sends
- * a flush in statements of at most 512 KiB (see PACKED_BYTES). */
+ * 292 MB with 4 MiB, at the same peak RSS (68 MB), since the store writes
+ * a flush row by row (SQLite) or in statements of at most 512 KiB. */
 #define PENDING_MAX 10000
 #define PENDING_MAX_BYTES (4 * 1024 * 1024)
 
