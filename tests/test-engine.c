@@ -1073,6 +1073,32 @@ test_store_save_fails_whole (gconstpointer data)
   rm_rf (dir);
 }
 
+/* A database in memory (no file for a second connection) stores units
+ * too. */
+static void
+test_store_in_memory (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-in-memory-XXXXXX", NULL);
+  g_autofree gchar *cnc_string = g_strdup_printf (
+    "DB_DIR=%s;DB_NAME=:memory:;APPEND_DB_EXTENSION=FALSE", dir);
+  g_autoptr (PulpStore) store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_autoptr (PulpUnit) unit = old_unit ("kept", "in memory");
+  g_autoptr (GPtrArray) units = g_ptr_array_new ();
+  g_autoptr (GPtrArray) listed = NULL;
+
+  g_assert_no_error (error);
+  g_ptr_array_add (units, unit);
+  g_assert_true (pulp_store_save_units (store, "r", 1, units, units, &error));
+  g_assert_no_error (error);
+  listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, 1);
+  g_assert_cmpstr (pulp_unit_get_id (g_ptr_array_index (listed, 0)), ==, pulp_unit_get_id (unit));
+  /* and nothing was written to disk */
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 /* @n units with 4,000 bytes of metadata each */
 static GPtrArray *
 units_of_4k (guint n)
@@ -1201,5 +1227,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pulp/engine/store/save-fails-whole/in-transaction",
                         GINT_TO_POINTER (TRUE), test_store_save_fails_whole);
   g_test_add_func ("/pulp/engine/store/damaged", test_store_damaged);
+  g_test_add_func ("/pulp/engine/store/in-memory", test_store_in_memory);
   return g_test_run ();
 }

@@ -544,6 +544,9 @@ open_bulk (PulpStore *self, GError **error)
   if (!one_row (model, "opening the database", error))
     return FALSE;
   file = get_string (model, 0, 0);
+  /* a database without a file (in memory) has no second connection */
+  if (file == NULL || *file == '\0')
+    return TRUE;
   if (sqlite3_open_v2 (file, &self->bulk, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
       != SQLITE_OK)
     return bulk_failed (self, "opening the database", error);
