@@ -472,23 +472,13 @@ static const gchar *const connection_pragmas[] = {
   "PRAGMA temp_store=MEMORY",
 };
 
-/* The wal_autocheckpoint PRAGMA for the database's page size */
-static gchar *
-autocheckpoint_pragma (PulpStore *self, GError **error)
+/* @checkpoint: (out): the wal_autocheckpoint PRAGMA it ran, for
+ * open_bulk() */
+static gboolean
+setup_sqlite (PulpStore *self, gchar **checkpoint, GError **error)
 {
   g_autoptr (GdaDataModel) model = NULL;
-  Statement *st = prepare (self, "PRAGMA page_size", error);
-
-  if (st == NULL || (model = query (self, st, NULL, error)) == NULL)
-    return NULL;
-  return g_strdup_printf ("PRAGMA wal_autocheckpoint=%" G_GINT64_FORMAT,
-                          1024 * 1024 * 1024 / MAX (get_int (model, 0, 0), 512));
-}
-
-static gboolean
-setup_sqlite (PulpStore *self, GError **error)
-{
-  g_autofree gchar *checkpoint = NULL;
+  Statement *st;
 
   if (!pragma_select (self, "PRAGMA page_size=65536", error)
       || !pragma_select (self, "PRAGMA journal_mode=WAL", error))
@@ -496,8 +486,12 @@ setup_sqlite (PulpStore *self, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (connection_pragmas); i++)
     if (!pragma_select (self, connection_pragmas[i], error))
       return FALSE;
-  checkpoint = autocheckpoint_pragma (self, error);
-  return checkpoint != NULL && pragma_select (self, checkpoint, error);
+  if ((st = prepare (self, "PRAGMA page_size", error)) == NULL
+      || (model = query (self, st, NULL, error)) == NULL)
+    return FALSE;
+  *checkpoint = g_strdup_printf ("PRAGMA wal_autocheckpoint=%" G_GINT64_FORMAT,
+                                 1024 * 1024 * 1024 / MAX (get_int (model, 0, 0), 512));
+  return pragma_select (self, *checkpoint, error);
 }
 
 #define UNITS_INSERT "INSERT INTO units (id, type, unit_key, metadata, relative_path, sha256, size) "
@@ -524,16 +518,12 @@ bulk_failed (PulpStore *self, const gchar *what, GError **error)
  * same libsqlite3, so the connections share SQLite's locks as any two
  * connections of one process do. */
 static gboolean
-open_bulk (PulpStore *self, GError **error)
+open_bulk (PulpStore *self, const gchar *checkpoint, GError **error)
 {
   g_autoptr (GdaDataModel) model = NULL;
-  g_autofree gchar *checkpoint = autocheckpoint_pragma (self, error);
   GType types[] = { G_TYPE_STRING, G_TYPE_NONE };
-  Statement *st = checkpoint != NULL ? prepare (self,
-                                                "SELECT file FROM pragma_database_list"
-                                                " WHERE name = 'main'",
-                                                error)
-                                     : NULL;
+  Statement *st = prepare (self, "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                           error);
   const gchar *file;
 
   if (st == NULL || (model = query (self, st, types, error)) == NULL)
@@ -629,6 +619,7 @@ PulpStore *
 pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
 {
   g_autoptr (PulpStore) self = g_object_new (PULP_TYPE_STORE, NULL);
+  g_autofree gchar *checkpoint = NULL;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -641,7 +632,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       return NULL;
     }
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
-  if (self->is_sqlite && !setup_sqlite (self, error))
+  if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
       db_error (error, "setting up SQLite");
       return NULL;
@@ -651,7 +642,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       db_error (error, "migrating the schema");
       return NULL;
     }
-  if (self->is_sqlite && !open_bulk (self, error))
+  if (self->is_sqlite && !open_bulk (self, checkpoint, error))
     return NULL;
   if (self->is_sqlite)
     {
