@@ -5,10 +5,11 @@
 # pulpd (a fresh daemon for (a) and for (b); (c) runs on the daemon of (a))
 # vs `wget -r -np -nH`, `lftp mirror --parallel=8`, `curl -Z --parallel-max 10
 # -K list`, and for (b) also `curl -o FILE` one file after another; for (a)
-# also the least any libsoup client takes, with the bodies dropped and with
-# each file hashed and stored as pulpd must (bench/soup-fetch-floor.c). Prints a
-# table: wall time, files/s, MB/s (10^6 bytes) and pulpd's peak RSS (VmHWM),
-# then issue 4's targets with pulpd's figures against them.
+# also the least a libsoup client built like pulpd's downloader takes, with
+# the bodies dropped and with each file hashed and stored as pulpd must
+# (bench/soup-fetch-floor.c). Prints a table: wall time, files/s, MB/s
+# (10^6 bytes) and pulpd's peak RSS (VmHWM), then issue 4's targets with
+# pulpd's figures against them.
 # Everything writes to the same disk; `sync` runs (untimed) before each
 # measurement so no one pays for another's write-back. Each measurement is
 # repeated REPEAT times (default 3), interleaved, and the best is shown. pulpd's wall time is
@@ -99,9 +100,10 @@ CASES=${CASES:-a b}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 others() { [ -z "${ONLY_PULPD:-}" ]; }
 
-# The least a libsoup client can take for (a): bench/soup-fetch-floor.c
-# fetches the same URLs the way pulpd's downloader does (its threads: one
-# per CPU), dropping the bodies, or also hashing and storing each file.
+# The least a libsoup client built like pulpd's downloader takes for (a):
+# bench/soup-fetch-floor.c fetches the same URLs the way the downloader does
+# (its threads: one per CPU), dropping the bodies, or also hashing and
+# storing each file.
 FLOOR="libsoup-3 alone, bodies dropped"
 FLOOR_STORE="libsoup-3 + SHA-256 + content store, no records"
 if want a && others; then

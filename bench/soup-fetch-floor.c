@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The least any libsoup-3 client spends on many small files. It fetches
- * URLs the way pulpd's downloader does: the async API, THREADS threads each
- * with its own context and session, CONCURRENCY requests in flight in all,
- * on kept-alive connections. Built and run by bench/bench-file.sh next to
+/* The least a libsoup-3 client built like pulpd's downloader spends on many
+ * small files. It fetches URLs the way the downloader does: the async API,
+ * THREADS threads each with its own context and session, CONCURRENCY
+ * requests in flight in all, on kept-alive connections. Built and run by bench/bench-file.sh next to
  * the reference clients.
  *
  *   soup-fetch-floor URL_LIST CONCURRENCY THREADS [STORE_DIR]

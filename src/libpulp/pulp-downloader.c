@@ -56,6 +56,15 @@
  * called from sync worker threads, hand a batch to the workers and wait on
  * a condition variable until it is done, calling the progress function in
  * their own thread meanwhile.
+ *
+ * Workers in helper processes instead of threads were tried. Bare libsoup
+ * clients gain from it (10,000 files of 4 KiB from a loopback nginx, two
+ * CPUs: 0.38-0.41 s in two processes, 0.68-0.81 s in two threads, which wait
+ * for each other on GLib's process-wide locks for signals and object
+ * disposal), but the downloader did not: passing each file's request and
+ * result between processes cost the CPU time the waiting had, and with
+ * both CPUs busy (libsoup, the server, the database) a sync of those files
+ * took 1.00-1.09 s in processes against 0.99 s in threads.
  */
 typedef struct _Worker Worker;
 
