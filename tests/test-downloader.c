@@ -1082,6 +1082,29 @@ test_cancel (Fixture *f, gconstpointer data)
                                                   &error));
   g_assert_error (error, PULP_ERROR, PULP_ERROR_CANCELLED);
   g_assert_cmpuint (test_server_hits (f->server, "/c0"), ==, 1);
+
+  /* What was cancelled is named without the password of its URL. */
+  {
+    g_autofree gchar *url = test_server_url (f->server, "/c0");
+    g_autofree gchar *secret_url = NULL;
+    g_autofree gchar *shown = NULL;
+    g_autoptr (PulpDownload) dl = NULL;
+
+    g_assert_true (g_str_has_prefix (url, "http://"));
+    secret_url = g_strconcat ("http://pulp:s3cr3t@", url + strlen ("http://"), NULL);
+    shown = g_strconcat ("http://pulp@", url + strlen ("http://"), ": cancelled", NULL);
+    dl = pulp_download_new (secret_url, NULL, NULL, -1);
+    g_ptr_array_set_size (downloads, 0);
+    g_ptr_array_add (downloads, g_steal_pointer (&dl));
+    g_assert_false (pulp_downloader_fetch_to_store (downloader, downloads, NULL, NULL,
+                                                    cancellable, NULL));
+    g_assert_cmpstr (((PulpDownload *) downloads->pdata[0])->error->message, ==, shown);
+    g_clear_error (&error);
+    g_assert_false (pulp_downloader_fetch_file (downloader, secret_url, "/nonexistent/x",
+                                                cancellable, &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_CANCELLED);
+    g_assert_null (strstr (error->message, "s3cr3t"));
+  }
 }
 
 static void

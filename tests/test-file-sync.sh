@@ -445,6 +445,13 @@ EOF
 printf '%s\n%s\n' "$good" "$(printf 'y%.0s' $(seq 5000)),$h,1" >"$WWW/evil/PULP_MANIFEST"
 run_sync evil; check "manifest with a 5000-byte line: failed" "failed" "$S"
 contains "manifest with a 5000-byte line: Error says why" "line is longer than" "$(terror)"
+# a feed with a password: errors name it without the password
+repo evil Configure a{sv} 1 feed s "http://pulp:s3cr3t-feed@${FS#http://}/evil/PULP_MANIFEST" >/dev/null
+run_sync evil; check "manifest with a 5000-byte line, feed with a password: failed" "failed" "$S"
+contains "feed with a password: Error names the manifest" \
+  "http://pulp@${FS#http://}/evil/PULP_MANIFEST: Invalid PULP_MANIFEST" "$(terror)"
+lacks "feed with a password: not in Error" "s3cr3t-feed" "$(terror)"
+repo evil Configure a{sv} 1 feed s "$FS/evil/PULP_MANIFEST" >/dev/null
 printf '%s\n' "$good" >"$WWW/evil/PULP_MANIFEST"
 
 # --- on_demand: units recorded, nothing downloaded

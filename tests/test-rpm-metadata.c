@@ -1092,6 +1092,14 @@ test_check_feed (void)
       g_assert_nonnull (strstr (error->message, "base URL"));
       g_assert_nonnull (strstr (error->message, "without query or fragment"));
     }
+  /* the feed is shown, but not its password */
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (pulp_rpm_check_feed ("https://u:s3cr3t@mirror.example/x/?y", &error));
+    g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "“https://u@mirror.example/x/?y”"));
+    g_assert_null (strstr (error->message, "s3cr3t"));
+  }
 }
 
 /* Metadata of the same package from its header and from primary.xml: all

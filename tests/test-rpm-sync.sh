@@ -467,6 +467,17 @@ check "on_demand, then a file fails: the package stays" "t 4" "$(rprop odfail Un
 check "on_demand, then a file fails: only its file is missing" "$gone -" \
   "$(units odfail | awk '$3 == "-" {print $1, $3}')"
 
+# credentials in the feed URL never show in the task's error or the log:
+# errors name the URL with its user and without the password
+create creds "http://pulp:s3cr3t-feed@127.0.0.1:$PORT/no-such-repo/"
+sync creds
+check "feed with credentials, 404: fails" "failed" "$S"
+contains "feed with credentials, 404: the error names the URL and the status" \
+  "http://pulp@127.0.0.1:$PORT/no-such-repo/repodata/repomd.xml: HTTP 404" "$(task_error)"
+lacks "feed with credentials, 404: the password is not in the error" "s3cr3t-feed" "$(task_error)"
+check "feed with credentials, 404: the password is not in the daemon's log" "0" \
+  "$(grep -c 's3cr3t-feed' "$WORK/pulpd.log")"
+
 # --- malformed and hostile XML: InvalidArgument, nothing stored (on_demand
 # saves in batches as it parses: the pending rows must be thrown away)
 bad_primary() { # bad_primary NAME: a repository whose primary is $WORK/NAME.xml

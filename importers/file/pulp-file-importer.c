@@ -289,6 +289,7 @@ fetch_manifest (FileSync *sync, GError **error)
   guint64 max_size = (guint64) max_mib * MIB;
   PulpDownloader *downloader;
   g_autoptr (GBytes) bytes = NULL;
+  g_autofree gchar *shown = NULL;
   gconstpointer data;
   gsize length;
 
@@ -310,16 +311,17 @@ fetch_manifest (FileSync *sync, GError **error)
   pulp_sync_conduit_set_progress (sync->conduit, "metadata", 1, 1, NULL);
 
   sync->manifest = pulp_file_manifest_parse (data, length, max_size, sync->cancellable, error);
+  shown = pulp_url_for_display (sync->feed);
   if (sync->manifest == NULL)
     {
       pulp_error_convert (error);
       if (g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
         g_prefix_error (error, _("The sync was cancelled: "));
       else
-        g_prefix_error (error, "%s: ", sync->feed);
+        g_prefix_error (error, "%s: ", shown);
       return FALSE;
     }
-  g_debug ("%s lists %u files", sync->feed, pulp_file_manifest_get_n_entries (sync->manifest));
+  g_debug ("%s lists %u files", shown, pulp_file_manifest_get_n_entries (sync->manifest));
   return TRUE;
 }
 

@@ -498,10 +498,11 @@ fetch_metadata (SyncState *st,
   if (url == NULL)
     return NULL;
   dest = g_build_filename (tmpdir, name, NULL);
+  /* The downloader's errors name the URL, without the password a feed may
+   * hold: the URL must not be added here. */
   if (!pulp_downloader_fetch_file (st->downloader, url, dest, st->cancellable, error))
     {
       pulp_error_convert (error);
-      g_prefix_error (error, _("downloading %s: "), url);
       return NULL;
     }
   return g_steal_pointer (&dest);

@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include "pulp-digest.h"
+#include "pulp-downloader.h"
 #include "pulp-error.h"
 #include "pulp-rpm-metadata.h"
 #include "pulp-rpm-pipeline.h"
@@ -488,11 +489,13 @@ pulp_rpm_check_feed (const gchar *feed, GError **error)
     }
   if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
     {
+      g_autofree gchar *shown = pulp_url_for_display (feed);
+
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    _("The feed “%s” has a query or fragment: the rpm importer needs the "
                      "repository's base URL (the folder holding repodata/) without query or "
                      "fragment"),
-                   feed);
+                   shown);
       return FALSE;
     }
   return TRUE;

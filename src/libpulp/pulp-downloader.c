@@ -203,6 +203,30 @@ static void spares_drop (Worker *worker);
 static void part_pump (Part *part);
 
 /**
+ * pulp_url_for_display:
+ * @url: a URL
+ *
+ * A repository's feed may hold a password; errors and logs are for others
+ * to read too.
+ *
+ * Returns: (transfer full): @url as messages show it: without the password
+ * of its user information, otherwise as it was written
+ */
+gchar *
+pulp_url_for_display (const gchar *url)
+{
+  const GUriFlags flags = G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED;
+  g_autoptr (GUri) uri = NULL;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  uri = g_uri_parse (url, flags, NULL);
+  if (uri == NULL || g_uri_get_password (uri) == NULL)
+    return g_strdup (url);
+  return g_uri_to_string_partial (uri, G_URI_HIDE_PASSWORD);
+}
+
+/**
  * pulp_download_new:
  * @url: what to fetch
  * @checksum_type: (nullable): "sha256", "sha1", "sha512", "md5"…, or %NULL
@@ -1206,7 +1230,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
       return;
     }
   if (g_uri_get_password (t->uri) != NULL)
-    t->display_url = g_uri_to_string_partial (t->uri, G_URI_HIDE_PASSWORD);
+    t->display_url = pulp_url_for_display (dl->url);
   scheme = g_uri_get_scheme (t->uri);
   t->is_file = g_strcmp0 (scheme, "file") == 0;
   if (!t->is_file && g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
@@ -1841,7 +1865,8 @@ single_run (Batch *b, const gchar *url, GCancellable *cancellable, GError **erro
     }
   if (b->cancelled)
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), url);
+      g_autofree gchar *shown = pulp_url_for_display (url);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), shown);
       return FALSE;
     }
   return TRUE;
@@ -2026,7 +2051,10 @@ pulp_downloader_finish_to_store (PulpDownloader *self,
       PulpDownload *dl = g_ptr_array_index (downloads, i);
 
       if (dl->error == NULL && dl->path == NULL)
-        dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), dl->url);
+        {
+          g_autofree gchar *shown = pulp_url_for_display (dl->url);
+          dl->error = g_error_new (PULP_ERROR, PULP_ERROR_CANCELLED, _("%s: cancelled"), shown);
+        }
       if (dl->error == NULL)
         continue;
       failed++;

@@ -39,6 +39,8 @@ typedef struct
   gpointer user_data;
 } PulpDownload;
 
+gchar *pulp_url_for_display (const gchar *url);
+
 PulpDownload *pulp_download_new (const gchar *url,
                                  const gchar *checksum_type,
                                  const gchar *checksum,

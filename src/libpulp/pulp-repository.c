@@ -3,6 +3,8 @@
 
 #include "pulp-repository.h"
 
+#include "pulp-downloader.h"
+
 /**
  * PulpRepository:
  *
@@ -146,23 +148,6 @@ pulp_repository_get_config (PulpRepository *self)
   return self->config;
 }
 
-/* @url without the password of its user information, or %NULL if it has
- * none */
-static gchar *
-url_without_password (const gchar *url)
-{
-  const GUriFlags flags = G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED;
-  g_autoptr (GUri) uri = g_uri_parse (url, flags, NULL);
-  g_autoptr (GUri) safe = NULL;
-
-  if (uri == NULL || g_uri_get_password (uri) == NULL)
-    return NULL;
-  safe = g_uri_build_with_user (flags, g_uri_get_scheme (uri), g_uri_get_user (uri), NULL, NULL,
-                                g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-                                g_uri_get_query (uri), g_uri_get_fragment (uri));
-  return g_uri_to_string (safe);
-}
-
 /**
  * pulp_repository_get_public_config:
  *
@@ -189,7 +174,7 @@ pulp_repository_get_public_config (PulpRepository *self)
         continue;
       if ((g_str_equal (key, "proxy") || g_str_equal (key, "feed"))
           && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        safe = url_without_password (g_variant_get_string (value, NULL));
+        safe = pulp_url_for_display (g_variant_get_string (value, NULL));
       g_variant_builder_add (&b, "{sv}", key,
                              safe != NULL ? g_variant_new_take_string (safe) : value);
     }
