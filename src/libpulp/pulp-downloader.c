@@ -1230,7 +1230,7 @@ transfer_begin (Transfer *t, PulpDownload *dl)
       return;
     }
   if (g_uri_get_password (t->uri) != NULL)
-    t->display_url = pulp_url_for_display (dl->url);
+    t->display_url = g_uri_to_string_partial (t->uri, G_URI_HIDE_PASSWORD);
   scheme = g_uri_get_scheme (t->uri);
   t->is_file = g_strcmp0 (scheme, "file") == 0;
   if (!t->is_file && g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
