@@ -48,6 +48,21 @@ wait_for_task_stage() { # TASK STAGE: waits (bounded) until the task reports STA
   return 1
 }
 prop() { busctl --system get-property org.pulp.Manager "$1" "$2" "$3" 2>&1; }
+# monitor_start FILE: records what pulpd emits on the bus into FILE from
+# now on (gdbus monitor); monitor_stop FILE: stops once a task's end is in
+# it (bounded wait), as a client sees it after Wait returned
+monitor_start() {
+  gdbus monitor --system --dest org.pulp.Manager >"$1" 2>&1 &
+  MONITOR_PID=$!
+  for _ in $(seq 100); do grep -q "Monitoring" "$1" 2>/dev/null && break; sleep 0.05; done
+}
+monitor_stop() {
+  for _ in $(seq 100); do grep -q "Finished" "$1" && break; sleep 0.05; done
+  kill "$MONITOR_PID"
+  wait "$MONITOR_PID" 2>/dev/null
+}
+# last_progress FILE TASK STAGE: the last Progress signal of TASK in STAGE
+last_progress() { grep "org.pulp.Repository.Progress (objectpath '$2', '$3'," "$1" | tail -1; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 # The database: SQLite in $STATE, or the PostgreSQL server that

@@ -96,14 +96,11 @@ contains "unknown sync option" "Unknown sync option “speed”" "$(repo r1 Sync
 # --- Progress as a D-Bus client sees it: monotonic per stage, ~10/s, a final one per stage
 printf 'units 30000 p v1\n' >"$WORK/desc-p"
 mgr CreateRepository ssa{sv} progress test 1 feed s "file://$WORK/desc-p" >/dev/null
-gdbus monitor --system --dest org.pulp.Manager >"$WORK/monitor" 2>&1 &
-MON=$!
-for _ in $(seq 100); do grep -q "Monitoring" "$WORK/monitor" 2>/dev/null && break; sleep 0.05; done
+monitor_start "$WORK/monitor"
 t=$(repo progress Sync a{sv} 0 | cut -d'"' -f2)
 task_wait "$t" >/dev/null
 started=$(prop "$t" org.pulp.Task Started | cut -d' ' -f2); finished=$(prop "$t" org.pulp.Task Finished | cut -d' ' -f2)
-for _ in $(seq 100); do grep -q "Finished" "$WORK/monitor" && break; sleep 0.05; done
-kill $MON; wait $MON 2>/dev/null
+monitor_stop "$WORK/monitor"
 verdict=$(python3 - "$WORK/monitor" "$t" "$started" "$finished" <<'PY'
 import re, sys
 path, task, started, finished = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -252,7 +252,13 @@ check "404 manifest: no version" "t 0" "$(rprop m404 LatestVersion)"
 tree f404 5 4k
 rm "$WWW/f404/file-0000002.bin"
 create f404 "$FS/f404/PULP_MANIFEST"
+monitor_start "$WORK/monitor"
 run_sync f404; check "404 file: failed" "failed" "$S"
+monitor_stop "$WORK/monitor"
+p=$(last_progress "$WORK/monitor" "$T" downloads)
+contains "404 file: the last progress counts the bytes that arrived" "'bytes-done': <uint64 16384>" "$p"
+contains "404 file: … of all there were" "'bytes-total': <uint64 20480>" "$p"
+contains "404 file: … and the failure" "'failed': <uint64 1>" "$p"
 e=$(terror)
 contains "404 file: Error names the file and the status" "/f404/file-0000002.bin: HTTP 404 Not Found" "$e"
 contains "404 file: Error counts the failures" "1 of 5 downloads failed" "$e"

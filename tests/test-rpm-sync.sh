@@ -434,8 +434,14 @@ mk -n 6 -p mpkg -c gz "$WWW/missing"
 gone=$(cd "$WWW/missing" && ls Packages/*.rpm | sed -n 2p)
 rm "$WWW/missing/$gone"
 create missing "$URL/missing"
+monitor_start "$WORK/monitor"
 sync missing
 check "missing package: fails" "failed" "$S"
+monitor_stop "$WORK/monitor"
+p=$(last_progress "$WORK/monitor" "$T" downloads)
+arrived=$(summary | grep -o '"bytes" t [0-9]*' | cut -d' ' -f3)
+contains "missing package: the last progress counts the bytes that arrived" "'bytes-done': <uint64 $arrived>" "$p"
+contains "missing package: … and the failure" "'failed': <uint64 1>" "$p"
 contains "missing package: Error names it" "package $gone" "$(task_error)"
 contains "missing package: 404" "404" "$(task_error)"
 check "missing package: nothing associated" "0" "$(stored_rows missing)"

@@ -556,7 +556,6 @@ typedef struct
 {
   guint from;
   guint to;
-  guint64 bytes;
   GPtrArray *downloads;
   PulpDownloadJob *job;
 } FileBatch;
@@ -591,7 +590,6 @@ download_batch_start (FileSync *sync, PulpDownloader *downloader, guint from, gu
       d = pulp_download_new (url, "sha256", e->sha256, (gint64) e->size);
       d->user_data = GUINT_TO_POINTER (index);
       g_ptr_array_add (batch->downloads, d);
-      batch->bytes += e->size;
     }
   batch->job = pulp_downloader_start_to_store (downloader, batch->downloads, sync->cancellable);
   return g_steal_pointer (&batch);
@@ -632,8 +630,15 @@ download_batch_finish (FileSync *sync, PulpDownloader *downloader, FileBatch *ba
       pulp_error_convert (error);
       return FALSE;
     }
+  /* Bytes of the files that arrived, as the downloader counts them while
+   * it works: a failed file's bytes were taken back when it failed. */
   sync->files_base += batch->to - batch->from;
-  sync->bytes_base += batch->bytes;
+  for (guint i = 0; i < batch->downloads->len; i++)
+    {
+      PulpDownload *d = g_ptr_array_index (batch->downloads, i);
+      if (d->error == NULL)
+        sync->bytes_base += (guint64) MAX (d->size, 0);
+    }
   return TRUE;
 }
 

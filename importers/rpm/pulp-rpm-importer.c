@@ -304,7 +304,7 @@ download_batch (SyncState *st, GError **error)
   g_autoptr (GPtrArray) arrived = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) fetch_error = NULL;
   gboolean any_failed = FALSE;
-  guint64 batch_bytes = 0;
+  guint64 arrived_bytes = 0;
   gboolean ok;
 
   if (st->batch->len == 0)
@@ -323,7 +323,6 @@ download_batch (SyncState *st, GError **error)
       d = pulp_download_new (url, type, checksum, size > 0 ? (gint64) size : -1);
       d->user_data = unit;
       g_ptr_array_add (downloads, d);
-      batch_bytes += size;
     }
 
   ok = pulp_downloader_fetch_to_store (st->downloader, downloads, download_progress, st,
@@ -375,6 +374,7 @@ download_batch (SyncState *st, GError **error)
           st->downloaded++;
           st->downloaded_bytes += pulp_unit_get_size (unit);
         }
+      arrived_bytes += pulp_unit_get_size (unit);
       g_ptr_array_add (arrived, g_object_ref (unit));
     }
   /* A failure the downloader did not pin on a file (configuration, store). */
@@ -387,8 +387,11 @@ download_batch (SyncState *st, GError **error)
       return FALSE;
     }
 
+  /* Bytes of the packages that arrived, as the downloader counts them
+   * while it works: a failed package's bytes were taken back when it
+   * failed. */
   st->files_done += downloads->len;
-  st->bytes_done += batch_bytes;
+  st->bytes_done += arrived_bytes;
   batch_reset (st);
 
   /* Once the sync is bound to fail, its pending version is thrown away:
