@@ -433,6 +433,19 @@ else
   ok "# SKIP completion with bash-completion: /usr/share/bash-completion/bash_completion is missing"
 fi
 
+# --- a stage whose last units failed: its last line has no time left
+printf 'total 10\nunit-bytes 1000\nfailed-units 2\npace-us 30000\nunits 10 fu v1\n' >"$WORK/desc-failed"
+ctl repo create rf --importer test --feed "file://$WORK/desc-failed"
+ctl sync rf
+check "sync with failed units exits 0" 0 "$RC"
+# (GLib puts a no-break space between a size and its unit)
+last=$(printf '%s\n' "$OUT" | grep -a '^units: ' | tail -1 | sed 's/\xc2\xa0/ /g')
+contains "failed units: the last line counts the bytes done and the failures" \
+  "units: 10/10 (100%), 8.0 kB/10.0 kB, " "$last"
+contains "failed units: … 2 failed" ", 2 failed" "$last"
+lacks "failed units: … and gives no ETA for bytes that will not come" "ETA" "$last"
+ctl repo delete rf
+
 # --- the man page renders without warnings
 check "man page renders cleanly" "" "$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$SRCDIR/src/pulpctl/pulpctl.1" 2>&1 >/dev/null)"
 

@@ -86,6 +86,9 @@ estimate_left (PulpctlProgress *self)
 {
   gint64 elapsed = g_get_monotonic_time () - self->stage_start;
 
+  /* every unit done: bytes still missing are those of units that failed */
+  if (self->total > 0 && self->done >= self->total)
+    return -1;
   if (self->bytes_total > 0 && self->rate > 0 && self->bytes_done < self->bytes_total)
     return (gint64)((self->bytes_total - self->bytes_done) / self->rate);
   /* a rate from the first fraction of a second is noise */

@@ -17,6 +17,9 @@
  *   total N                report N as the total of the "units" stage
  *   unit-bytes N           report bytes-done/bytes-total/rate details as if
  *                          each unit were N bytes
+ *   failed-units N         with unit-bytes: report the last N units of the
+ *                          total as failed, their bytes never done (as a
+ *                          skip-failed sync does), and complete all the same
  *   pace-us N              take N microseconds per unit (a slow upstream,
  *                          so that clients see the progress move)
  *
@@ -95,6 +98,7 @@ typedef struct
   gchar *block_path;
   guint64 total;
   guint64 unit_bytes;
+  guint64 failed_units;
   guint64 pace_us;
   gint64 started;
   gchar *metadata_value;
@@ -166,11 +170,16 @@ handle_unit (Run *run, const gchar *name, const gchar *value, GCancellable *canc
   if (run->unit_bytes > 0)
     {
       gint64 elapsed = MAX (g_get_monotonic_time () - run->started, 1);
-      guint64 bytes = run->handled * run->unit_bytes;
+      guint64 good = run->failed_units == 0
+                       ? run->handled
+                       : MIN (run->handled, run->total - MIN (run->failed_units, run->total));
+      guint64 bytes = good * run->unit_bytes;
       GVariantDict details;
 
       g_variant_dict_init (&details, NULL);
       g_variant_dict_insert (&details, "bytes-done", "t", bytes);
+      if (run->handled > good)
+        g_variant_dict_insert (&details, "failed", "t", run->handled - good);
       g_variant_dict_insert (&details, "bytes-total", "t", run->total * run->unit_bytes);
       g_variant_dict_insert (&details, "rate", "t", (guint64) (bytes * G_USEC_PER_SEC / elapsed));
       pulp_sync_conduit_set_progress (run->conduit, "units", run->handled, run->total,
@@ -217,7 +226,12 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
                                                         (GDestroyNotify) g_bytes_unref, NULL),
                                  g_hash_table_new (g_str_hash, g_str_equal) };
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  g_auto (Run) run = { conduit, &existing, batch, 0, 0, 0, NULL, 0, 0, 0, g_get_monotonic_time () };
+  g_auto (Run) run = {
+    .conduit = conduit,
+    .existing = &existing,
+    .batch = batch,
+    .started = g_get_monotonic_time (),
+  };
   g_autofree gchar *block_path = NULL;
 
   pulp_sync_conduit_set_progress (conduit, "metadata", 0, 1, NULL);
@@ -247,6 +261,8 @@ pulp_test_importer_sync_repo (PulpImporter *importer,
         run.total = g_ascii_strtoull (w[1], NULL, 10);
       else if (g_str_equal (w[0], "unit-bytes") && n == 2)
         run.unit_bytes = g_ascii_strtoull (w[1], NULL, 10);
+      else if (g_str_equal (w[0], "failed-units") && n == 2)
+        run.failed_units = g_ascii_strtoull (w[1], NULL, 10);
       else if (g_str_equal (w[0], "pace-us") && n == 2)
         run.pace_us = g_ascii_strtoull (w[1], NULL, 10);
       else if (g_str_equal (w[0], "unit") && n == 3)
