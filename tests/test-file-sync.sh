@@ -460,6 +460,20 @@ lacks "feed with a password: not in Error" "s3cr3t-feed" "$(terror)"
 repo evil Configure a{sv} 1 feed s "$FS/evil/PULP_MANIFEST" >/dev/null
 printf '%s\n' "$good" >"$WWW/evil/PULP_MANIFEST"
 
+# --- a feed that is no manifest: the URL of its folder, or a web page
+repo evil Configure a{sv} 1 feed s "$NGINX/evil/" >/dev/null
+run_sync evil; check "feed of a folder: failed" "failed" "$S"
+contains "feed of a folder: Error says what the server said" "/evil/: HTTP 403" "$(terror)"
+contains "feed of a folder: … and names the manifest's URL" \
+  "a file repository's feed is the URL of its PULP_MANIFEST, such as $NGINX/evil/PULP_MANIFEST)" "$(terror)"
+printf '<!DOCTYPE html>\n<html><body>Downloads</body></html>\n' >"$WWW/evil/index.html"
+repo evil Configure a{sv} 1 feed s "$NGINX/evil/index.html" >/dev/null
+run_sync evil; check "feed of a web page: failed" "failed" "$S"
+contains "feed of a web page: Error says so" \
+  "/evil/index.html: Invalid PULP_MANIFEST, line 1: expected “relative/path,sha256,size” (the server sent a web page" "$(terror)"
+check "feed of a web page: repository unchanged" "t 1" "$(rprop evil LatestVersion)"
+repo evil Configure a{sv} 1 feed s "$FS/evil/PULP_MANIFEST" >/dev/null
+
 # --- on_demand: units recorded, nothing downloaded
 tree lazy 20 4k
 create lazy "$FS/lazy/PULP_MANIFEST" 1 download-policy s on_demand

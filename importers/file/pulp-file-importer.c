@@ -281,6 +281,44 @@ on_download_progress (guint64 files_done,
                                   sync->files_total, download_details (sync, all_bytes));
 }
 
+/* Two common slips give a feed that is no manifest: the URL of the folder
+ * that holds it (its listing, or a 403 or 404, comes back), or of a web
+ * page. @body: what the feed sent, if anything. Says so in @error. */
+static void
+add_feed_hint (const gchar *shown_feed, GBytes *body, GError **error)
+{
+  gboolean folder = g_str_has_suffix (shown_feed, "/");
+  gboolean web_page = FALSE;
+  g_autofree gchar *message = NULL;
+
+  if (body != NULL)
+    {
+      gsize length;
+      const gchar *data = g_bytes_get_data (body, &length);
+      g_autofree gchar *start = NULL;
+
+      while (length > 0 && g_ascii_isspace (*data))
+        data++, length--;
+      start = g_ascii_strdown (data, MIN (length, 14));
+      web_page = g_str_has_prefix (start, "<!doctype html") || g_str_has_prefix (start, "<html");
+    }
+  if (folder)
+    /* TRANSLATORS: an error, then a hint; the last two %s make the URL of
+     * the manifest in the folder the feed names */
+    message = g_strdup_printf (_("%s (a file repository's feed is the URL of its %s, such as %s%s)"),
+                               (*error)->message, PULP_FILE_MANIFEST_NAME, shown_feed,
+                               PULP_FILE_MANIFEST_NAME);
+  else if (web_page)
+    /* TRANSLATORS: an error, then a hint */
+    message = g_strdup_printf (_("%s (the server sent a web page: a file repository's feed is the "
+                                 "URL of its %s)"),
+                               (*error)->message, PULP_FILE_MANIFEST_NAME);
+  else
+    return;
+  g_free ((*error)->message);
+  (*error)->message = g_steal_pointer (&message);
+}
+
 static gboolean
 fetch_manifest (FileSync *sync, GError **error)
 {
@@ -298,27 +336,33 @@ fetch_manifest (FileSync *sync, GError **error)
   downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
   if (downloader == NULL)
     return FALSE;
+  shown = pulp_url_for_display (sync->feed);
   bytes = pulp_downloader_fetch_bytes (downloader, sync->feed, (gsize) MIN (max_size, G_MAXSIZE),
                                        sync->cancellable, error);
   if (bytes == NULL)
     {
       pulp_error_convert (error);
       if (!g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
-        g_prefix_error (error, _("Cannot download %s: "), PULP_FILE_MANIFEST_NAME);
+        {
+          g_prefix_error (error, _("Cannot download %s: "), PULP_FILE_MANIFEST_NAME);
+          add_feed_hint (shown, NULL, error);
+        }
       return FALSE;
     }
   data = g_bytes_get_data (bytes, &length);
   pulp_sync_conduit_set_progress (sync->conduit, "metadata", 1, 1, NULL);
 
   sync->manifest = pulp_file_manifest_parse (data, length, max_size, sync->cancellable, error);
-  shown = pulp_url_for_display (sync->feed);
   if (sync->manifest == NULL)
     {
       pulp_error_convert (error);
       if (g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
         g_prefix_error (error, _("The sync was cancelled: "));
       else
-        g_prefix_error (error, "%s: ", shown);
+        {
+          g_prefix_error (error, "%s: ", shown);
+          add_feed_hint (shown, bytes, error);
+        }
       return FALSE;
     }
   g_debug ("%s lists %u files", shown, pulp_file_manifest_get_n_entries (sync->manifest));
