@@ -431,6 +431,14 @@ check "tampered primary, same size: fails" "failed" "$S"
 contains "tampered primary, same size: digest" "sha256 digest" "$(task_error)"
 
 mk -n 6 -p mpkg -c gz "$WWW/missing"
+# the URL of repodata/ as the feed: the error says which feed was meant
+create slip "$URL/missing/repodata/"
+sync slip
+check "feed of repodata/: fails" "failed" "$S"
+contains "feed of repodata/: Error says what was not found" "/missing/repodata/repodata/repomd.xml: HTTP 404" "$(task_error)"
+contains "feed of repodata/: … and which feed was meant" \
+  "feed is the folder that holds repodata/, such as $URL/missing/)" "$(task_error)"
+
 gone=$(cd "$WWW/missing" && ls Packages/*.rpm | sed -n 2p)
 rm "$WWW/missing/$gone"
 create missing "$URL/missing"

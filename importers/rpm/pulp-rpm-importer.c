@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "PulpRpm"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <gmodule.h>
@@ -511,6 +512,34 @@ fetch_metadata (SyncState *st,
   return g_steal_pointer (&dest);
 }
 
+/* A common slip: the URL of repodata/ or of repomd.xml as the feed, which
+ * then looks for repodata/repodata/repomd.xml. Says so in @error, with the
+ * feed it meant. */
+static void
+add_feed_hint (const gchar *feed, GError **error)
+{
+  static const gchar *const slips[] = { "/repodata/repomd.xml", "/repodata/", "/repodata" };
+  g_autofree gchar *shown = NULL;
+  g_autofree gchar *message = NULL;
+  gsize keep = 0;
+
+  if (g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
+    return;
+  shown = pulp_url_for_display (feed);
+  for (guint i = 0; i < G_N_ELEMENTS (slips) && keep == 0; i++)
+    if (g_str_has_suffix (shown, slips[i]))
+      keep = strlen (shown) - strlen (slips[i]) + 1;
+  if (keep == 0)
+    return;
+  shown[keep] = '\0';
+  /* TRANSLATORS: an error, then a hint; %s is the feed the user meant */
+  message = g_strdup_printf (_("%s (an rpm repository's feed is the folder that holds repodata/, "
+                               "such as %s)"),
+                             (*error)->message, shown);
+  g_free ((*error)->message);
+  (*error)->message = g_steal_pointer (&message);
+}
+
 /* Whether this sync would change nothing: see the type's comment. */
 static gboolean
 can_skip (SyncState *st)
@@ -631,7 +660,10 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   pulp_sync_conduit_set_progress (st->conduit, "metadata", 0, 2, NULL);
   repomd_path = fetch_metadata (st, tmpdir, "repodata/repomd.xml", NULL, "repomd.xml", error);
   if (repomd_path == NULL)
-    return FALSE;
+    {
+      add_feed_hint (st->feed, error);
+      return FALSE;
+    }
   repomd_url = pulp_rpm_resolve_location (st->feed, "repodata/repomd.xml", NULL, NULL);
   repomd = pulp_rpm_repomd_parse (repomd_path, repomd_url, error);
   if (repomd == NULL)
