@@ -16,9 +16,10 @@
  * signal. It subscribes before the task exists (pulpctl_follow_new() comes
  * before the call that queues the task) and learns the task path from the
  * reply; GDBus delivers the signals that arrived meanwhile only when the
- * main loop runs, which is after the path is known, so none is lost. After
- * subscribing it reads the task's State once too: a task that had already
- * ended (task wait on an old task) sends no more Finished.
+ * main loop runs, which is after the path is known, so none is lost. It
+ * then reads the task's State once too: a task that had already ended
+ * (task wait on an old task) sends no more Finished; one that ended just
+ * now left its signals queued, and they are shown before its outcome.
  */
 struct _PulpctlFollow
 {
@@ -254,9 +255,14 @@ pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path)
   props = pulpctl_get_properties (self->ctl, task_path, PULPCTL_TASK_IFACE, &error);
   if (props == NULL)
     return pulpctl_fail (error, NULL);
+  /* The signals that came before that answer first: a short task may have
+   * run whole, its progress and its Finished waiting in the queue. */
+  while (!self->ended && g_main_context_iteration (NULL, FALSE))
+    ;
   g_variant_lookup (props, "State", "&s", &state);
-  if (g_strcmp0 (state, "completed") == 0 || g_strcmp0 (state, "failed") == 0
-      || g_strcmp0 (state, "cancelled") == 0)
+  if (!self->ended
+      && (g_strcmp0 (state, "completed") == 0 || g_strcmp0 (state, "failed") == 0
+          || g_strcmp0 (state, "cancelled") == 0))
     {
       const gchar *message = "";
       g_autoptr (GVariant) summary
@@ -266,7 +272,7 @@ pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path)
         summary = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
       end_with (self, state, message, summary);
     }
-  else
+  if (!self->ended && !self->gave_up)
     g_main_loop_run (self->loop);
 
   if (self->progress != NULL)
