@@ -350,6 +350,11 @@ check "upload: the unit with its path, size and flag" "docs/hello.txt 17 True" \
   "$(json "d[0]['relative-path'], d[0]['size'], d[0]['uploaded']")"
 ctl units f1
 contains "upload: text marks it uploaded" "docs/hello.txt (uploaded)" "$OUT"
+echo "dash" >"$WORK/-dash.txt"
+cd "$WORK"; ctl upload f1 -- -dash.txt; cd - >/dev/null
+check "upload of a file whose name starts with a dash, after --: exits 0" 0 "$RC"
+ctl units f1
+contains "upload after --: the unit has the file's name" "-dash.txt (uploaded)" "$OUT"
 ctl upload f1 "$WORK/missing.txt"
 check "upload of a missing file fails" 1 "$RC"
 contains "upload of a missing file: why" "Cannot read “$WORK/missing.txt”: No such file or directory" "$ERR"

@@ -869,6 +869,15 @@ main (int argc, char **argv)
   g_option_context_add_group (octx, group);
   if (!g_option_context_parse (octx, &argc, &argv, &error))
     return pulpctl_usage_error ("%s", error->message);
+  /* "--" ends the options, so that an argument may start with "-" (a file
+   * to upload, say); GLib stops at it but leaves it in argv */
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--"))
+      {
+        memmove (&argv[i], &argv[i + 1], (argc - i) * sizeof (char *));
+        argc--;
+        break;
+      }
 
   /* argv[0] is the program; what is left are the command's arguments */
   nargs = (guint)argc - 1;
