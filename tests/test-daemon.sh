@@ -27,8 +27,19 @@ start() { start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"; }
 out=$("$PULPD" --system --config "$WORK/no-such.conf" 2>&1); rc=$?
 check "a missing --config file: exit 1" "1" "$rc"
 contains "… naming the file" "Cannot read the configuration $WORK/no-such.conf:" "$out"
+printf '[daemon]\nupload-max-size=4M\n' >"$WORK/bad.conf"
+out=$(timeout 20 "$PULPD" --system --state-dir "$WORK/bad-state" --config "$WORK/bad.conf" 2>&1); rc=$?
+check "a value a key cannot take: exit 1" "1" "$rc"
+contains "… naming the key" "Cannot start: [daemon] upload-max-size is " "$out"
+contains "… and the value" "4M" "$out"
 
+# a key or group pulpd does not know (a typo, most likely) is logged and ignored
+printf '[daemon]\nmax-parallel-syncs=4\n[downloads]\nconcurrency=20\n' >>"$WORK/pulpd.conf"
 start
+contains "an unknown key is logged" "in group [daemon] of the configuration, ignored" \
+  "$(grep max-parallel-syncs "$WORK/pulpd.log")"
+contains "an unknown group is logged" \
+  "Unknown group [downloads] in the configuration, ignored" "$(cat "$WORK/pulpd.log")"
 contains "ListImporters lists the test importer" '"test"' "$(mgr ListImporters)"
 contains "Version property" 's "' "$(prop /org/pulp/Manager org.pulp.Manager Version)"
 contains "introspection shows CreateRepository" "CreateRepository" "$(busctl --system introspect org.pulp.Manager /org/pulp/Manager)"

@@ -1099,6 +1099,42 @@ test_store_in_memory (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* pulpd.conf values that are not what a key takes stop the engine before
+ * it touches the state directory, with an error that names key and value. */
+static void
+test_config_bad_values (void)
+{
+  static const struct
+  {
+    const gchar *key;
+    const gchar *value;
+    const gchar *message;
+  } cases[] = {
+    { "max-parallel-tasks", "abc", "[daemon] max-parallel-tasks is “abc”, not a whole number from 1 to 64" },
+    { "max-parallel-tasks", "0", "[daemon] max-parallel-tasks is “0”, not a whole number from 1 to 64" },
+    { "task-retention-seconds", "-1", "[daemon] task-retention-seconds is “-1”, not a whole number from 0 to" },
+    /* a typo here once meant "no limit" */
+    { "upload-max-size", "4M", "[daemon] upload-max-size is “4M”, not a whole number from 0 to" },
+  };
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-config-XXXXXX", NULL);
+  g_autofree gchar *state = g_build_filename (dir, "state", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GKeyFile) config = g_key_file_new ();
+      g_autoptr (PulpEngine) engine = NULL;
+
+      g_key_file_set_value (config, "daemon", cases[i].key, cases[i].value);
+      engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
+      g_assert_null (engine);
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_true (g_str_has_prefix (error->message, cases[i].message));
+      g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 /* @n units with 4,000 bytes of metadata each */
 static GPtrArray *
 units_of_4k (guint n)
@@ -1228,5 +1264,6 @@ main (int argc, char **argv)
                         GINT_TO_POINTER (TRUE), test_store_save_fails_whole);
   g_test_add_func ("/pulp/engine/store/damaged", test_store_damaged);
   g_test_add_func ("/pulp/engine/store/in-memory", test_store_in_memory);
+  g_test_add_func ("/pulp/engine/config/bad-values", test_config_bad_values);
   return g_test_run ();
 }

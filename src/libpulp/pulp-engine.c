@@ -665,6 +665,69 @@ make_private_database (const gchar *state_dir, GError **error)
   return TRUE;
 }
 
+/* What pulpd.conf may hold (data/pulpd.conf describes each key). */
+static const struct
+{
+  const gchar *group;
+  const gchar *keys[4];
+} config_keys[] = {
+  { "daemon", { "max-parallel-tasks", "task-retention-seconds", "upload-max-size", NULL } },
+  { "database", { "provider", "cnc-string", NULL } },
+};
+
+/* A group or key pulpd does not know is most likely a typo, whose setting
+ * would silently not apply: said in the log, then ignored, as systemd does
+ * with its unit files. */
+static void
+warn_unknown_config (GKeyFile *config)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (config, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (config, groups[i], NULL, NULL);
+      guint g = 0;
+
+      while (g < G_N_ELEMENTS (config_keys) && !g_str_equal (config_keys[g].group, groups[i]))
+        g++;
+      if (g == G_N_ELEMENTS (config_keys))
+        {
+          g_warning ("Unknown group [%s] in the configuration, ignored", groups[i]);
+          continue;
+        }
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        if (!g_strv_contains (config_keys[g].keys, keys[k]))
+          g_warning ("Unknown key “%s” in group [%s] of the configuration, ignored", keys[k],
+                     groups[i]);
+    }
+}
+
+/* Sets @value from @key if the configuration has it: a whole number from
+ * @min to @max, or an error that names the key and the value. */
+static gboolean
+config_get_int64 (GKeyFile *config,
+                  const gchar *group,
+                  const gchar *key,
+                  gint64 min,
+                  gint64 max,
+                  gint64 *value,
+                  GError **error)
+{
+  g_autofree gchar *text = g_key_file_get_value (config, group, key, NULL);
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_signed (g_strstrip (text), 10, min, max, value, NULL))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "[%s] %s is “%s”, not a whole number from %" G_GINT64_FORMAT
+                   " to %" G_GINT64_FORMAT,
+                   group, key, text, min, max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * pulp_engine_new:
  * @state_dir: where the database and the content store live
@@ -690,33 +753,19 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
 
   if (config != NULL)
     {
-      if (g_key_file_has_key (config, "daemon", "max-parallel-tasks", NULL))
-        max_parallel = g_key_file_get_int64 (config, "daemon", "max-parallel-tasks", NULL);
-      if (g_key_file_has_key (config, "daemon", "task-retention-seconds", NULL))
-        retention = g_key_file_get_int64 (config, "daemon", "task-retention-seconds", NULL);
-      if (g_key_file_has_key (config, "daemon", "upload-max-size", NULL))
-        upload_max = g_key_file_get_int64 (config, "daemon", "upload-max-size", NULL);
+      warn_unknown_config (config);
+      /* (the retention is kept in µs) */
+      if (!config_get_int64 (config, "daemon", "max-parallel-tasks", 1, 64, &max_parallel, error)
+          || !config_get_int64 (config, "daemon", "task-retention-seconds", 0,
+                                G_MAXINT64 / G_USEC_PER_SEC, &retention, error)
+          || !config_get_int64 (config, "daemon", "upload-max-size", 0, G_MAXINT64, &upload_max,
+                                error))
+        return NULL;
       provider = g_key_file_get_string (config, "database", "provider", NULL);
       cnc = g_key_file_get_string (config, "database", "cnc-string", NULL);
     }
-  /* (the retention is kept in µs) */
-  if (max_parallel < 1 || max_parallel > 64 || retention < 0
-      || retention > G_MAXINT64 / G_USEC_PER_SEC)
-    {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "max-parallel-tasks must be between 1 and 64 and task-retention-seconds "
-                   "between 0 and %" G_GINT64_FORMAT,
-                   G_MAXINT64 / G_USEC_PER_SEC);
-      return NULL;
-    }
   self->state_dir = g_strdup (state_dir);
   self->task_retention = (guint64) retention * G_USEC_PER_SEC;
-  if (upload_max < 0)
-    {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   "upload-max-size must not be negative (0 means no limit)");
-      return NULL;
-    }
   self->upload_max_size = (guint64) upload_max;
 
   self->content = pulp_content_store_new (state_dir, error);
