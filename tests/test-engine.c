@@ -1135,6 +1135,39 @@ test_config_bad_values (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* The [database] group: an empty cnc-string, as pulpd.conf shows it, is
+ * the default SQLite database (it once crashed pulpd); another provider
+ * without one is refused before the state directory is touched. */
+static void
+test_config_database (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) config = g_key_file_new ();
+  g_autoptr (PulpEngine) engine = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("pulp-config-XXXXXX", NULL);
+  g_autofree gchar *state = g_build_filename (dir, "state", NULL);
+  g_autofree gchar *db = g_build_filename (state, "pulp.db", NULL);
+
+  g_key_file_set_value (config, "database", "provider", "PostgreSQL");
+  engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
+  g_assert_null (engine);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==,
+                   "[database] provider PostgreSQL needs a cnc-string that names the server and "
+                   "the database, such as HOST=db.example.com;DB_NAME=pulp");
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  g_key_file_set_value (config, "database", "provider", "SQLite");
+  g_key_file_set_value (config, "database", "cnc-string", "");
+  engine = pulp_engine_new (state, config, TEST_IMPORTER_DIR, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (engine);
+  g_assert_true (g_file_test (db, G_FILE_TEST_IS_REGULAR));
+  g_clear_object (&engine);
+  rm_rf (dir);
+}
+
 /* @n units with 4,000 bytes of metadata each */
 static GPtrArray *
 units_of_4k (guint n)
@@ -1265,5 +1298,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pulp/engine/store/damaged", test_store_damaged);
   g_test_add_func ("/pulp/engine/store/in-memory", test_store_in_memory);
   g_test_add_func ("/pulp/engine/config/bad-values", test_config_bad_values);
+  g_test_add_func ("/pulp/engine/config/database", test_config_database);
   return g_test_run ();
 }

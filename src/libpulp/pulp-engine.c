@@ -763,6 +763,17 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
         return NULL;
       provider = g_key_file_get_string (config, "database", "provider", NULL);
       cnc = g_key_file_get_string (config, "database", "cnc-string", NULL);
+      /* empty, as data/pulpd.conf shows it, is the default */
+      if (cnc != NULL && *g_strstrip (cnc) == '\0')
+        g_clear_pointer (&cnc, g_free);
+    }
+  if (cnc == NULL && provider != NULL && g_ascii_strcasecmp (provider, "SQLite") != 0)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   "[database] provider %s needs a cnc-string that names the server and the "
+                   "database, such as HOST=db.example.com;DB_NAME=pulp",
+                   provider);
+      return NULL;
     }
   self->state_dir = g_strdup (state_dir);
   self->task_retention = (guint64) retention * G_USEC_PER_SEC;

@@ -628,6 +628,9 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
                                                GDA_CONNECTION_OPTIONS_NONE, error);
   if (self->cnc == NULL)
     {
+      /* (libgda fails some arguments with a critical warning and no error) */
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, "libgda gave no reason");
       db_error (error, "opening the database");
       return NULL;
     }
