@@ -33,6 +33,13 @@ check "a value a key cannot take: exit 1" "1" "$rc"
 contains "… naming the key" "Cannot start: [daemon] upload-max-size is " "$out"
 contains "… and the value" "4M" "$out"
 
+# an importer folder that holds none: said in the log
+dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr3" 4>"$WORK/bus3.pid"
+out=$(timeout 2 "$PULPD" --address "$(cat "$WORK/addr3")" --state-dir "$WORK/no-importers" \
+  --importer-dir "$WORK/no-such-dir" 2>&1)
+kill "$(cat "$WORK/bus3.pid")"
+contains "no importers: a warning names the folder" "No importers found in $WORK/no-such-dir" "$out"
+
 # a key or group pulpd does not know (a typo, most likely) is logged and ignored
 printf '[daemon]\nmax-parallel-syncs=4\n[downloads]\nconcurrency=20\n' >>"$WORK/pulpd.conf"
 start

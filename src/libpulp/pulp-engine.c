@@ -365,6 +365,8 @@ load_importers (PulpEngine *self, const gchar *dir)
                            g_object_new (g_io_extension_get_type (ext), NULL));
       g_info ("loaded importer %s", type);
     }
+  if (g_hash_table_size (self->importers) == 0)
+    g_warning ("No importers found in %s: no repository can be created or synced", dir);
 }
 
 static gint
