@@ -35,10 +35,16 @@ contains "… and the value" "4M" "$out"
 
 # an importer folder that holds none: said in the log
 dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr3" 4>"$WORK/bus3.pid"
-out=$(timeout 2 "$PULPD" --address "$(cat "$WORK/addr3")" --state-dir "$WORK/no-importers" \
-  --importer-dir "$WORK/no-such-dir" 2>&1)
-kill "$(cat "$WORK/bus3.pid")"
-contains "no importers: a warning names the folder" "No importers found in $WORK/no-such-dir" "$out"
+"$PULPD" --address "$(cat "$WORK/addr3")" --state-dir "$WORK/no-importers" \
+  --importer-dir "$WORK/no-such-dir" >"$WORK/no-importers.log" 2>&1 &
+p=$!
+for _ in $(seq 200); do
+  grep -q "No importers" "$WORK/no-importers.log" || ! kill -0 $p 2>/dev/null && break
+  sleep 0.05
+done
+kill $p "$(cat "$WORK/bus3.pid")"; wait $p 2>/dev/null
+contains "no importers: a warning names the folder" "No importers found in $WORK/no-such-dir" \
+  "$(cat "$WORK/no-importers.log")"
 
 # a key or group pulpd does not know (a typo, most likely) is logged and ignored
 printf '[daemon]\nmax-parallel-syncs=4\n[downloads]\nconcurrency=20\n' >>"$WORK/pulpd.conf"
