@@ -674,15 +674,8 @@ download_batch_finish (FileSync *sync, PulpDownloader *downloader, FileBatch *ba
       pulp_error_convert (error);
       return FALSE;
     }
-  /* Bytes of the files that arrived, as the downloader counts them while
-   * it works: a failed file's bytes were taken back when it failed. */
+  /* (bytes_base grows as the batch is saved) */
   sync->files_base += batch->to - batch->from;
-  for (guint i = 0; i < batch->downloads->len; i++)
-    {
-      PulpDownload *d = g_ptr_array_index (batch->downloads, i);
-      if (d->error == NULL)
-        sync->bytes_base += (guint64) MAX (d->size, 0);
-    }
   return TRUE;
 }
 
@@ -714,6 +707,10 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
           record_failure (sync, e, missing);
           continue;
         }
+      /* Bytes of the files that arrived, as the downloader counts them
+       * while it works: a failed file's bytes were taken back when it
+       * failed. Saved before the next batch reports progress. */
+      sync->bytes_base += e->size;
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
       pulp_unit_set_path (unit, d->path);
       g_ptr_array_add (units, unit);
