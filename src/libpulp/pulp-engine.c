@@ -769,7 +769,13 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
       if (cnc != NULL && *g_strstrip (cnc) == '\0')
         g_clear_pointer (&cnc, g_free);
     }
-  if (cnc == NULL && provider != NULL && g_ascii_strcasecmp (provider, "SQLite") != 0)
+  /* libgda knows the provider by this spelling */
+  if (provider == NULL || g_ascii_strcasecmp (provider, "SQLite") == 0)
+    {
+      g_free (provider);
+      provider = g_strdup ("SQLite");
+    }
+  else if (cnc == NULL)
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                    "[database] provider %s needs a cnc-string that names the server and the "
@@ -784,19 +790,16 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
   self->content = pulp_content_store_new (state_dir, error);
   if (self->content == NULL)
     return NULL;
-  if (provider == NULL || g_ascii_strcasecmp (provider, "SQLite") == 0)
+  /* (only SQLite gets here without a connection string) */
+  if (cnc == NULL)
     {
       g_autofree gchar *quoted = NULL;
-      g_free (provider);
-      provider = g_strdup ("SQLite");
-      if (cnc == NULL)
-        {
-          if (!make_private_database (state_dir, error))
-            return NULL;
-          /* libgda reads ';' and '=' as separators: escape the path */
-          quoted = gda_rfc1738_encode (state_dir);
-          cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
-        }
+
+      if (!make_private_database (state_dir, error))
+        return NULL;
+      /* libgda reads ';' and '=' as separators: escape the path */
+      quoted = gda_rfc1738_encode (state_dir);
+      cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
     }
   self->store = pulp_store_new (provider, cnc, error);
   if (self->store == NULL)
