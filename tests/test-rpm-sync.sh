@@ -102,14 +102,20 @@ events { worker_connections 256; }
 http {
   access_log $WORK/access.log;
   client_body_temp_path $WORK/nginx-tmp;
-  server { listen 127.0.0.1:$PORT; root $WWW; }
+  server {
+    listen 127.0.0.1:$PORT;
+    root $WWW;
+    location /slow/ { limit_rate_after 2k; limit_rate 1k; }
+  }
 }
 CONF
 nginx -c "$WORK/nginx.conf" -p "$WORK" || { echo "nginx did not start"; exit 99; }
 
+# With no usable TMPDIR: metadata temp files belong in the state directory,
+# on the disk that has room for content, not in /tmp, which is often memory.
 start() {
   database_conf >"$WORK/pulpd.conf"
-  start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"
+  TMPDIR=$WORK/no-such-dir start_pulpd --config "$WORK/pulpd.conf" --importer-dir "$IMPORTERS"
 }
 
 # --- repositories
@@ -233,6 +239,7 @@ create zst "$URL/zst/"
 sync zst
 check "zstd: completes" "completed" "$S"
 check "zstd: the 12 real packages stored" "$(files "$WWW/zst")" "$(units zst)"
+check "zstd: no temp file left (download, decompressed primary)" "" "$(ls -A "$STATE/tmp")"
 create real "$URL/real/"
 sync real
 check "real (gz): completes" "completed" "$S"
@@ -644,6 +651,24 @@ check "sha1: the immediate repository's units keep their digests and files" "$he
 T=$(mgr CleanupOrphans a{sv} 0 | cut -d'"' -f2)
 busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait >/dev/null 2>&1
 contains "sha1: orphan cleanup then removes none of their files" '"files-removed" t 0' "$(summary)"
+
+# --- kill -9 while primary downloads (slowly), restart: the repository
+# is as it was and the metadata temp files are gone
+mk -n 100 -p slowpkg -c gz "$WWW/slow/md"
+create slowmd "$URL/slow/md/"
+T=$(busctl --system call org.pulp.Manager /org/pulp/repositories/slowmd org.pulp.Repository \
+  Sync a{sv} 0 | cut -d'"' -f2)
+for _ in $(seq 100); do
+  [ -n "$(find "$STATE/tmp" -mindepth 2 -name 'primary-*')" ] && break
+  sleep 0.05
+done
+check "kill -9: primary downloading into a temp folder of the state directory" "1" \
+  "$(find "$STATE/tmp" -mindepth 2 -name 'primary-*' | wc -l)"
+kill -9 $PID; wait $PID 2>/dev/null
+start
+check "kill -9: task failed" 's "failed"' "$(prop "$T" org.pulp.Task State)"
+check "kill -9: no version made" "t 0" "$(rprop slowmd LatestVersion)"
+check "kill -9: temp folder removed at the restart" "" "$(ls -A "$STATE/tmp")"
 
 no_criticals
 

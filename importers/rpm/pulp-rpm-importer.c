@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "PulpRpm"
 
-#include <errno.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 #include <gmodule.h>
 
 #include "pulp.h"
@@ -726,23 +724,6 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   return TRUE;
 }
 
-/* The temp dir holds only files we wrote, no subfolders. */
-static void
-remove_tmpdir (const gchar *tmpdir)
-{
-  g_autoptr (GDir) dir = g_dir_open (tmpdir, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (tmpdir, name, NULL);
-      if (g_unlink (path) != 0)
-        g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
-    }
-  if (g_rmdir (tmpdir) != 0)
-    g_warning ("Cannot remove %s: %s", tmpdir, g_strerror (errno));
-}
-
 static gboolean
 pulp_rpm_importer_sync_repo (PulpImporter *importer,
                              PulpSyncConduit *conduit,
@@ -750,7 +731,7 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
                              GError **error)
 {
   SyncState st = { 0 };
-  g_autofree gchar *tmpdir = NULL;
+  const gchar *tmpdir;
   gboolean ok;
 
   st.conduit = conduit;
@@ -783,15 +764,13 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   st.seen_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   /* Metadata stays out of the content store: it is only read once. */
-  tmpdir = g_dir_make_tmp ("pulp-rpm-XXXXXX", error);
+  tmpdir = pulp_sync_conduit_get_tmp_dir (conduit, error);
   if (tmpdir == NULL)
     {
       sync_state_clear (&st);
-      pulp_error_convert (error);
       return FALSE;
     }
   ok = sync_in_dir (&st, tmpdir, error);
-  remove_tmpdir (tmpdir);
 
   if (ok && st.skipped)
     {

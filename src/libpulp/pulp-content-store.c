@@ -120,7 +120,8 @@ make_dir (const gchar *path, GError **error)
  * pulp_content_store_new:
  * @state_dir: the daemon's state directory
  *
- * Creates the store's folders and removes temp files a crash left behind.
+ * Creates the store's folders and removes the temp files and folders a crash
+ * left behind.
  *
  * Returns: (transfer full): a new #PulpContentStore, or %NULL
  */
@@ -148,7 +149,9 @@ pulp_content_store_new (const gchar *state_dir, GError **error)
   while ((name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree gchar *path = g_build_filename (self->tmp_dir, name, NULL);
-      if (g_unlink (path) == 0)
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        pulp_content_store_remove_tmp_dir (path);
+      else if (g_unlink (path) == 0)
         g_debug ("removed stale temp file %s", path);
     }
   self->first_sync = g_thread_try_new ("pulp-first-sync", first_sync_run, self, NULL);
@@ -211,6 +214,62 @@ pulp_content_store_has (PulpContentStore *self, const gchar *sha256)
     return FALSE;
   relative_path (sha256, name);
   return fstatat (self->content_fd, name, &st, 0) == 0 && S_ISREG (st.st_mode);
+}
+
+/**
+ * pulp_content_store_make_tmp_dir:
+ * @prefix: starts the folder's name
+ *
+ * Makes a new, empty folder for temp files next to the store's own, on
+ * the state directory's file system (not in /tmp, which is often memory).
+ * The caller removes it with pulp_content_store_remove_tmp_dir(); one that
+ * a crash left behind is removed when the store is next opened.
+ *
+ * Returns: (transfer full): the folder's path, or %NULL
+ */
+gchar *
+pulp_content_store_make_tmp_dir (PulpContentStore *self, const gchar *prefix, GError **error)
+{
+  g_autofree gchar *name = g_strconcat (prefix, "-XXXXXX", NULL);
+  g_autofree gchar *path = NULL;
+
+  g_return_val_if_fail (PULP_IS_CONTENT_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  path = g_build_filename (self->tmp_dir, name, NULL);
+  if (g_mkdtemp_full (path, 0700) == NULL)
+    {
+      int saved = errno;
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot create a temp folder in %s: %s"),
+                   self->tmp_dir, g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+/**
+ * pulp_content_store_remove_tmp_dir:
+ * @path: a folder from pulp_content_store_make_tmp_dir()
+ *
+ * Removes the folder and everything in it; logs what cannot be removed.
+ */
+void
+pulp_content_store_remove_tmp_dir (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        pulp_content_store_remove_tmp_dir (child);
+      else if (g_unlink (child) != 0)
+        g_warning ("Cannot remove %s: %s", child, g_strerror (errno));
+    }
+  if (g_rmdir (path) != 0)
+    g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
 }
 
 /**

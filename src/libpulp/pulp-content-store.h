@@ -11,6 +11,8 @@ G_DECLARE_FINAL_TYPE (PulpContentStore, pulp_content_store, PULP, CONTENT_STORE,
 PulpContentStore *pulp_content_store_new (const gchar *state_dir, GError **error);
 gchar *pulp_content_store_get_path (PulpContentStore *self, const gchar *sha256);
 gboolean pulp_content_store_has (PulpContentStore *self, const gchar *sha256);
+gchar *pulp_content_store_make_tmp_dir (PulpContentStore *self, const gchar *prefix, GError **error);
+void pulp_content_store_remove_tmp_dir (const gchar *path);
 gint pulp_content_store_open_temp (PulpContentStore *self, gchar **tmp_path, GError **error);
 gboolean pulp_content_store_commit_temp (PulpContentStore *self,
                                          const gchar *tmp_path,

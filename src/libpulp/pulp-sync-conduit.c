@@ -37,6 +37,7 @@ struct _PulpSyncConduit
   PulpContentStore *content;
   PulpTask *task;
   PulpDownloader *downloader;
+  gchar *tmp_dir; /* see pulp_sync_conduit_get_tmp_dir() */
   gchar *repo_id;
   guint64 base_version;
   GVariant *config;
@@ -66,6 +67,9 @@ pulp_sync_conduit_finalize (GObject *object)
   g_clear_object (&self->content);
   g_clear_object (&self->task);
   g_clear_object (&self->downloader);
+  if (self->tmp_dir != NULL)
+    pulp_content_store_remove_tmp_dir (self->tmp_dir);
+  g_free (self->tmp_dir);
   g_free (self->repo_id);
   g_clear_pointer (&self->config, g_variant_unref);
   g_clear_pointer (&self->current, g_hash_table_unref);
@@ -223,6 +227,26 @@ pulp_sync_conduit_get_downloader (PulpSyncConduit *self, GError **error)
   if (self->downloader == NULL)
     self->downloader = pulp_downloader_new (self->content, self->config, error);
   return self->downloader;
+}
+
+/**
+ * pulp_sync_conduit_get_tmp_dir:
+ *
+ * A folder of this sync's own for temp files, such as upstream metadata
+ * that is read once: it is on the state directory's file system, which
+ * has room for content, unlike /tmp, which is often memory. It is removed
+ * with everything in it when the sync ends, and after a crash when pulpd
+ * next starts.
+ *
+ * Returns: (transfer none): the folder's path, or %NULL if it cannot be made
+ */
+const gchar *
+pulp_sync_conduit_get_tmp_dir (PulpSyncConduit *self, GError **error)
+{
+  g_return_val_if_fail (PULP_IS_SYNC_CONDUIT (self), NULL);
+  if (self->tmp_dir == NULL)
+    self->tmp_dir = pulp_content_store_make_tmp_dir (self->content, "sync", error);
+  return self->tmp_dir;
 }
 
 static gboolean

@@ -32,6 +32,7 @@ guint32 pulp_sync_conduit_get_config_uint (PulpSyncConduit *self,
                                            guint32 default_value);
 GCancellable *pulp_sync_conduit_get_cancellable (PulpSyncConduit *self);
 PulpDownloader *pulp_sync_conduit_get_downloader (PulpSyncConduit *self, GError **error);
+const gchar *pulp_sync_conduit_get_tmp_dir (PulpSyncConduit *self, GError **error);
 
 guint64 pulp_sync_conduit_get_unit_count (PulpSyncConduit *self);
 gboolean pulp_sync_conduit_has_unit (PulpSyncConduit *self, const gchar *unit_id);
