@@ -268,6 +268,8 @@ check "404 file: the other 4 files are kept in the store" "4" "$(stored f404)"
 s=$(tsummary)
 contains "404 file: Summary counts the failure" '"failed" t 1' "$s"
 contains "404 file: Summary names the failed file" '"failed-units" as 1 "file-0000002.bin"' "$s"
+contains "404 file: the log names it, with the reason" \
+  "Sync of f404: file-0000002.bin: $FS/f404/file-0000002.bin: HTTP 404 Not Found" "$(cat "$WORK/pulpd.log")"
 contains "404 file: Summary counts the files that arrived" '"downloaded" t 4' "$s"
 contains "404 file: Summary counts their bytes" '"bytes" t 16384' "$s"
 lacks "404 file: Summary names no version" '"version"' "$s"

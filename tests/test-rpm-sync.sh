@@ -461,12 +461,16 @@ contains "missing package: Error names it" "package $gone" "$(task_error)"
 contains "missing package: 404" "404" "$(task_error)"
 check "missing package: nothing associated" "0" "$(stored_rows missing)"
 contains "missing package: Summary counts it" '"failed" t 1' "$(summary)"
+contains "missing package: Summary names it" "\"failed-units\" as 1 \"$gone\"" "$(summary)"
+contains "missing package: the log names it, with the reason" \
+  "Sync of missing: $gone: $URL/missing/$gone: HTTP 404 Not Found" "$(cat "$WORK/pulpd.log")"
 contains "missing package: Summary counts the 5 that arrived" '"downloaded" t 5' "$(summary)"
 lacks "missing package: Summary names no version" '"version"' "$(summary)"
 configure missing 1 skip-failed b true
 sync missing
 check "missing package with skip-failed: completes" "completed" "$S"
 contains "skip-failed: one failed" '"failed" t 1' "$(summary)"
+contains "skip-failed: Summary names it" "\"failed-units\" as 1 \"$gone\"" "$(summary)"
 check "skip-failed: 5 units" "t 5" "$(rprop missing UnitCount)"
 sync missing
 contains "skip-failed: a resync is not skipped (a package is missing)" '"skipped" b false' "$(summary)"

@@ -592,7 +592,8 @@ record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *fa
       sync->first_failure = g_error_copy (failure);
     }
   sync->no_space |= no_space;
-  g_debug ("%s: %s", e->relative_path, failure->message);
+  g_message ("Sync of %s: %s: %s", pulp_sync_conduit_get_repository_id (sync->conduit),
+             e->relative_path, failure->message);
 }
 
 /* One batch of new files, from its downloads to its saved units. */
