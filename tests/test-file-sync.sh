@@ -248,6 +248,9 @@ create m404 "$FS/nope/PULP_MANIFEST"
 run_sync m404; check "404 manifest: failed" "failed" "$S"
 contains "404 manifest: Error names URL and status" "/nope/PULP_MANIFEST: HTTP 404 Not Found" "$(terror)"
 check "404 manifest: no version" "t 0" "$(rprop m404 LatestVersion)"
+contains "404 manifest: the log says which task failed and why" \
+  "Task ${T##*/} (sync of m404) failed: Sync of m404 failed: Cannot download PULP_MANIFEST: $FS/nope/PULP_MANIFEST: HTTP 404 Not Found" \
+  "$(cat "$WORK/pulpd.log")"
 
 tree f404 5 4k
 rm "$WWW/f404/file-0000002.bin"
@@ -609,6 +612,7 @@ done
 call org.pulp.Manager "$T" org.pulp.Task Cancel >/dev/null
 check "cancel: task ends cancelled" '"cancelled"' "$(task_wait "$T" | cut -d' ' -f2)"
 check "cancel: version kept" "t 1" "$(rprop cancel LatestVersion)"
+contains "cancel: the log says so" "Task ${T##*/} (sync of cancel) was cancelled" "$(cat "$WORK/pulpd.log")"
 check "cancel: units kept" "t 5" "$(rprop cancel UnitCount)"
 have=$(stored cancel)
 [ "$have" -ge 30 ] && [ "$have" -lt 100 ] && ok "cancel: stopped midway ($have of 100 stored)" || not_ok "cancel: $have of 100 stored"

@@ -597,6 +597,14 @@ finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
   self->finished = (guint64) g_get_real_time ();
   g_object_notify_by_pspec (obj, props[PROP_FINISHED]);
   g_object_thaw_notify (obj);
+  /* Whoever started the task may be gone: the log keeps what went wrong. */
+  if (state == PULP_TASK_STATE_FAILED)
+    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) failed: %s", self->id, self->kind,
+               *self->repository != '\0' ? " of " : "", self->repository,
+               error != NULL ? error->message : "");
+  else if (state == PULP_TASK_STATE_CANCELLED)
+    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) was cancelled", self->id, self->kind,
+               *self->repository != '\0' ? " of " : "", self->repository);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
