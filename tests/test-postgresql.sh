@@ -22,6 +22,14 @@ pg initdb -D "$WORK/data" -A trust -U pulp >"$WORK/initdb.log"
 pg pg_ctl -D "$WORK/data" -o "-c listen_addresses= -k $WORK" -l "$WORK/server.log" -w start >/dev/null
 export PULP_TEST_POSTGRESQL="USERNAME=pulp;HOST=$WORK;DB_NAME=pulp"
 export PULP_TEST_PSQL="$PG_BIN/psql -h $WORK -U pulp pulp"
+# "$PULP_TEST_PG_CTL restart|stop|start": for tests of a server that goes away
+cat >"$WORK/pg-ctl" <<SCRIPT
+#!/bin/sh
+exec runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/data" -w -m fast -l "$WORK/server.log" \
+  -o "-c listen_addresses= -k $WORK" "\$1" >/dev/null
+SCRIPT
+chmod +x "$WORK/pg-ctl"
+export PULP_TEST_PG_CTL=$WORK/pg-ctl
 
 mapfile -t tests < <("$TEST_ENGINE" -l | grep '^/')
 scripts=$(grep -c '^--$' < <(printf '%s\n' "$@") || true)

@@ -46,6 +46,7 @@ struct _PulpStore
   gboolean is_sqlite;
   guint schema_version;
   guint transaction_depth; /* pulp_store_begin() without commit or rollback */
+  gint64 last_used;        /* monotonic time of the last statement (not SQLite) */
 
   /* writes units (SQLite) */
   sqlite3 *bulk;
@@ -149,6 +150,35 @@ db_error (GError **error, const gchar *what)
     }
 }
 
+/* libgda 5 does not reconnect to a PostgreSQL server that closed the
+ * connection (it restarted, or an administrator ended the session): every
+ * later statement fails with "no connection to the server", and the first
+ * one may crash the provider, which parses the SQLSTATE that libpq leaves
+ * NULL for such errors. So a connection that sat idle for this long, which
+ * is when such things happen unnoticed, is reopened before its next
+ * statement (outside transactions); opening fails cleanly, with libpq's
+ * reason, while the server is down. */
+#define IDLE_REOPEN_USEC (2 * G_USEC_PER_SEC)
+
+/* Call before each statement, with the lock held: FALSE if the connection
+ * had to be reopened and could not be. */
+static gboolean
+reopen_if_idle (PulpStore *self, GError **error)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->is_sqlite || self->transaction_depth > 0)
+    return TRUE;
+  if (now - self->last_used > IDLE_REOPEN_USEC || !gda_connection_is_opened (self->cnc))
+    {
+      gda_connection_close (self->cnc);
+      if (!gda_connection_open (self->cnc, error))
+        return FALSE;
+    }
+  self->last_used = now;
+  return TRUE;
+}
+
 /* Runs SQL without parameters; libgda returns -1 for statements without a
  * row count without setting an error, so the GError decides. */
 static gboolean
@@ -156,7 +186,10 @@ exec (PulpStore *self, const gchar *sql, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
+  if (!reopen_if_idle (self, error))
+    return FALSE;
   gda_connection_execute_non_select_command (self->cnc, sql, &local);
+  self->last_used = g_get_monotonic_time ();
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -219,7 +252,10 @@ run (PulpStore *self, Statement *st, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
+  if (!reopen_if_idle (self, error))
+    return FALSE;
   gda_connection_statement_execute_non_select (self->cnc, st->stmt, st->params, NULL, &local);
+  self->last_used = g_get_monotonic_time ();
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -246,9 +282,15 @@ bind_in_version (Statement *st, const gchar *repo, guint64 version)
 static GdaDataModel *
 query (PulpStore *self, Statement *st, GType *col_types, GError **error)
 {
-  return gda_connection_statement_execute_select_full (self->cnc, st->stmt, st->params,
-                                                       GDA_STATEMENT_MODEL_RANDOM_ACCESS,
-                                                       col_types, error);
+  GdaDataModel *model;
+
+  if (!reopen_if_idle (self, error))
+    return NULL;
+  model = gda_connection_statement_execute_select_full (self->cnc, st->stmt, st->params,
+                                                        GDA_STATEMENT_MODEL_RANDOM_ACCESS,
+                                                        col_types, error);
+  self->last_used = g_get_monotonic_time ();
+  return model;
 }
 
 /* An aggregate gives one row, whatever it aggregates; when the database
@@ -635,6 +677,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       return NULL;
     }
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
+  self->last_used = g_get_monotonic_time ();
   if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
       db_error (error, "setting up SQLite");
@@ -2031,7 +2074,11 @@ pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **erro
 
   if (st == NULL)
     return FALSE;
-  rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
+  if (!reopen_if_idle (self, &local))
+    rows = -1;
+  else
+    rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
+  self->last_used = g_get_monotonic_time ();
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
