@@ -179,6 +179,14 @@ reopen_if_idle (PulpStore *self, GError **error)
   return TRUE;
 }
 
+/* Call after each statement: after a failure (the connection may be gone)
+ * the next statement outside a transaction reopens the connection. */
+static void
+statement_done (PulpStore *self, gboolean failed)
+{
+  self->last_used = failed ? 0 : g_get_monotonic_time ();
+}
+
 /* Runs SQL without parameters; libgda returns -1 for statements without a
  * row count without setting an error, so the GError decides. */
 static gboolean
@@ -189,7 +197,7 @@ exec (PulpStore *self, const gchar *sql, GError **error)
   if (!reopen_if_idle (self, error))
     return FALSE;
   gda_connection_execute_non_select_command (self->cnc, sql, &local);
-  self->last_used = g_get_monotonic_time ();
+  statement_done (self, local != NULL);
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -255,7 +263,7 @@ run (PulpStore *self, Statement *st, GError **error)
   if (!reopen_if_idle (self, error))
     return FALSE;
   gda_connection_statement_execute_non_select (self->cnc, st->stmt, st->params, NULL, &local);
-  self->last_used = g_get_monotonic_time ();
+  statement_done (self, local != NULL);
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -289,7 +297,7 @@ query (PulpStore *self, Statement *st, GType *col_types, GError **error)
   model = gda_connection_statement_execute_select_full (self->cnc, st->stmt, st->params,
                                                         GDA_STATEMENT_MODEL_RANDOM_ACCESS,
                                                         col_types, error);
-  self->last_used = g_get_monotonic_time ();
+  statement_done (self, model == NULL);
   return model;
 }
 
@@ -677,7 +685,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       return NULL;
     }
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
-  self->last_used = g_get_monotonic_time ();
+  statement_done (self, FALSE);
   if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
       db_error (error, "setting up SQLite");
@@ -2078,7 +2086,7 @@ pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **erro
     rows = -1;
   else
     rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
-  self->last_used = g_get_monotonic_time ();
+  statement_done (self, local != NULL);
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
