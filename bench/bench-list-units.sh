@@ -6,7 +6,8 @@
 # query, packing, the bus both ways, unpacking; the first call is shown on
 # its own, as it reads past the offset and later ones start from the mark
 # it left), pages through the whole repository in order, and checks that
-# paging sees every unit exactly once, in order.
+# paging sees every unit exactly once, in order; then times pulpctl listing
+# it all (wall, CPU and peak RSS of pulpctl itself).
 # Usage: bench/bench-list-units.sh [BUILD_DIR] [UNITS]
 set -eu
 BUILD=${1:-build}
@@ -62,3 +63,18 @@ import json, sys
 ids = [u["id"]["data"] for line in sys.stdin if line.strip() for u in json.loads(line)["data"][0]]
 print("paging by 10,000: %d units seen, %d distinct, in id order: %s" % (len(ids), len(set(ids)), ids == sorted(ids)))'
 echo "peak RSS of pulpd: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' /proc/$PULPD_PID/status)"
+
+# pulpctl lists the whole repository, printing each page as it arrives:
+# its memory is that of a page, whatever the size of the repository
+for mode in "" --json --quiet; do
+  printf 'pulpctl %s units (%s units): ' "${mode:-(table)}" "$N"
+  python3 - "$BUILD/src/pulpctl/pulpctl" --address "$A" $mode units bench <<'EOF'
+import resource, subprocess, sys, time
+start = time.monotonic()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+wall = time.monotonic() - start
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f s, CPU %.2f s, peak RSS %.0f MB%s" % (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024,
+      "" if r.returncode == 0 else ", exit %d" % r.returncode))
+EOF
+done

@@ -255,6 +255,23 @@ ctl units big --quiet
 check "units lists all 12" "12" "$(printf '%s\n' "$OUT" | grep -c .)"
 ctl repo delete big
 
+# --- a listing longer than pulpctl's pages (2,000 units) is printed as it
+# arrives: one heading, every unit once, columns aligned from start to end
+printf 'units 4500 many v1\n' >"$WORK/desc-many"
+ctl repo create many --importer test --feed "file://$WORK/desc-many"
+ctl sync many
+ctl units many
+check "4,500 units: one heading" "1" "$(printf '%s\n' "$OUT" | grep -c '^UNIT ')"
+check "4,500 units: each once" "4500" "$(printf '%s\n' "$OUT" | grep -oE '^[0-9a-f]{32}' | sort -u | wc -l)"
+check "4,500 units: the type column starts at the same place on every line" "1" \
+  "$(printf '%s\n' "$OUT" | awk '{print index($0, $2)}' | sort -u | wc -l)"
+ctl units many --json
+check "4,500 units --json: one array, each unit once" "4500 4500" \
+  "$(json "len(d), len(set(u['id'] for u in d))")"
+ctl -q units many
+check "4,500 units --quiet: each id once" "4500" "$(printf '%s\n' "$OUT" | sort -u | wc -l)"
+ctl repo delete many
+
 # --- Ctrl-C during sync cancels the task
 rm -f "$WORK/go"
 printf 'block-after 5 %s\nunits 10 c v4\n' "$WORK/go" >"$WORK/desc"

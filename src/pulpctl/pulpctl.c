@@ -609,35 +609,60 @@ pulpctl_properties_to_json (GVariant *properties)
 }
 
 /**
+ * pulpctl_json_text:
+ * @node: (transfer full): what to print
+ * @indent: spaces in front of every line
+ *
+ * Returns: (transfer full): @node as pretty JSON text, without a final
+ *   newline
+ */
+gchar *
+pulpctl_json_text (JsonNode *node, guint indent)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree gchar *text = NULL;
+  GString *out;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  json_node_unref (node);
+  text = json_generator_to_data (gen, NULL);
+  out = g_string_sized_new (strlen (text) + indent);
+  g_string_append_printf (out, "%*s", (int) indent, "");
+  for (const gchar *p = text; *p != '\0'; p++)
+    {
+      /* json-glib 1.6 leaves U+001F unescaped (it escapes below it),
+       * which JSON does not allow; rpm dependencies hold it as their
+       * field separator. Outside strings JSON has no control characters. */
+      if (*p == '\x1f')
+        g_string_append (out, "\\u001f");
+      else
+        g_string_append_c (out, *p);
+      if (*p == '\n')
+        g_string_append_printf (out, "%*s", (int) indent, "");
+    }
+  return g_string_free (out, FALSE);
+}
+
+/**
  * pulpctl_print_json:
  * @node: (transfer full): what to print
  */
 void
 pulpctl_print_json (JsonNode *node)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree gchar *text = NULL;
+  g_autofree gchar *text = pulpctl_json_text (node, 0);
 
-  g_autoptr (GString) escaped = NULL;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, NULL);
-  /* json-glib 1.6 leaves U+001F unescaped (it escapes below it), which
-   * JSON does not allow; rpm dependencies hold it as their field
-   * separator. Outside strings JSON has no control characters. */
-  escaped = g_string_new (text);
-  g_string_replace (escaped, "\x1f", "\\u001f", 0);
-  g_print ("%s\n", escaped->str);
-  json_node_unref (node);
+  g_print ("%s\n", text);
 }
 
 /* ---- tables -------------------------------------------------------------------- */
 
 struct _PulpctlTable
 {
-  GPtrArray *rows; /* of GStrv */
+  GPtrArray *rows; /* of GStrv, not printed yet; the headings first */
   guint columns;
+  guint *widths; /* of the columns as printed so far */
 };
 
 static GStrv
@@ -666,6 +691,7 @@ pulpctl_table_new (const gchar *first_heading, ...)
   va_end (args);
   self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify)g_strfreev);
   self->columns = g_strv_length (headings);
+  self->widths = g_new0 (guint, self->columns);
   g_ptr_array_add (self->rows, headings);
   return self;
 }
@@ -687,19 +713,19 @@ pulpctl_table_add (PulpctlTable *self, const gchar *first_cell, ...)
 /**
  * pulpctl_table_print:
  *
- * Prints the rows with the columns aligned (by characters, not bytes, so
- * translated headings line up too).
+ * Prints the rows added since the last call (the headings the first time)
+ * with the columns aligned (by characters, not bytes, so translated
+ * headings line up too), and forgets them: a long listing is printed in
+ * parts as it arrives. A column is as wide as its widest cell so far.
  */
 void
 pulpctl_table_print (PulpctlTable *self)
 {
-  g_autofree guint *widths = g_new0 (guint, self->columns);
-
   for (guint r = 0; r < self->rows->len; r++)
     {
       GStrv row = g_ptr_array_index (self->rows, r);
       for (guint c = 0; c < self->columns && row[c] != NULL; c++)
-        widths[c] = MAX (widths[c], (guint)g_utf8_strlen (row[c], -1));
+        self->widths[c] = MAX (self->widths[c], (guint)g_utf8_strlen (row[c], -1));
     }
   for (guint r = 0; r < self->rows->len; r++)
     {
@@ -709,13 +735,14 @@ pulpctl_table_print (PulpctlTable *self)
         {
           g_string_append (line, row[c]);
           if (c + 1 < self->columns)
-            for (guint pad = g_utf8_strlen (row[c], -1); pad < widths[c] + 2; pad++)
+            for (guint pad = g_utf8_strlen (row[c], -1); pad < self->widths[c] + 2; pad++)
               g_string_append_c (line, ' ');
         }
       while (line->len > 0 && line->str[line->len - 1] == ' ')
         g_string_truncate (line, line->len - 1);
       g_print ("%s\n", line->str);
     }
+  g_ptr_array_set_size (self->rows, 0);
 }
 
 void
@@ -724,6 +751,7 @@ pulpctl_table_free (PulpctlTable *self)
   if (self == NULL)
     return;
   g_ptr_array_unref (self->rows);
+  g_free (self->widths);
   g_free (self);
 }
 
