@@ -802,7 +802,7 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
       cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
     }
   self->store = pulp_store_new (provider, cnc, error);
-  if (self->store == NULL)
+  if (self->store == NULL || !pulp_store_lock (self->store, error))
     return NULL;
 
   load_importers (self, importer_dir);

@@ -41,6 +41,7 @@ struct _PulpStore
 {
   GObject parent_instance;
   GdaConnection *cnc;
+  GdaConnection *lock_cnc; /* holds the advisory lock (PostgreSQL) */
   GRecMutex lock;
   GHashTable *statements; /* sql → Statement */
   gboolean is_sqlite;
@@ -59,7 +60,7 @@ struct _PulpStore
   GCond checkpoint_cond;
   gboolean checkpoint_wanted; /* a commit since the last checkpoint */
   gboolean checkpoint_stop;
-  gchar *cnc_string;
+  gchar *cnc_string; /* as given, with the credentials it may hold */
 };
 
 G_DEFINE_TYPE (PulpStore, pulp_store, G_TYPE_OBJECT)
@@ -96,6 +97,9 @@ pulp_store_finalize (GObject *object)
   if (self->cnc != NULL)
     gda_connection_close (self->cnc);
   g_clear_object (&self->cnc);
+  if (self->lock_cnc != NULL)
+    gda_connection_close (self->lock_cnc);
+  g_clear_object (&self->lock_cnc);
   g_rec_mutex_clear (&self->lock);
   G_OBJECT_CLASS (pulp_store_parent_class)->finalize (object);
 }
@@ -656,6 +660,56 @@ checkpoint_thread (gpointer data)
   return NULL;
 }
 
+/* One pulpd per database: a daemon keeps repositories and tasks in
+ * memory, and when it starts it discards the unfinished versions and fails
+ * the running tasks of every repository, which would undo another daemon's
+ * syncs. A PostgreSQL advisory lock, taken by a connection of its own that
+ * runs nothing else (see reopen_if_idle()), keeps a second pulpd out for
+ * as long as the server runs; SQLite has the state directory's lock. */
+#define ADVISORY_LOCK_KEY "483006378084" /* "pulpd" in ASCII */
+/**
+ * pulp_store_lock:
+ *
+ * Makes sure no other daemon uses the database, and keeps others out for
+ * as long as the store is open (on PostgreSQL, while the server runs;
+ * SQLite is the state directory's, which the daemon locks itself).
+ *
+ * Returns: %FALSE, with %PULP_ERROR_BUSY if another daemon uses it
+ */
+gboolean
+pulp_store_lock (PulpStore *self, GError **error)
+{
+  g_autoptr (GdaDataModel) model = NULL;
+  g_autoptr (GError) local = NULL;
+  const GValue *held;
+
+  g_return_val_if_fail (PULP_IS_STORE (self), FALSE);
+  if (self->is_sqlite)
+    return TRUE;
+  g_return_val_if_fail (self->lock_cnc == NULL, FALSE);
+  self->lock_cnc = gda_connection_open_from_string (
+      gda_connection_get_provider_name (self->cnc), self->cnc_string, NULL,
+      GDA_CONNECTION_OPTIONS_NONE, &local);
+  if (self->lock_cnc != NULL)
+    model = gda_connection_execute_select_command (
+        self->lock_cnc, "SELECT pg_try_advisory_lock(" ADVISORY_LOCK_KEY ")", &local);
+  if (model == NULL || (held = gda_data_model_get_value_at (model, 0, 0, &local)) == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      db_error (error, "locking the database");
+      return FALSE;
+    }
+  if (!G_VALUE_HOLDS_BOOLEAN (held) || !g_value_get_boolean (held))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_BUSY,
+                   "The database is in use by another pulpd, which holds its PostgreSQL "
+                   "advisory lock %s: a database serves one pulpd",
+                   ADVISORY_LOCK_KEY);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * pulp_store_new:
  * @provider: a libgda provider name ("SQLite", "PostgreSQL")
@@ -685,6 +739,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
       return NULL;
     }
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
+  self->cnc_string = g_strdup (cnc_string);
   statement_done (self, FALSE);
   if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
@@ -700,7 +755,6 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
     return NULL;
   if (self->is_sqlite)
     {
-      self->cnc_string = g_strdup (cnc_string);
       self->checkpointer = g_thread_try_new ("pulp-checkpoint", checkpoint_thread, self, error);
       if (self->checkpointer == NULL)
         {

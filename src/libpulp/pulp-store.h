@@ -49,6 +49,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpStoreTask, pulp_store_task_free)
 #define PULP_STORE_SCHEMA_VERSION 5
 
 PulpStore *pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error);
+gboolean pulp_store_lock (PulpStore *self, GError **error);
 guint pulp_store_get_schema_version (PulpStore *self);
 
 gboolean pulp_store_begin (PulpStore *self, GError **error);
