@@ -111,8 +111,10 @@ open_test_store (const gchar *dir)
   g_autoptr (GError) error = NULL;
   const gchar *postgresql = g_getenv ("PULP_TEST_POSTGRESQL");
   g_autofree gchar *cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", dir);
-  PulpStore *store = postgresql != NULL ? pulp_store_new ("PostgreSQL", postgresql, &error)
-                                        : pulp_store_new ("SQLite", cnc, &error);
+  PulpStore *store
+      = postgresql != NULL
+            ? pulp_store_new ("PostgreSQL", postgresql, PULP_STORE_FLAGS_NONE, &error)
+            : pulp_store_new ("SQLite", cnc, PULP_STORE_FLAGS_NONE, &error);
 
   g_assert_no_error (error);
   return store;
@@ -913,7 +915,7 @@ test_schema_upgrade (void)
   gda_connection_close (cnc);
   g_object_unref (cnc);
 
-  store = pulp_store_new (provider, cnc_string, &error);
+  store = pulp_store_new (provider, cnc_string, PULP_STORE_FLAGS_NONE, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (pulp_store_get_schema_version (store), ==, PULP_STORE_SCHEMA_VERSION);
   units = pulp_store_list_units (store, "old", 1, NULL, NULL, 0, 10, &error);
@@ -1083,7 +1085,8 @@ test_store_in_memory (void)
   g_autofree gchar *dir = g_dir_make_tmp ("pulp-in-memory-XXXXXX", NULL);
   g_autofree gchar *cnc_string = g_strdup_printf (
     "DB_DIR=%s;DB_NAME=:memory:;APPEND_DB_EXTENSION=FALSE", dir);
-  g_autoptr (PulpStore) store = pulp_store_new ("SQLite", cnc_string, &error);
+  g_autoptr (PulpStore) store
+      = pulp_store_new ("SQLite", cnc_string, PULP_STORE_FLAGS_NONE, &error);
   g_autoptr (PulpUnit) unit = old_unit ("kept", "in memory");
   g_autoptr (GPtrArray) units = g_ptr_array_new ();
   g_autoptr (GPtrArray) listed = NULL;
@@ -1199,7 +1202,7 @@ test_store_damaged (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   FILE *f;
 
-  store = pulp_store_new ("SQLite", cnc_string, &error);
+  store = pulp_store_new ("SQLite", cnc_string, PULP_STORE_FLAGS_NONE, &error);
   g_assert_no_error (error);
   g_assert_true (pulp_store_save_units (store, "r", 1, units, units, &error));
   g_assert_no_error (error);
@@ -1213,7 +1216,7 @@ test_store_damaged (void)
   g_assert_cmpuint (fwrite (noise, 1, 1024 * 1024, f), ==, 1024 * 1024);
   fclose (f);
 
-  store = pulp_store_new ("SQLite", cnc_string, &error);
+  store = pulp_store_new ("SQLite", cnc_string, PULP_STORE_FLAGS_NONE, &error);
   g_assert_no_error (error);
   listed = pulp_store_list_units (store, "r", 1, NULL, NULL, 0, 5000, &error);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
@@ -1242,7 +1245,7 @@ test_store_checkpoint (void)
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   GStatBuf st = { 0 };
 
-  store = pulp_store_new ("SQLite", cnc_string, &error);
+  store = pulp_store_new ("SQLite", cnc_string, PULP_STORE_FLAGS_NONE, &error);
   g_assert_no_error (error);
   for (guint start = 0; start < units->len; start += 500)
     {

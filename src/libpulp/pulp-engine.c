@@ -801,8 +801,8 @@ pulp_engine_new (const gchar *state_dir, GKeyFile *config, const gchar *importer
       quoted = gda_rfc1738_encode (state_dir);
       cnc = g_strdup_printf ("DB_DIR=%s;DB_NAME=pulp", quoted);
     }
-  self->store = pulp_store_new (provider, cnc, error);
-  if (self->store == NULL || !pulp_store_lock (self->store, error))
+  self->store = pulp_store_new (provider, cnc, PULP_STORE_FLAGS_EXCLUSIVE, error);
+  if (self->store == NULL)
     return NULL;
 
   load_importers (self, importer_dir);

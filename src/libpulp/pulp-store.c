@@ -667,26 +667,19 @@ checkpoint_thread (gpointer data)
  * runs nothing else (see reopen_if_idle()), keeps a second pulpd out for
  * as long as the server runs; SQLite has the state directory's lock. */
 #define ADVISORY_LOCK_KEY "483006378084" /* "pulpd" in ASCII */
-/**
- * pulp_store_lock:
- *
- * Makes sure no other daemon uses the database, and keeps others out for
+/* Makes sure no other daemon uses the database, and keeps others out for
  * as long as the store is open (on PostgreSQL, while the server runs;
  * SQLite is the state directory's, which the daemon locks itself).
- *
- * Returns: %FALSE, with %PULP_ERROR_BUSY if another daemon uses it
- */
-gboolean
-pulp_store_lock (PulpStore *self, GError **error)
+ * Fails with %PULP_ERROR_BUSY if another daemon uses it. */
+static gboolean
+lock_database (PulpStore *self, GError **error)
 {
   g_autoptr (GdaDataModel) model = NULL;
   g_autoptr (GError) local = NULL;
   const GValue *held;
 
-  g_return_val_if_fail (PULP_IS_STORE (self), FALSE);
   if (self->is_sqlite)
     return TRUE;
-  g_return_val_if_fail (self->lock_cnc == NULL, FALSE);
   self->lock_cnc = gda_connection_open_from_string (
       gda_connection_get_provider_name (self->cnc), self->cnc_string, NULL,
       GDA_CONNECTION_OPTIONS_NONE, &local);
@@ -714,13 +707,16 @@ pulp_store_lock (PulpStore *self, GError **error)
  * pulp_store_new:
  * @provider: a libgda provider name ("SQLite", "PostgreSQL")
  * @cnc_string: its connection string, e.g. "DB_DIR=/var/lib/pulp;DB_NAME=pulp"
+ * @flags: %PULP_STORE_FLAGS_EXCLUSIVE for the daemon's store, which fails
+ *   with %PULP_ERROR_BUSY while another daemon uses the database, before
+ *   it changes anything, and keeps other daemons out
  *
  * Opens the database and brings its schema up to date.
  *
  * Returns: (transfer full): a new #PulpStore, or %NULL
  */
 PulpStore *
-pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
+pulp_store_new (const gchar *provider, const gchar *cnc_string, PulpStoreFlags flags, GError **error)
 {
   g_autoptr (PulpStore) self = g_object_new (PULP_TYPE_STORE, NULL);
   g_autofree gchar *checkpoint = NULL;
@@ -741,6 +737,8 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error)
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
   self->cnc_string = g_strdup (cnc_string);
   statement_done (self, FALSE);
+  if ((flags & PULP_STORE_FLAGS_EXCLUSIVE) && !lock_database (self, error))
+    return NULL;
   if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
       db_error (error, "setting up SQLite");

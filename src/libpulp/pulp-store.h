@@ -48,8 +48,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulpStoreTask, pulp_store_task_free)
 
 #define PULP_STORE_SCHEMA_VERSION 5
 
-PulpStore *pulp_store_new (const gchar *provider, const gchar *cnc_string, GError **error);
-gboolean pulp_store_lock (PulpStore *self, GError **error);
+/**
+ * PulpStoreFlags:
+ * @PULP_STORE_FLAGS_NONE: no flags
+ * @PULP_STORE_FLAGS_EXCLUSIVE: the daemon's store: no other daemon may
+ *   use the database (see pulp_store_new())
+ */
+typedef enum
+{
+  PULP_STORE_FLAGS_NONE = 0,
+  PULP_STORE_FLAGS_EXCLUSIVE = 1 << 0,
+} PulpStoreFlags;
+
+PulpStore *pulp_store_new (const gchar *provider,
+                           const gchar *cnc_string,
+                           PulpStoreFlags flags,
+                           GError **error);
 guint pulp_store_get_schema_version (PulpStore *self);
 
 gboolean pulp_store_begin (PulpStore *self, GError **error);
