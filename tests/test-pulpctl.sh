@@ -270,6 +270,13 @@ check "4,500 units --json: one array, each unit once" "4500 4500" \
   "$(json "len(d), len(set(u['id'] for u in d))")"
 ctl -q units many
 check "4,500 units --quiet: each id once" "4500" "$(printf '%s\n' "$OUT" | sort -u | wc -l)"
+"$PULPCTL" units many >/dev/full 2>"$WORK/err"; rc=$?
+check "a listing that cannot be written: exit 1" "1" "$rc"
+contains "… saying why" "pulpctl: Cannot write the listing: No space left on device" "$(cat "$WORK/err")"
+"$PULPCTL" units many 2>"$WORK/err" | head -1 >"$WORK/out"; rc=${PIPESTATUS[0]}
+check "a listing cut short by its reader (| head): exit 0" "0" "$rc"
+check "… quietly" "" "$(cat "$WORK/err")"
+contains "… after the heading" "UNIT " "$(cat "$WORK/out")"
 ctl repo delete many
 
 # --- Ctrl-C during sync cancels the task
