@@ -272,7 +272,10 @@ ctl -q units many
 check "4,500 units --quiet: each id once" "4500" "$(printf '%s\n' "$OUT" | sort -u | wc -l)"
 "$PULPCTL" units many >/dev/full 2>"$WORK/err"; rc=$?
 check "a listing that cannot be written: exit 1" "1" "$rc"
-contains "… saying why" "pulpctl: Cannot write the listing: No space left on device" "$(cat "$WORK/err")"
+contains "… saying why" "pulpctl: Cannot write the output: No space left on device" "$(cat "$WORK/err")"
+"$PULPCTL" repo list >/dev/full 2>"$WORK/err"; rc=$?
+check "any output that cannot be written: exit 1" "1" "$rc"
+contains "… saying why" "pulpctl: Cannot write the output: No space left on device" "$(cat "$WORK/err")"
 "$PULPCTL" units many 2>"$WORK/err" | head -1 >"$WORK/out"; rc=${PIPESTATUS[0]}
 check "a listing cut short by its reader (| head): exit 0" "0" "$rc"
 check "… quietly" "" "$(cat "$WORK/err")"

@@ -423,26 +423,6 @@ pulpctl_cmd_sync (Pulpctl *ctl, gchar **args)
  * pages of 10,000) and were faster too: 500,000 file units in 37 s, not 42. */
 #define UNITS_PAGE 2000
 
-/* Whether what was printed so far got out. A reader that went away (as
- * `| head` does) is no error: @status becomes success, and the rest would go
- * nowhere. Any other failure (a full disk) is reported. */
-static gboolean
-stdout_ok (int *status)
-{
-  int saved;
-
-  *status = PULPCTL_EXIT_OK;
-  if (fflush (stdout) == 0 && !ferror (stdout))
-    return TRUE;
-  saved = errno;
-  if (saved != EPIPE)
-    {
-      g_printerr (_("%s: Cannot write the listing: %s\n"), g_get_prgname (), g_strerror (saved));
-      *status = PULPCTL_EXIT_FAILURE;
-    }
-  return FALSE;
-}
-
 /* Prints a page of units as it arrives: held whole until the end, the
  * units of a distribution's repository (rpm metadata) took gigabytes. */
 static void
@@ -547,7 +527,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
         }
       page = g_variant_get_child_value (reply, 0);
       print_units (ctl, page, table, &printed);
-      if (!stdout_ok (&status))
+      if (!pulpctl_stdout_ok (&status))
         return status;
       offset += g_variant_n_children (page);
       if (g_variant_n_children (page) < want)
@@ -557,8 +537,7 @@ pulpctl_cmd_units (Pulpctl *ctl, gchar **args)
     g_print (printed == 0 ? "[]\n" : "\n]\n");
   else if (!ctl->quiet)
     pulpctl_table_print (table); /* the headings of an empty listing */
-  stdout_ok (&status);
-  return status;
+  return PULPCTL_EXIT_OK;
 }
 
 int

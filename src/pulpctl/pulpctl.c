@@ -3,9 +3,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -656,6 +658,31 @@ pulpctl_print_json (JsonNode *node)
   g_print ("%s\n", text);
 }
 
+/**
+ * pulpctl_stdout_ok:
+ * @status: (out): the exit status if not
+ *
+ * Whether what was printed so far got out. A reader that went away (as
+ * `| head` does) is no error: @status becomes success, and the rest would
+ * go nowhere. Any other failure (a full disk) is reported.
+ */
+gboolean
+pulpctl_stdout_ok (int *status)
+{
+  int saved;
+
+  *status = PULPCTL_EXIT_OK;
+  if (fflush (stdout) == 0 && !ferror (stdout))
+    return TRUE;
+  saved = errno;
+  if (saved != EPIPE)
+    {
+      g_printerr (_("%s: Cannot write the output: %s\n"), g_get_prgname (), g_strerror (saved));
+      *status = PULPCTL_EXIT_FAILURE;
+    }
+  return FALSE;
+}
+
 /* ---- tables -------------------------------------------------------------------- */
 
 struct _PulpctlTable
@@ -843,6 +870,7 @@ main (int argc, char **argv)
   GOptionGroup *group;
   guint nargs;
   Pulpctl ctl = { NULL };
+  int status;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -928,5 +956,8 @@ main (int argc, char **argv)
   ctl.json = opt_json;
   ctl.quiet = opt_quiet;
   ctl.terminal = isatty (STDOUT_FILENO);
-  return command->run (&ctl, argv + 1);
+  status = command->run (&ctl, argv + 1);
+  if (status == PULPCTL_EXIT_OK)
+    pulpctl_stdout_ok (&status);
+  return status;
 }

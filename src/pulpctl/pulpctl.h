@@ -57,6 +57,7 @@ gchar *pulpctl_format_value (GVariant *value);
 gchar *pulpctl_format_summary (GVariant *summary);
 const gchar *pulpctl_task_number (const gchar *task_path);
 JsonNode *pulpctl_properties_to_json (GVariant *properties);
+gboolean pulpctl_stdout_ok (int *status);
 gchar *pulpctl_json_text (JsonNode *node, guint indent);
 void pulpctl_print_json (JsonNode *node);
 
