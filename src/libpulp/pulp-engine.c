@@ -587,6 +587,7 @@ load_state (PulpEngine *self, GError **error)
 {
   g_autoptr (GPtrArray) repos = NULL;
   g_autoptr (GPtrArray) tasks = NULL;
+  guint64 start = (guint64) g_get_real_time ();
 
   /* whatever a crash left unfinished is thrown away before anyone looks */
   if (!pulp_store_discard_pending (self->store, NULL, error)
@@ -629,6 +630,10 @@ load_state (PulpEngine *self, GError **error)
       for (PulpTaskState s = PULP_TASK_STATE_COMPLETED; s <= PULP_TASK_STATE_CANCELLED; s++)
         if (g_str_equal (row->state, pulp_task_state_to_string (s)))
           state = s;
+      /* as pulp_task_run() logs the tasks that fail while pulpd runs */
+      if (row->finished >= start && g_strcmp0 (row->error_name, "org.pulp.Error.Interrupted") == 0)
+        g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) failed: %s", row->id, row->kind,
+                   *row->repository != '\0' ? " of " : "", row->repository, row->error);
       task = pulp_task_new_finished (row->id, row->kind, row->repository, row->uid, state, row->stage,
                                      row->error_name, row->error, g_steal_pointer (&summary),
                                      row->created, row->started, row->finished);
