@@ -282,6 +282,24 @@ check "… quietly" "" "$(cat "$WORK/err")"
 contains "… after the heading" "UNIT " "$(cat "$WORK/out")"
 ctl repo delete many
 
+# --- a sync queued behind another one says so, then runs
+rm -f "$WORK/go"
+printf 'block-after 5 %s\nunits 10 q v5\n' "$WORK/go" >"$WORK/desc-queue"
+ctl repo create queue --importer test --feed "file://$WORK/desc-queue"
+"$PULPCTL" sync queue >/dev/null 2>&1 </dev/null &
+first=$!
+wait_for_stage queue blocked || not_ok "the first sync never blocked"
+"$PULPCTL" sync queue >"$WORK/queued.out" 2>"$WORK/queued.err" </dev/null &
+second=$!
+for _ in $(seq 100); do grep -q "queued" "$WORK/queued.err" && break; sleep 0.05; done
+contains "a sync behind another: says it waits" \
+  "is queued: it starts once the tasks ahead of it end." "$(cat "$WORK/queued.err")"
+touch "$WORK/go"
+wait $first
+wait $second
+check "… and then completes" 0 "$?"
+ctl repo delete queue
+
 # --- Ctrl-C during sync cancels the task
 rm -f "$WORK/go"
 printf 'block-after 5 %s\nunits 10 c v4\n' "$WORK/go" >"$WORK/desc"

@@ -260,6 +260,11 @@ pulpctl_follow_run (PulpctlFollow *self, const gchar *task_path)
   while (!self->ended && g_main_context_iteration (NULL, FALSE))
     ;
   g_variant_lookup (props, "State", "&s", &state);
+  /* say why nothing moves yet: the repository is busy, or as many tasks
+   * as pulpd runs at once are running */
+  if (!self->ended && g_strcmp0 (state, "queued") == 0 && !self->ctl->quiet)
+    g_printerr (_("Task %s is queued: it starts once the tasks ahead of it end.\n"),
+                pulpctl_task_number (task_path));
   if (!self->ended
       && (g_strcmp0 (state, "completed") == 0 || g_strcmp0 (state, "failed") == 0
           || g_strcmp0 (state, "cancelled") == 0))
