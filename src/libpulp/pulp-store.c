@@ -660,29 +660,27 @@ checkpoint_thread (gpointer data)
   return NULL;
 }
 
+#define ADVISORY_LOCK_KEY "483006378084" /* "pulpd" in ASCII */
+
 /* One pulpd per database: a daemon keeps repositories and tasks in
  * memory, and when it starts it discards the unfinished versions and fails
  * the running tasks of every repository, which would undo another daemon's
- * syncs. A PostgreSQL advisory lock, taken by a connection of its own that
- * runs nothing else (see reopen_if_idle()), keeps a second pulpd out for
- * as long as the server runs; SQLite has the state directory's lock. */
-#define ADVISORY_LOCK_KEY "483006378084" /* "pulpd" in ASCII */
-/* Makes sure no other daemon uses the database, and keeps others out for
- * as long as the store is open (on PostgreSQL, while the server runs;
- * SQLite is the state directory's, which the daemon locks itself).
- * Fails with %PULP_ERROR_BUSY if another daemon uses it. */
+ * syncs. On PostgreSQL an advisory lock, taken by a connection of its own
+ * that runs nothing else (so reopen_if_idle() never drops it), keeps a
+ * second pulpd out for as long as the server runs; SQLite lives in the
+ * state directory, which the daemon locks itself. Fails with
+ * %PULP_ERROR_BUSY if another daemon uses the database. */
 static gboolean
-lock_database (PulpStore *self, GError **error)
+lock_database (PulpStore *self, const gchar *provider, GError **error)
 {
   g_autoptr (GdaDataModel) model = NULL;
   g_autoptr (GError) local = NULL;
   const GValue *held;
 
-  if (self->is_sqlite)
+  if (g_ascii_strcasecmp (provider, "PostgreSQL") != 0)
     return TRUE;
-  self->lock_cnc = gda_connection_open_from_string (
-      gda_connection_get_provider_name (self->cnc), self->cnc_string, NULL,
-      GDA_CONNECTION_OPTIONS_NONE, &local);
+  self->lock_cnc = gda_connection_open_from_string (provider, self->cnc_string, NULL,
+                                                    GDA_CONNECTION_OPTIONS_NONE, &local);
   if (self->lock_cnc != NULL)
     model = gda_connection_execute_select_command (
         self->lock_cnc, "SELECT pg_try_advisory_lock(" ADVISORY_LOCK_KEY ")", &local);
@@ -737,7 +735,7 @@ pulp_store_new (const gchar *provider, const gchar *cnc_string, PulpStoreFlags f
   self->is_sqlite = g_ascii_strcasecmp (provider, "SQLite") == 0;
   self->cnc_string = g_strdup (cnc_string);
   statement_done (self, FALSE);
-  if ((flags & PULP_STORE_FLAGS_EXCLUSIVE) && !lock_database (self, error))
+  if ((flags & PULP_STORE_FLAGS_EXCLUSIVE) && !lock_database (self, provider, error))
     return NULL;
   if (self->is_sqlite && !setup_sqlite (self, &checkpoint, error))
     {
