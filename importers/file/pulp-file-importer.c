@@ -49,8 +49,8 @@ struct _PulpFileImporter
 #define BATCH_SIZE 1000
 /* How often the comparison loop reports progress and checks cancellation. */
 #define UNITS_CHECK_EVERY 256
-/* How many failed paths the summary lists. */
-#define MAX_FAILED_LISTED 100
+/* How many overridden paths the summary lists. */
+#define MAX_OVERRIDDEN_LISTED 100
 
 static void pulp_file_importer_iface_init (PulpImporterInterface *iface);
 
@@ -229,7 +229,6 @@ typedef struct
   guint64 downloaded;
   guint64 bytes;
   guint64 n_failed;
-  GPtrArray *failed_paths;
   GError *first_failure; /* or the first that found the disk full */
   gboolean no_space;     /* a download failed because the disk is full */
 } FileSync;
@@ -243,7 +242,6 @@ file_sync_clear (FileSync *sync)
   g_clear_pointer (&sync->displaced, g_hash_table_unref);
   g_clear_pointer (&sync->new_entries, g_array_unref);
   g_clear_pointer (&sync->overridden_paths, g_ptr_array_unref);
-  g_clear_pointer (&sync->failed_paths, g_ptr_array_unref);
   g_clear_error (&sync->first_failure);
 }
 
@@ -507,7 +505,7 @@ compare_units (FileSync *sync, GError **error)
           break;
         case ENTRY_OVERRIDDEN:
           sync->n_overridden++;
-          if (sync->overridden_paths->len < MAX_FAILED_LISTED)
+          if (sync->overridden_paths->len < MAX_OVERRIDDEN_LISTED)
             g_ptr_array_add (sync->overridden_paths,
                              (gpointer) pulp_file_manifest_get_entry (sync->manifest, i)
                                  ->relative_path);
@@ -582,8 +580,7 @@ record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *fa
   gboolean no_space = g_error_matches (failure, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
 
   sync->n_failed++;
-  if (sync->failed_paths->len < MAX_FAILED_LISTED)
-    g_ptr_array_add (sync->failed_paths, (gpointer) e->relative_path);
+  pulp_sync_conduit_report_failed_unit (sync->conduit, e->relative_path, failure->message);
   /* A full disk is the failure to report: it is why the others will fail
    * too, and what the user must fix. */
   if (sync->first_failure == NULL || (no_space && !sync->no_space))
@@ -592,8 +589,6 @@ record_failure (FileSync *sync, const PulpFileManifestEntry *e, const GError *fa
       sync->first_failure = g_error_copy (failure);
     }
   sync->no_space |= no_space;
-  g_message ("Sync of %s: %s: %s", pulp_sync_conduit_get_repository_id (sync->conduit),
-             e->relative_path, failure->message);
 }
 
 /* One batch of new files, from its downloads to its saved units. */
@@ -742,7 +737,6 @@ download_units (FileSync *sync, GError **error)
 {
   guint n = sync->new_entries->len;
   PulpDownloader *downloader;
-  GVariant *failed_units;
 
   sync->files_total = n;
   sync->bytes_total = 0;
@@ -752,7 +746,6 @@ download_units (FileSync *sync, GError **error)
       sync->bytes_total += pulp_file_manifest_get_entry (sync->manifest, index)->size;
     }
   sync->started = g_get_monotonic_time ();
-  sync->failed_paths = g_ptr_array_new ();
   pulp_sync_conduit_set_progress (sync->conduit, "downloads", 0, n, download_details (sync, 0));
 
   downloader = pulp_sync_conduit_get_downloader (sync->conduit, error);
@@ -802,10 +795,6 @@ download_units (FileSync *sync, GError **error)
   pulp_sync_conduit_set_summary (sync->conduit, "failed", g_variant_new_uint64 (sync->n_failed));
   if (sync->n_failed == 0)
     return TRUE;
-
-  failed_units = g_variant_new_strv ((const gchar *const *) sync->failed_paths->pdata,
-                                     (gssize) sync->failed_paths->len);
-  pulp_sync_conduit_set_summary (sync->conduit, "failed-units", failed_units);
   if (!sync->skip_failed)
     {
       /* The code of the first failure (Network, Checksum…) tells the user

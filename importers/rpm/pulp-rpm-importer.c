@@ -17,9 +17,6 @@
 /* How often, in packages, the scan reports progress. */
 #define PROGRESS_EVERY 64
 
-/* How many failed packages the summary lists (the log lists them all). */
-#define MAX_FAILED_LISTED 100
-
 /* repomd.xml is kept whole in the importer state up to this size (real
  * ones are a few KiB); beyond it only its SHA-256 is compared. */
 #define MAX_KEPT_REPOMD (256 * 1024)
@@ -123,8 +120,7 @@ typedef struct
   guint64 downloaded_bytes;
   guint64 saved;
   guint64 failed;
-  GPtrArray *failed_locations; /* the first MAX_FAILED_LISTED, for the summary */
-  GError *download_error;      /* the first failure, unless skip-failed */
+  GError *download_error; /* the first failure, unless skip-failed */
 } SyncState;
 
 static void
@@ -136,7 +132,6 @@ sync_state_clear (SyncState *st)
   g_clear_pointer (&st->missing, g_hash_table_unref);
   g_clear_pointer (&st->repomd_sha256, g_free);
   g_clear_pointer (&st->repomd_bytes, g_bytes_unref);
-  g_clear_pointer (&st->failed_locations, g_ptr_array_unref);
   g_clear_error (&st->download_error);
 }
 
@@ -349,11 +344,9 @@ download_batch (SyncState *st, GError **error)
         {
           any_failed = TRUE;
           st->failed++;
-          if (st->failed_locations->len < MAX_FAILED_LISTED)
-            g_ptr_array_add (st->failed_locations, g_strdup (pulp_unit_get_relative_path (unit)));
-          g_message ("Sync of %s: %s: %s", pulp_sync_conduit_get_repository_id (st->conduit),
-                     pulp_unit_get_relative_path (unit),
-                     d->error != NULL ? d->error->message : "not downloaded");
+          pulp_sync_conduit_report_failed_unit (st->conduit, pulp_unit_get_relative_path (unit),
+                                                d->error != NULL ? d->error->message
+                                                                 : "not downloaded");
           if (!st->skip_failed && st->download_error == NULL)
             {
               if (d->error != NULL)
@@ -770,7 +763,6 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   st.batch = g_ptr_array_new_with_free_func (g_object_unref);
   st.batch_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   st.seen_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-  st.failed_locations = g_ptr_array_new_with_free_func (g_free);
 
   /* Metadata stays out of the content store: it is only read once. */
   tmpdir = pulp_sync_conduit_get_tmp_dir (conduit, error);
@@ -795,11 +787,6 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
   pulp_sync_conduit_set_summary (conduit, "downloaded", g_variant_new_uint64 (st.downloaded));
   pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (st.downloaded_bytes));
   pulp_sync_conduit_set_summary (conduit, "failed", g_variant_new_uint64 (st.failed));
-  if (st.failed > 0)
-    pulp_sync_conduit_set_summary (
-      conduit, "failed-units",
-      g_variant_new_strv ((const gchar *const *) st.failed_locations->pdata,
-                          (gssize) st.failed_locations->len));
 
   if (ok && st.download_error != NULL)
     {

@@ -28,6 +28,8 @@
  * a flush row by row (SQLite) or in statements of at most 512 KiB. */
 #define PENDING_MAX 10000
 #define PENDING_MAX_BYTES (4 * 1024 * 1024)
+/* How many failed units the summary lists (the log lists them all). */
+#define MAX_FAILED_LISTED 100
 
 struct _PulpSyncConduit
 {
@@ -49,6 +51,7 @@ struct _PulpSyncConduit
   GHashTable *removed;   /* ids of the base version removed in the pending version */
   guint64 kept_uploaded;
   GVariantDict summary;
+  GPtrArray *failed_units; /* relative paths, the first MAX_FAILED_LISTED */
   GPtrArray *pending_units; /* saved, not yet written */
   GPtrArray *pending_fresh; /* of those, the ones new to the repository */
   gsize pending_bytes;      /* their metadata, roughly */
@@ -77,6 +80,7 @@ pulp_sync_conduit_finalize (GObject *object)
   g_hash_table_unref (self->added);
   g_hash_table_unref (self->removed);
   g_variant_dict_clear (&self->summary);
+  g_ptr_array_unref (self->failed_units);
   g_ptr_array_unref (self->pending_units);
   g_ptr_array_unref (self->pending_fresh);
   g_clear_pointer (&self->importer_state, g_variant_unref);
@@ -97,6 +101,7 @@ pulp_sync_conduit_init (PulpSyncConduit *self)
   self->added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->removed = g_hash_table_new (g_str_hash, g_str_equal);
   g_variant_dict_init (&self->summary, NULL);
+  self->failed_units = g_ptr_array_new_with_free_func (g_free);
   self->pending_units = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending_fresh = g_ptr_array_new_with_free_func (g_object_unref);
 }
@@ -596,6 +601,30 @@ pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVariant
 {
   g_return_if_fail (PULP_IS_SYNC_CONDUIT (self));
   g_variant_dict_insert_value (&self->summary, key, value);
+}
+
+/**
+ * pulp_sync_conduit_report_failed_unit:
+ * @relative_path: where the unit that could not be stored belongs
+ * @reason: why, as a person reads it
+ *
+ * Logs the failure, naming the repository, and lists the first 100 failed
+ * units in the summary (`failed-units`): the log names them all.
+ */
+void
+pulp_sync_conduit_report_failed_unit (PulpSyncConduit *self,
+                                      const gchar *relative_path,
+                                      const gchar *reason)
+{
+  g_return_if_fail (PULP_IS_SYNC_CONDUIT (self));
+  g_message ("Sync of %s: %s: %s", self->repo_id, relative_path, reason);
+  if (self->failed_units->len >= MAX_FAILED_LISTED)
+    return;
+  g_ptr_array_add (self->failed_units, g_strdup (relative_path));
+  g_variant_dict_insert_value (
+      &self->summary, "failed-units",
+      g_variant_new_strv ((const gchar *const *) self->failed_units->pdata,
+                          (gssize) self->failed_units->len));
 }
 
 /**

@@ -59,5 +59,8 @@ void pulp_sync_conduit_set_progress (PulpSyncConduit *self,
 GVariant *pulp_sync_conduit_get_importer_state (PulpSyncConduit *self);
 void pulp_sync_conduit_set_importer_state (PulpSyncConduit *self, GVariant *state);
 void pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVariant *value);
+void pulp_sync_conduit_report_failed_unit (PulpSyncConduit *self,
+                                          const gchar *relative_path,
+                                          const gchar *reason);
 
 G_END_DECLS
