@@ -630,13 +630,12 @@ load_state (PulpEngine *self, GError **error)
       for (PulpTaskState s = PULP_TASK_STATE_COMPLETED; s <= PULP_TASK_STATE_CANCELLED; s++)
         if (g_str_equal (row->state, pulp_task_state_to_string (s)))
           state = s;
-      /* as pulp_task_run() logs the tasks that fail while pulpd runs */
-      if (row->finished >= start && g_strcmp0 (row->error_name, "org.pulp.Error.Interrupted") == 0)
-        g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) failed: %s", row->id, row->kind,
-                   *row->repository != '\0' ? " of " : "", row->repository, row->error);
       task = pulp_task_new_finished (row->id, row->kind, row->repository, row->uid, state, row->stage,
                                      row->error_name, row->error, g_steal_pointer (&summary),
                                      row->created, row->started, row->finished);
+      /* interrupted just now: a crash cut it short */
+      if (row->finished >= start && g_strcmp0 (row->error_name, "org.pulp.Error.Interrupted") == 0)
+        pulp_task_log_end (task);
       add_task (self, task);
     }
   return TRUE;

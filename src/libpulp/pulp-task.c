@@ -562,6 +562,27 @@ pulp_task_report_progress (PulpTask *self,
   g_mutex_unlock (&self->lock);
 }
 
+/**
+ * pulp_task_log_end:
+ *
+ * Logs the task if it failed or was cancelled: whoever started it may be
+ * gone, and the log keeps what went wrong. Tasks log themselves when they
+ * end; the daemon calls this for those a crash cut short.
+ */
+void
+pulp_task_log_end (PulpTask *self)
+{
+  const gchar *of = *self->repository != '\0' ? " of " : "";
+
+  g_return_if_fail (PULP_IS_TASK (self));
+  if (self->state == PULP_TASK_STATE_FAILED)
+    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) failed: %s", self->id, self->kind, of,
+               self->repository, self->error != NULL ? self->error : "");
+  else if (self->state == PULP_TASK_STATE_CANCELLED)
+    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) was cancelled", self->id, self->kind, of,
+               self->repository);
+}
+
 static void
 finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
 {
@@ -597,14 +618,7 @@ finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
   self->finished = (guint64) g_get_real_time ();
   g_object_notify_by_pspec (obj, props[PROP_FINISHED]);
   g_object_thaw_notify (obj);
-  /* Whoever started the task may be gone: the log keeps what went wrong. */
-  if (state == PULP_TASK_STATE_FAILED)
-    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) failed: %s", self->id, self->kind,
-               *self->repository != '\0' ? " of " : "", self->repository,
-               error != NULL ? error->message : "");
-  else if (state == PULP_TASK_STATE_CANCELLED)
-    g_message ("Task %" G_GUINT64_FORMAT " (%s%s%s) was cancelled", self->id, self->kind,
-               *self->repository != '\0' ? " of " : "", self->repository);
+  pulp_task_log_end (self);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 

@@ -65,6 +65,7 @@ guint64 pulp_task_get_started (PulpTask *self);
 guint64 pulp_task_get_finished (PulpTask *self);
 GCancellable *pulp_task_get_cancellable (PulpTask *self);
 
+void pulp_task_log_end (PulpTask *self);
 void pulp_task_cancel (PulpTask *self);
 void pulp_task_interrupt (PulpTask *self);
 void pulp_task_report_progress (PulpTask *self,
