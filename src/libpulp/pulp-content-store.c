@@ -116,6 +116,28 @@ make_dir (const gchar *path, GError **error)
   return TRUE;
 }
 
+/* Removes everything in the folder @path (temp files and folders); logs
+ * what cannot be removed. FALSE if @path cannot be read. */
+static gboolean
+empty_dir (const gchar *path, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, error);
+  const gchar *name;
+
+  if (dir == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        pulp_content_store_remove_tmp_dir (child);
+      else if (g_unlink (child) != 0)
+        g_warning ("Cannot remove %s: %s", child, g_strerror (errno));
+    }
+  return TRUE;
+}
+
 /**
  * pulp_content_store_new:
  * @state_dir: the daemon's state directory
@@ -129,8 +151,6 @@ PulpContentStore *
 pulp_content_store_new (const gchar *state_dir, GError **error)
 {
   g_autoptr (PulpContentStore) self = g_object_new (PULP_TYPE_CONTENT_STORE, NULL);
-  g_autoptr (GDir) dir = NULL;
-  const gchar *name;
 
   self->content_dir = g_build_filename (state_dir, "content", "sha256", NULL);
   self->tmp_dir = g_build_filename (state_dir, "tmp", NULL);
@@ -143,17 +163,8 @@ pulp_content_store_new (const gchar *state_dir, GError **error)
   if (self->tmp_fd < 0)
     return NULL;
 
-  dir = g_dir_open (self->tmp_dir, 0, error);
-  if (dir == NULL)
+  if (!empty_dir (self->tmp_dir, error))
     return NULL;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (self->tmp_dir, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        pulp_content_store_remove_tmp_dir (path);
-      else if (g_unlink (path) == 0)
-        g_debug ("removed stale temp file %s", path);
-    }
   self->first_sync = g_thread_try_new ("pulp-first-sync", first_sync_run, self, NULL);
   return g_steal_pointer (&self);
 }
@@ -256,18 +267,7 @@ pulp_content_store_make_tmp_dir (PulpContentStore *self, const gchar *prefix, GE
 void
 pulp_content_store_remove_tmp_dir (const gchar *path)
 {
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        pulp_content_store_remove_tmp_dir (child);
-      else if (g_unlink (child) != 0)
-        g_warning ("Cannot remove %s: %s", child, g_strerror (errno));
-    }
+  empty_dir (path, NULL);
   if (g_rmdir (path) != 0)
     g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
 }
