@@ -259,21 +259,31 @@ bind_int (Statement *st, guint i, gint64 value)
   gda_holder_set_value (g_ptr_array_index (st->holders, i), &v, NULL);
 }
 
+/* @rows: (out) (optional): how many rows the statement changed */
 static gboolean
-run (PulpStore *self, Statement *st, GError **error)
+run_counting (PulpStore *self, Statement *st, gint *rows, GError **error)
 {
   g_autoptr (GError) local = NULL;
+  gint n;
 
   if (!reopen_if_idle (self, error))
     return FALSE;
-  gda_connection_statement_execute_non_select (self->cnc, st->stmt, st->params, NULL, &local);
+  n = gda_connection_statement_execute_non_select (self->cnc, st->stmt, st->params, NULL, &local);
   statement_done (self, local != NULL);
   if (local != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  if (rows != NULL)
+    *rows = n;
   return TRUE;
+}
+
+static gboolean
+run (PulpStore *self, Statement *st, GError **error)
+{
+  return run_counting (self, st, NULL, error);
 }
 
 /* SQL for "the rows of @repo's version @version" in repository_content
@@ -2123,23 +2133,16 @@ gboolean
 pulp_store_delete_orphan_units (PulpStore *self, guint64 *removed, GError **error)
 {
   g_autoptr (GRecMutexLocker) locker = g_rec_mutex_locker_new (&self->lock);
-  g_autoptr (GError) local = NULL;
   Statement *st = prepare (self,
                            "DELETE FROM units WHERE id NOT IN"
                            " (SELECT unit FROM repository_content)",
                            error);
-  gint rows;
+  gint rows = 0;
 
   if (st == NULL)
     return FALSE;
-  if (!reopen_if_idle (self, &local))
-    rows = -1;
-  else
-    rows = gda_connection_statement_execute_non_select (self->cnc, st->stmt, NULL, NULL, &local);
-  statement_done (self, local != NULL);
-  if (local != NULL)
+  if (!run_counting (self, st, &rows, error))
     {
-      g_propagate_error (error, g_steal_pointer (&local));
       db_error (error, "deleting orphaned units");
       return FALSE;
     }
