@@ -4,7 +4,10 @@
 # removed, 1,000 added). Prints wall time of each sync (task Started to
 # Finished, and as the client saw it), the CPU time pulpd spent on it
 # (user + system) and the peak RSS of pulpd.
-# Usage: bench/bench-sync.sh [BUILD_DIR] [UNITS]
+# With IMPORTER=file the same with the file importer: a PULP_MANIFEST of
+# UNITS lines (file:// feed, download-policy on_demand, so what is timed is
+# reading the manifest and storing the units, not fetching files).
+# Usage: [IMPORTER=file] bench/bench-sync.sh [BUILD_DIR] [UNITS]
 set -eu
 BUILD=${1:-build}
 N=${2:-100000}
@@ -14,14 +17,38 @@ echo "work: $WORK"
 dbus-daemon --session --print-address=3 --print-pid=4 --fork 3>"$WORK/addr" 4>"$WORK/pid"
 BUS_PID=$(cat "$WORK/pid")
 A=$(cat "$WORK/addr")
+IMPORTER=${IMPORTER:-test}
 ${PULPD_WRAP:-} "$BUILD/src/pulpd/pulpd" --address "$A" --state-dir "$WORK/state" \
-  --importer-dir "$BUILD/tests/test-importer" >"$WORK/log" 2>&1 &
+  --importer-dir "$BUILD/$([ "$IMPORTER" = file ] && echo importers/file || echo tests/test-importer)" \
+  >"$WORK/log" 2>&1 &
 PULPD_PID=$!
 B="busctl --address=$A"
 for _ in $(seq 100); do $B status org.pulp.Manager >/dev/null 2>&1 && break; sleep 0.05; done
-$B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} bench test 2 \
-  feed s "file://$WORK/desc" sync-policy s mirror >/dev/null
-
+if [ "$IMPORTER" = file ]; then
+  mkdir "$WORK/www"
+  $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} bench file 3 \
+    feed s "file://$WORK/www/PULP_MANIFEST" sync-policy s mirror download-policy s on_demand >/dev/null
+else
+  $B call org.pulp.Manager /org/pulp/Manager org.pulp.Manager CreateRepository ssa{sv} bench test 2 \
+    feed s "file://$WORK/desc" sync-policy s mirror >/dev/null
+fi
+# upstream KEEP CHANGED VARIANT: KEEP units that stay and CHANGED that
+# differ with VARIANT
+upstream() {
+  if [ "$IMPORTER" = file ]; then
+    python3 - "$WORK/www/PULP_MANIFEST" "$@" <<'PY'
+import hashlib, sys
+path, keep, changed, variant = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(path, "w") as f:
+    for i in range(keep + changed):
+        rel = "dir%03d/file-%07d.bin" % (i % 1000, i)
+        salt = variant if i >= keep else ""
+        f.write("%s,%s,%d\n" % (rel, hashlib.sha256((rel + salt).encode()).hexdigest(), 4096 + i))
+PY
+  else
+    printf 'units %s u v1\nunits %s %s v1\n' "$1" "$2" "$3" >"$WORK/desc"
+  fi
+}
 keep=$((N - N / 100))
 cpu() { awk '{print ($14 + $15) / 100}' /proc/$PULPD_PID/stat; }
 sys() { awk '{print $15 / 100}' /proc/$PULPD_PID/stat; }
@@ -42,12 +69,12 @@ run() {
     "$(echo "$(cpu) - $c0" | bc -l)" "$(echo "$(sys) - $k0" | bc -l)" \
     "$(echo "$summary" | grep -o '"added" t [0-9]*\|"removed" t [0-9]*' | tr '\n' ' ')"
 }
-echo "units: $N"
+echo "units: $N ($IMPORTER importer)"
 echo "| sync                   | state     | task      | client    | pulpd CPU | of it, kernel | changes |"
 echo "|---|---|---|---|---|---|---|"
-printf 'units %s u v1\nunits %s c v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
+upstream "$keep" "$((N / 100))" c
 run "first sync"
 run "no-op resync"
-printf 'units %s u v1\nunits %s d v1\n' "$keep" "$((N / 100))" >"$WORK/desc"
+upstream "$keep" "$((N / 100))" d
 run "1% changed (mirror)"
 echo "peak RSS of pulpd: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' /proc/$PULPD_PID/status)"
