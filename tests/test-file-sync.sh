@@ -235,6 +235,11 @@ check "mirror resync: units match upstream" "200 ok" "$(verify_units clean clean
 u=$(units_json clean)
 lacks "mirror resync: the removed file is gone" 'file-0000010.bin' "$u"
 contains "mirror resync: the added file is there" 'new-file.bin' "$u"
+# Databases keep unit ids, and users' scripts name units by them: the id of
+# a file unit (its type and key, hashed) must stay what earlier pulpd made.
+check "a file unit's id is the one earlier versions computed" "939f5ce0711b92550ab40ce90b1ca805" \
+  "$(echo "$u" | python3 -c 'import json, sys
+print(*[u["id"]["data"] for u in json.load(sys.stdin)["data"][0] if u["relative-path"]["data"] == "dir0000/new-file.bin"])')"
 contains "version 1 still lists the removed file" 'file-0000010.bin' "$(repo clean ListUnits a{sv} 2 version t 1 limit t 10000)"
 run_sync additive; check "additive resync completes" "completed" "$S"
 contains "additive resync: 2 added" '"added" t 2' "$(tsummary)"

@@ -145,31 +145,55 @@ pulp_file_importer_validate_config (PulpImporter *importer, GVariant *config, GE
   return TRUE;
 }
 
-/* One `{sv}` entry of a dictionary. */
-static GVariant *
-entry_new (const gchar *key, GVariant *value)
+/* Dictionaries are written straight into serialized form by a writer of
+ * the calling thread: a sync makes the key of every manifest entry, to
+ * learn its id, and building GVariant trees (then serializing them for the
+ * id) was most of the cost of a no-op resync of a large manifest. */
+static PulpVardictWriter *
+thread_writer (void)
 {
-  return g_variant_new_dict_entry (g_variant_new_string (key), g_variant_new_variant (value));
+  static GPrivate writer_of_thread = G_PRIVATE_INIT ((GDestroyNotify) pulp_vardict_writer_free);
+  PulpVardictWriter *w = g_private_get (&writer_of_thread);
+
+  if (w == NULL)
+    {
+      w = pulp_vardict_writer_new ();
+      g_private_set (&writer_of_thread, w);
+    }
+  return w;
 }
 
 /* The unit key is the path *and* the digest: a file whose content changes
  * upstream becomes a new unit, which replaces the old one (see scan_unit()).
- * Built without GVariantBuilder format strings: a first sync of many small
- * files makes one unit per file, and parsing "{sv}" per entry was most of
- * the cost. The key's entries are in name order. */
+ * Its entries are in name order, as its canonical form wants them. */
+static GVariant *
+file_key_new (const gchar *relative_path, const gchar *sha256)
+{
+  PulpVardictWriter *w = thread_writer ();
+
+  pulp_vardict_writer_add_string (w, "relative-path", relative_path);
+  pulp_vardict_writer_add_string (w, "sha256", sha256);
+  return pulp_vardict_writer_end (w);
+}
+
+/* The id of the unit file_unit_new() would make, without making it. */
+static gchar *
+file_unit_id (const gchar *relative_path, const gchar *sha256)
+{
+  g_autoptr (GVariant) key = g_variant_ref_sink (file_key_new (relative_path, sha256));
+  g_autofree gchar *key_text = pulp_variant_encode (key, TRUE);
+
+  return pulp_unit_compute_id (FILE_UNIT_TYPE, key_text);
+}
+
 static PulpUnit *
 file_unit_new (const gchar *relative_path, const gchar *sha256, guint64 size)
 {
-  GVariant *key[] = {
-    entry_new ("relative-path", g_variant_new_string (relative_path)),
-    entry_new ("sha256", g_variant_new_string (sha256)),
-  };
-  GVariant *metadata = entry_new ("size", g_variant_new_uint64 (size));
-  PulpUnit *unit;
+  PulpUnit *unit = pulp_unit_new (FILE_UNIT_TYPE, file_key_new (relative_path, sha256));
+  PulpVardictWriter *w = thread_writer ();
 
-  unit = pulp_unit_new (FILE_UNIT_TYPE,
-                        g_variant_new_array (G_VARIANT_TYPE ("{sv}"), key, G_N_ELEMENTS (key)));
-  pulp_unit_set_metadata (unit, g_variant_new_array (G_VARIANT_TYPE ("{sv}"), &metadata, 1));
+  pulp_vardict_writer_add_uint64 (w, "size", size);
+  pulp_unit_set_metadata (unit, pulp_vardict_writer_end (w));
   pulp_unit_set_relative_path (unit, relative_path);
   pulp_unit_set_sha256 (unit, sha256);
   pulp_unit_set_size (unit, size);
@@ -452,8 +476,7 @@ compare_units (FileSync *sync, GError **error)
   for (guint i = 0; has_units && i < n; i++)
     {
       const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (sync->manifest, i);
-      g_autoptr (PulpUnit) unit = NULL;
-      const gchar *id;
+      g_autofree gchar *id = NULL;
 
       if (i % UNITS_CHECK_EVERY == 0)
         {
@@ -461,8 +484,7 @@ compare_units (FileSync *sync, GError **error)
             return FALSE;
           pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
         }
-      unit = file_unit_new (e->relative_path, e->sha256, e->size);
-      id = pulp_unit_get_id (unit);
+      id = file_unit_id (e->relative_path, e->sha256);
       if (pulp_sync_conduit_has_unit (sync->conduit, id))
         {
           pulp_sync_conduit_keep_unit (sync->conduit, id);
