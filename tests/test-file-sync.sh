@@ -243,8 +243,8 @@ print(*[u["id"]["data"] for u in json.load(sys.stdin)["data"][0] if u["relative-
 contains "version 1 still lists the removed file" 'file-0000010.bin' "$(repo clean ListUnits a{sv} 2 version t 1 limit t 10000)"
 run_sync additive; check "additive resync completes" "completed" "$S"
 contains "additive resync: 2 added" '"added" t 2' "$(tsummary)"
-contains "additive resync: the old content of the changed file removed" '"removed" t 1' "$(tsummary)"
-check "additive resync: 201 units (one for the changed file's path)" "t 201" "$(rprop additive UnitCount)"
+contains "additive resync: nothing removed" '"removed" t 0' "$(tsummary)"
+check "additive resync: 202 units (the changed file's old content stays)" "t 202" "$(rprop additive UnitCount)"
 contains "additive resync: the removed file stays" 'file-0000010.bin' "$(units_json additive)"
 check "additive resync: no file fetched again" "4" "$(wc -l <"$WORK/nginx-access.log")"
 
@@ -539,9 +539,11 @@ run_sync back 1 download-policy s immediate
 contains "immediate, the file listed again: downloaded" '"downloaded" t 1' "$(tsummary)"
 check "immediate, the file listed again: every unit stored" "3 ok" "$(verify_units back back)"
 
-# --- one file per path: a file changed upstream replaces the old unit at its
-# path, under either policy; an uploaded unit at the path stays (upstream's
-# file is left out) unless remove-uploaded is set
+# --- a path whose file changes upstream: the unit key is the path and the
+# digest, so the new file is a new unit; a mirror sync replaces the old one,
+# an additive sync removes nothing (dbus-api.md: "additive: nothing is
+# removed"); an uploaded unit at the path stays next to upstream's file
+# unless remove-uploaded is set
 tree paths 3 4k
 create pathadd "$FS/paths/PULP_MANIFEST"
 create pathlazy "$FS/paths/PULP_MANIFEST" 1 download-policy s on_demand
@@ -551,14 +553,14 @@ printf 'mine\n' >"$WORK/mine.bin"
 chmod 644 "$WORK/mine.bin"
 mine=$(sha256sum "$WORK/mine.bin" | cut -d' ' -f1)
 T=$("$UPLOAD" /org/pulp/repositories/pathup file "$WORK/mine.bin" "{'relative-path': <'extra.bin'>}" | cut -d'"' -f2)
-check "one file per path: upload at a path upstream does not have" '"completed"' "$(task_wait "$T" | cut -d' ' -f2)"
+check "changed path: upload at a path upstream does not have" '"completed"' "$(task_wait "$T" | cut -d' ' -f2)"
 old1=$(sha256sum "$WWW/paths/file-0000001.bin" | cut -d' ' -f1)
 printf 'changed\n' >"$WWW/paths/file-0000001.bin"
 printf 'extra\n' >"$WWW/paths/extra.bin"
 manifest paths
 new1=$(sha256sum "$WWW/paths/file-0000001.bin" | cut -d' ' -f1)
 extra=$(sha256sum "$WWW/paths/extra.bin" | cut -d' ' -f1)
-# at_path REPO PATH: "sha256 uploaded" of each unit at PATH
+# at_path REPO PATH: "sha256 uploaded" of each unit at PATH, sorted
 at_path() {
   units_json "$1" | python3 -c '
 import json, sys
@@ -566,38 +568,38 @@ for u in json.load(sys.stdin)["data"][0]:
     if u["relative-path"]["data"] == sys.argv[1]:
         print(u["sha256"]["data"], str(u["uploaded"]["data"]).lower())' "$2" | sort | tr '\n' ' ' | sed 's/ $//'
 }
-# pathup first: no other repository has fetched upstream's extra.bin yet
-: >"$REQLOG"
-run_sync pathup; check "one file per path, uploaded: completes" "completed" "$S"
-contains "one file per path, uploaded: the changed file added" '"added" t 1' "$(tsummary)"
-contains "one file per path, uploaded: its old content removed" '"removed" t 1' "$(tsummary)"
-contains "one file per path, uploaded: upstream's file is left out" '"overridden" t 1' "$(tsummary)"
-contains "one file per path, uploaded: and named" '"overridden-units" as 1 "extra.bin"' "$(tsummary)"
-check "one file per path, uploaded: the uploaded unit alone at its path" "$mine true" "$(at_path pathup extra.bin)"
-check "one file per path, uploaded: 4 units" "t 4" "$(rprop pathup UnitCount)"
-check "one file per path, uploaded: upstream's file not requested" "0" "$(requests /paths/extra.bin)"
-run_sync pathadd; check "one file per path, additive: completes" "completed" "$S"
-contains "one file per path, additive: 2 added" '"added" t 2' "$(tsummary)"
-contains "one file per path, additive: the old content removed" '"removed" t 1' "$(tsummary)"
-check "one file per path, additive: 4 units" "t 4" "$(rprop pathadd UnitCount)"
-check "one file per path, additive: one unit at the changed path" "$new1 false" "$(at_path pathadd file-0000001.bin)"
-check "one file per path, additive: units match upstream" "4 ok" "$(verify_units pathadd paths)"
-contains "one file per path, additive: version 1 keeps the old content" "$old1" \
-  "$(repo pathadd ListUnits a{sv} 1 version t 1)"
-run_sync pathadd; check "one file per path, additive: resync adds and removes nothing" \
+both1=$(printf '%s false\n%s false\n' "$new1" "$old1" | sort | tr '\n' ' ' | sed 's/ $//')
+run_sync pathup; check "changed path, mirror: completes" "completed" "$S"
+contains "changed path, mirror: the changed file and extra.bin added" '"added" t 2' "$(tsummary)"
+contains "changed path, mirror: the old content removed" '"removed" t 1' "$(tsummary)"
+check "changed path, mirror: the new content alone at its path" "$new1 false" "$(at_path pathup file-0000001.bin)"
+check "changed path, mirror: upstream's extra.bin next to the uploaded one" \
+  "$(printf '%s false\n%s true\n' "$extra" "$mine" | sort | tr '\n' ' ' | sed 's/ $//')" \
+  "$(at_path pathup extra.bin)"
+check "changed path, mirror: 5 units (4 upstream, 1 uploaded)" "t 5" "$(rprop pathup UnitCount)"
+run_sync pathadd; check "changed path, additive: completes" "completed" "$S"
+contains "changed path, additive: 2 added" '"added" t 2' "$(tsummary)"
+contains "changed path, additive: nothing removed" '"removed" t 0' "$(tsummary)"
+check "changed path, additive: 5 units" "t 5" "$(rprop pathadd UnitCount)"
+check "changed path, additive: old and new content at the path" "$both1" "$(at_path pathadd file-0000001.bin)"
+check "changed path, additive: the old content is still stored" "$old1" \
+  "$(units_json pathadd | python3 -c '
+import json, os, sys
+for u in json.load(sys.stdin)["data"][0]:
+    if u["sha256"]["data"] == sys.argv[1] and os.path.exists(u["path"]["data"]):
+        print(u["sha256"]["data"])' "$old1")"
+run_sync pathadd; check "changed path, additive: resync adds and removes nothing" \
   "t 2" "$(rprop pathadd LatestVersion)"
-run_sync pathlazy; check "one file per path, on_demand: completes" "completed" "$S"
-contains "one file per path, on_demand: 2 added" '"added" t 2' "$(tsummary)"
-contains "one file per path, on_demand: the old content removed" '"removed" t 1' "$(tsummary)"
-check "one file per path, on_demand: 4 units" "t 4" "$(rprop pathlazy UnitCount)"
-check "one file per path, on_demand: one unit at the changed path" "$new1 false" "$(at_path pathlazy file-0000001.bin)"
+run_sync pathlazy; check "changed path, on_demand: completes" "completed" "$S"
+contains "changed path, on_demand: 2 added" '"added" t 2' "$(tsummary)"
+contains "changed path, on_demand: nothing removed" '"removed" t 0' "$(tsummary)"
+check "changed path, on_demand: old and new content at the path" "$both1" "$(at_path pathlazy file-0000001.bin)"
 repo pathup Configure a{sv} 1 remove-uploaded b true >/dev/null
-run_sync pathup; check "one file per path, remove-uploaded: completes" "completed" "$S"
-contains "one file per path, remove-uploaded: upstream's file added" '"added" t 1' "$(tsummary)"
-contains "one file per path, remove-uploaded: the uploaded unit removed" '"removed" t 1' "$(tsummary)"
-lacks "one file per path, remove-uploaded: nothing overridden" '"overridden"' "$(tsummary)"
-check "one file per path, remove-uploaded: upstream's unit alone at the path" "$extra false" "$(at_path pathup extra.bin)"
-check "one file per path, remove-uploaded: units match upstream" "4 ok" "$(verify_units pathup paths)"
+run_sync pathup; check "changed path, remove-uploaded: completes" "completed" "$S"
+contains "changed path, remove-uploaded: nothing added" '"added" t 0' "$(tsummary)"
+contains "changed path, remove-uploaded: the uploaded unit removed" '"removed" t 1' "$(tsummary)"
+check "changed path, remove-uploaded: upstream's unit alone at the path" "$extra false" "$(at_path pathup extra.bin)"
+check "changed path, remove-uploaded: units match upstream" "4 ok" "$(verify_units pathup paths)"
 
 # --- cancellation mid-download: version kept, completed files not fetched again
 tree cancel 100 16k

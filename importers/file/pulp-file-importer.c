@@ -29,12 +29,9 @@ G_DECLARE_FINAL_TYPE (PulpFileImporter, pulp_file_importer, PULP, FILE_IMPORTER,
  *
  * Under the immediate policy a sync fetches every file of the manifest
  * that the content store lacks, also those of units the repository already
- * holds (synced on_demand before). A repository version holds at most one
- * file per relative path: a sync that adds a file removes the repository's
- * other units at its path (counted in `removed`), except an uploaded unit
- * without `remove-uploaded`, which stays while upstream's file is left out
- * (the summary counts these in `overridden` and lists them in
- * `overridden-units`).
+ * holds (synced on_demand before). The unit key is the path and the
+ * digest, so a file that changed upstream is a new unit: a mirror sync
+ * replaces the old one, an additive sync removes nothing and keeps both.
  */
 struct _PulpFileImporter
 {
@@ -49,8 +46,6 @@ struct _PulpFileImporter
 #define BATCH_SIZE 1000
 /* How often the comparison loop reports progress and checks cancellation. */
 #define UNITS_CHECK_EVERY 256
-/* How many overridden paths the summary lists. */
-#define MAX_OVERRIDDEN_LISTED 100
 
 static void pulp_file_importer_iface_init (PulpImporterInterface *iface);
 
@@ -215,7 +210,6 @@ typedef enum
   ENTRY_NEW,        /* the repository lacks its unit: saved (and fetched, with immediate) */
   ENTRY_KEPT,       /* the repository has its unit */
   ENTRY_FETCH,      /* the repository has its unit, the content store lacks its content */
-  ENTRY_OVERRIDDEN, /* new, but an uploaded unit holds its path and stays */
 } EntryState;
 
 /* State of one sync_repo() call. */
@@ -228,7 +222,6 @@ typedef struct
   PulpFileManifest *manifest;
   gboolean on_demand;
   gboolean force;
-  gboolean remove_uploaded;
   gboolean skip_failed;
 
   gboolean has_units;       /* the repository had units before this sync */
@@ -236,12 +229,8 @@ typedef struct
   gboolean scanned_units;   /* this sync read every unit of the repository */
   gboolean missing_outside; /* a unit without content is none of the manifest's */
   guint8 *states;           /* an EntryState for each manifest entry */
-  GHashTable *displaced;    /* manifest index → GPtrArray of the ids of the repository's other
-                             * units at the entry's path, removed once its unit is saved */
   guint64 scanned;
   GArray *new_entries; /* of guint: manifest indices to save (and fetch, with immediate) */
-  guint64 n_overridden;
-  GPtrArray *overridden_paths;
 
   /* the downloads stage, over all batches */
   guint64 files_base;
@@ -263,9 +252,7 @@ file_sync_clear (FileSync *sync)
   g_clear_pointer (&sync->feed_folder, g_free);
   g_clear_pointer (&sync->manifest, pulp_file_manifest_free);
   g_clear_pointer (&sync->states, g_free);
-  g_clear_pointer (&sync->displaced, g_hash_table_unref);
   g_clear_pointer (&sync->new_entries, g_array_unref);
-  g_clear_pointer (&sync->overridden_paths, g_ptr_array_unref);
   g_clear_error (&sync->first_failure);
 }
 
@@ -403,62 +390,29 @@ save_batch (FileSync *sync, GPtrArray *units, GError **error)
 }
 
 /* Called for each file unit of the repository's current version, with its
- * `path` set when the content store has its content. Finds the units of
+ * `path` set when the content store has its content: finds the units of
  * the manifest whose content is missing (on_demand before, or a sync that
- * failed), and the other units at the path of each new one. */
+ * failed), and whether other units lack theirs. */
 static gboolean
 scan_unit (PulpUnit *unit, gpointer user_data, GError **error)
 {
   FileSync *sync = user_data;
   const gchar *relative_path = pulp_unit_get_relative_path (unit);
   gboolean stored = *pulp_unit_get_path (unit) != '\0';
-  const PulpFileManifestEntry *e;
-  GPtrArray *ids;
   guint index;
 
   if (++sync->scanned % UNITS_CHECK_EVERY == 0 && !check_cancelled (sync->cancellable, error))
     return FALSE;
-  if (relative_path == NULL || !pulp_file_manifest_lookup (sync->manifest, relative_path, &index))
+  /* the entry's own unit: the key is the path and the digest */
+  if (relative_path != NULL && pulp_file_manifest_lookup (sync->manifest, relative_path, &index)
+      && g_strcmp0 (pulp_unit_get_sha256 (unit),
+                    pulp_file_manifest_get_entry (sync->manifest, index)->sha256) == 0)
     {
-      sync->missing_outside |= !stored;
-      return TRUE;
-    }
-  e = pulp_file_manifest_get_entry (sync->manifest, index);
-  if (g_strcmp0 (pulp_unit_get_sha256 (unit), e->sha256) == 0)
-    {
-      /* the entry's own unit: the key is the path and the digest */
-      if (sync->states[index] == ENTRY_KEPT && !sync->on_demand && !stored)
+      if (sync->states[index] == ENTRY_KEPT && !stored)
         sync->states[index] = ENTRY_FETCH;
       return TRUE;
     }
   sync->missing_outside |= !stored;
-
-  /* Another file at the path of an entry. A version holds at most one file
-   * per path (as in Pulp's file plugin): a new unit replaces the others at
-   * its path, under either policy. Units a sync did not add, and that it
-   * may not remove, are the exception: an uploaded unit stays unless
-   * `remove-uploaded` is set (the rule the core enforces for mirror syncs),
-   * and then it is upstream's file that stays out, so the path still holds
-   * one file — the one the user put there by hand. Once they set
-   * `remove-uploaded`, upstream's file replaces it. Two units at the path
-   * of an entry the repository already has (left by syncs before this rule)
-   * stay as they are: a sync that adds nothing changes nothing. */
-  if (sync->states[index] != ENTRY_NEW)
-    return TRUE;
-  if (pulp_unit_get_uploaded (unit) && !sync->remove_uploaded)
-    {
-      sync->states[index] = ENTRY_OVERRIDDEN;
-      return TRUE;
-    }
-  if (sync->displaced == NULL)
-    sync->displaced = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
-  ids = g_hash_table_lookup (sync->displaced, GUINT_TO_POINTER (index));
-  if (ids == NULL)
-    {
-      ids = g_ptr_array_new_with_free_func (g_free);
-      g_hash_table_insert (sync->displaced, GUINT_TO_POINTER (index), ids);
-    }
-  g_ptr_array_add (ids, g_strdup (pulp_unit_get_id (unit)));
   return TRUE;
 }
 
@@ -470,7 +424,6 @@ compare_units (FileSync *sync, GError **error)
 {
   guint n = pulp_file_manifest_get_n_entries (sync->manifest);
   gboolean has_units = sync->has_units;
-  guint64 n_new = 0;
 
   sync->states = g_new0 (guint8, MAX (n, 1));
   for (guint i = 0; has_units && i < n; i++)
@@ -490,19 +443,16 @@ compare_units (FileSync *sync, GError **error)
           pulp_sync_conduit_keep_unit (sync->conduit, id);
           sync->states[i] = ENTRY_KEPT;
         }
-      else
-        n_new++;
     }
 
-  /* The repository's units tell which have no content (immediate) and
-   * which sit at the path of a new one. Reading them costs about as much as
-   * the rest of a no-op resync, so it is skipped when it cannot find
-   * anything: when nothing is new and either the policy is on_demand,
-   * `force` fetches every file anyway, or the last sync left every unit with
-   * its content and nothing changed the repository since (the conduit
-   * drops the importer's state then). Content that vanished from the store
-   * behind pulpd's back is only found by `force`. */
-  if (has_units && (n_new > 0 || (!sync->on_demand && !sync->force && !sync->was_complete)))
+  /* The repository's units tell which have no content, which matters with
+   * immediate. Reading them costs about as much as the rest of a no-op
+   * resync, so it is skipped when it cannot find anything: when the policy
+   * is on_demand, `force` fetches every file anyway, or the last sync left
+   * every unit with its content and nothing changed the repository since
+   * (the conduit drops the importer's state then). Content that vanished
+   * from the store behind pulpd's back is only found by `force`. */
+  if (has_units && !sync->on_demand && !sync->force && !sync->was_complete)
     {
       if (!pulp_sync_conduit_foreach_unit (sync->conduit, FILE_UNIT_TYPE, scan_unit, sync, error))
         return FALSE;
@@ -510,7 +460,6 @@ compare_units (FileSync *sync, GError **error)
     }
 
   sync->new_entries = g_array_new (FALSE, FALSE, sizeof (guint));
-  sync->overridden_paths = g_ptr_array_new ();
   for (guint i = 0; i < n; i++)
     {
       switch ((EntryState) sync->states[i])
@@ -525,43 +474,9 @@ compare_units (FileSync *sync, GError **error)
         case ENTRY_FETCH:
           g_array_append_val (sync->new_entries, i);
           break;
-        case ENTRY_OVERRIDDEN:
-          sync->n_overridden++;
-          if (sync->overridden_paths->len < MAX_OVERRIDDEN_LISTED)
-            g_ptr_array_add (sync->overridden_paths,
-                             (gpointer) pulp_file_manifest_get_entry (sync->manifest, i)
-                                 ->relative_path);
-          break;
         }
     }
   pulp_sync_conduit_set_progress (sync->conduit, "units", n, n, NULL);
-  return TRUE;
-}
-
-/* Adds the ids of the units that the unit of entry @index replaces. */
-static void
-add_displaced (FileSync *sync, guint index, GPtrArray *ids)
-{
-  GPtrArray *displaced;
-
-  if (sync->displaced == NULL)
-    return;
-  displaced = g_hash_table_lookup (sync->displaced, GUINT_TO_POINTER (index));
-  for (guint i = 0; displaced != NULL && i < displaced->len; i++)
-    g_ptr_array_add (ids, g_ptr_array_index (displaced, i));
-}
-
-/* Removes the units that the units just saved replace. */
-static gboolean
-remove_displaced (FileSync *sync, GPtrArray *ids, GError **error)
-{
-  if (ids->len == 0)
-    return TRUE;
-  g_ptr_array_add (ids, NULL);
-  if (!pulp_sync_conduit_unassociate_units (sync->conduit, (const gchar *const *) ids->pdata,
-                                            error))
-    return FALSE;
-  g_ptr_array_set_size (ids, 0);
   return TRUE;
 }
 
@@ -571,7 +486,6 @@ save_new_units (FileSync *sync, GError **error)
 {
   guint n = sync->new_entries->len;
   g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GPtrArray) displaced = g_ptr_array_new ();
 
   for (guint i = 0; i < n; i++)
     {
@@ -585,12 +499,10 @@ save_new_units (FileSync *sync, GError **error)
           pulp_sync_conduit_set_progress (sync->conduit, "units", i, n, NULL);
         }
       g_ptr_array_add (batch, file_unit_new (e->relative_path, e->sha256, e->size));
-      add_displaced (sync, index, displaced);
-      if (batch->len >= BATCH_SIZE
-          && (!save_batch (sync, batch, error) || !remove_displaced (sync, displaced, error)))
+      if (batch->len >= BATCH_SIZE && !save_batch (sync, batch, error))
         return FALSE;
     }
-  if (!save_batch (sync, batch, error) || !remove_displaced (sync, displaced, error))
+  if (!save_batch (sync, batch, error))
     return FALSE;
   pulp_sync_conduit_set_progress (sync->conduit, "units", n, n, NULL);
   return TRUE;
@@ -703,7 +615,6 @@ static gboolean
 download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
 {
   g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GPtrArray) displaced = g_ptr_array_new ();
 
   for (guint i = 0; i < batch->downloads->len; i++)
     {
@@ -732,9 +643,6 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
       pulp_unit_set_path (unit, d->path);
       g_ptr_array_add (units, unit);
-      /* only once its replacement arrived: with skip-failed, a path whose
-       * new file failed keeps the old one */
-      add_displaced (sync, index, displaced);
       /* Content the store already had (from another repository, or from a
        * sync that failed or was cancelled) was not downloaded now. */
       if (d->fetched)
@@ -750,8 +658,7 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
     return TRUE;
   /* Written now, while the next batch downloads, rather than all at once
    * after the last file. */
-  return save_batch (sync, units, error) && remove_displaced (sync, displaced, error)
-         && pulp_sync_conduit_flush (sync->conduit, error);
+  return save_batch (sync, units, error) && pulp_sync_conduit_flush (sync->conduit, error);
 }
 
 static gboolean
@@ -883,7 +790,6 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
   sync.feed = pulp_sync_conduit_get_config_string (conduit, "feed", NULL);
   sync.skip_failed = pulp_sync_conduit_get_config_boolean (conduit, "skip-failed", FALSE);
   sync.force = pulp_sync_conduit_get_config_boolean (conduit, "force", FALSE);
-  sync.remove_uploaded = pulp_sync_conduit_get_config_boolean (conduit, "remove-uploaded", FALSE);
   sync.has_units = pulp_sync_conduit_get_unit_count (conduit) > 0;
   state = pulp_sync_conduit_get_importer_state (conduit);
   if (state != NULL)
@@ -910,16 +816,6 @@ pulp_file_importer_sync_repo (PulpImporter *importer,
   pulp_sync_conduit_set_summary (conduit, "bytes", g_variant_new_uint64 (sync.bytes));
   if (!ok)
     return FALSE;
-
-  if (sync.n_overridden > 0)
-    {
-      pulp_sync_conduit_set_summary (conduit, "overridden",
-                                     g_variant_new_uint64 (sync.n_overridden));
-      pulp_sync_conduit_set_summary (
-          conduit, "overridden-units",
-          g_variant_new_strv ((const gchar *const *) sync.overridden_paths->pdata,
-                              (gssize) sync.overridden_paths->len));
-    }
 
   if (!check_cancelled (cancellable, error))
     return FALSE;
