@@ -1205,6 +1205,41 @@ test_upload_not_rpm (Fixture *f, gconstpointer data)
   g_assert_null (unit);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
   g_assert_true (g_str_has_prefix (error->message, "not a valid RPM package: "));
+  g_clear_error (&error);
+
+  /* Whole header, cut payload: createrepo_c reads the header alone, and
+   * rpm itself calls the package broken (rpm -K: DIGESTS NOT OK). */
+  g_assert_cmpuint (len, ==, 7737);
+  g_assert_true (g_file_set_contents (half, contents, 7600, NULL));
+  unit = pulp_rpm_unit_from_rpm_file (half, &error);
+  g_assert_null (unit);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==,
+                   "not a valid RPM package: its header says the package is 7737 bytes long, "
+                   "but the file has 7600");
+  g_clear_error (&error);
+
+  /* Bytes after the end. */
+  {
+    g_autofree gchar *longer = g_malloc (len + 5);
+    memcpy (longer, contents, len);
+    memcpy (longer + len, "junk\n", 5);
+    g_assert_true (g_file_set_contents (half, longer, len + 5, NULL));
+  }
+  unit = pulp_rpm_unit_from_rpm_file (half, &error);
+  g_assert_null (unit);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "but the file has 7742"));
+  g_clear_error (&error);
+
+  /* One byte of the payload changed, the size right. */
+  contents[7700] ^= 0x20;
+  g_assert_true (g_file_set_contents (half, contents, len, NULL));
+  unit = pulp_rpm_unit_from_rpm_file (half, &error);
+  g_assert_null (unit);
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_str_has_prefix (
+      error->message, "not a valid RPM package: its payload does not match the digest in its header"));
 }
 
 static void

@@ -321,6 +321,16 @@ sync ru
 T=$(upload ru "$WORK"/ruupload/Packages/ruupload-*.rpm)
 S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
 check "remove-uploaded: upload completes" "completed" "$S"
+# A package cut short after its header (createrepo_c reads the header alone)
+pkg=$(ls "$WORK"/ruupload/Packages/ruupload-*.rpm)
+head -c $(($(stat -c %s "$pkg") - 100)) "$pkg" >"$WORK/cut.rpm"
+T=$(upload ru "$WORK/cut.rpm")
+S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
+check "upload of a cut package: fails" "failed" "$S"
+check "upload of a cut package: InvalidArgument" "org.pulp.Error.InvalidArgument" "$(error_name)"
+contains "upload of a cut package: Error says so" "its header says the package is $(stat -c %s "$pkg") bytes long, but the file has $(($(stat -c %s "$pkg") - 100))" "$(task_error)"
+check "upload of a cut package: the repository is unchanged" "t 4 t 2" \
+  "$(rprop ru UnitCount) $(rprop ru LatestVersion)"
 sync ru
 check "remove-uploaded: mirror sync keeps the upload" "t 4" "$(rprop ru UnitCount)"
 sync ru

@@ -2,7 +2,7 @@
 # Installs what building, running and testing pulpd needs (Debian 12).
 set -e
 PKGS="meson ninja-build gcc pkg-config gettext libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
-  libjson-glib-dev libgda-5.0-dev libsqlite3-dev libpolkit-gobject-1-dev libcreaterepo-c-dev libzstd-dev libssl-dev
+  libjson-glib-dev libgda-5.0-dev libsqlite3-dev libpolkit-gobject-1-dev libcreaterepo-c-dev librpm-dev libzstd-dev libssl-dev
   dbus dbus-daemon polkitd pkexec systemd createrepo-c rpm zstd nginx-light sqlite3 openssl
   glib-networking libxml2-utils python3 util-linux valgrind bc dnf dnf-plugins-core lftp wget
   curl man-db bash-completion postgresql libgda-5.0-postgres"

@@ -5,7 +5,14 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <rpm/rpmcrypto.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmpgp.h>
+#include <rpm/rpmts.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "pulp-digest.h"
@@ -1428,6 +1435,121 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
   return ok;
 }
 
+/* The hex digest (rpm's algorithm @algo) of @path from byte @offset on. */
+static gchar *
+file_digest_from (const gchar *path, guint64 offset, gint algo, GError **error)
+{
+  DIGEST_CTX ctx = rpmDigestInit (algo, RPMDIGEST_NONE);
+  g_autofree gchar *buf = NULL;
+  gchar *hex = NULL;
+  gssize n;
+  int saved_errno;
+  int fd;
+
+  if (ctx == NULL)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("its header names an unknown digest algorithm (%d)"), algo);
+      return NULL;
+    }
+  buf = g_malloc (64 * 1024);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  n = fd < 0 || lseek (fd, (off_t) offset, SEEK_SET) < 0 ? -1 : 0;
+  while (n >= 0 && (n = read (fd, buf, 64 * 1024)) > 0)
+    rpmDigestUpdate (ctx, buf, n);
+  saved_errno = errno;
+  if (fd >= 0)
+    close (fd);
+  rpmDigestFinal (ctx, (void **) &hex, NULL, 1);
+  if (n < 0)
+    {
+      g_free (hex);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot read %s: %s"), path,
+                   g_strerror (saved_errno));
+      return NULL;
+    }
+  return hex;
+}
+
+/* createrepo_c reads a package's header and nothing more, so a package cut
+ * short after its header, or damaged in its payload, would be stored as
+ * sound. The header knows better, as rpm does before it installs: the size
+ * of header and payload together (a signature tag, which librpm merges into
+ * the header) and, since rpm 4.14, the digest of the payload, which starts
+ * where the header ends (@payload_start). Signatures are not checked: there
+ * is no keyring to check them against. */
+static gboolean
+check_payload (const gchar *path, guint64 header_start, guint64 payload_start, GError **error)
+{
+  rpmts ts = rpmtsCreate ();
+  Header h = NULL;
+  FD_t fd;
+  rpmRC rc;
+  struct stat st;
+  guint64 declared;
+  const gchar *digest = NULL;
+  gint algo;
+  gboolean ok = FALSE;
+  gboolean have_td = FALSE;
+  struct rpmtd_s td;
+
+  rpmtsSetVSFlags (ts, RPMVSF_MASK_NOSIGNATURES);
+  fd = Fopen (path, "r.ufdio");
+  if (fd == NULL || Ferror (fd))
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot read %s: %s"), path,
+                   fd != NULL ? Fstrerror (fd) : g_strerror (errno));
+      goto out;
+    }
+  rc = rpmReadPackageFile (ts, fd, path, &h);
+  if ((rc != RPMRC_OK && rc != RPMRC_NOKEY && rc != RPMRC_NOTTRUSTED) || h == NULL
+      || fstat (Fileno (fd), &st) != 0)
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           _("its header does not match its digests"));
+      goto out;
+    }
+  declared = headerGetNumber (h, RPMTAG_LONGSIGSIZE);
+  if (declared == 0)
+    declared = headerGetNumber (h, RPMTAG_SIGSIZE);
+  if (declared != 0 && header_start + declared != (guint64) st.st_size)
+    {
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("its header says the package is %llu bytes long, but the file has %llu"),
+                   (unsigned long long) (header_start + declared),
+                   (unsigned long long) st.st_size);
+      goto out;
+    }
+  have_td = headerGet (h, RPMTAG_PAYLOADDIGEST, &td, HEADERGET_MINMEM) != 0;
+  if (have_td)
+    digest = rpmtdGetString (&td);
+  algo = (gint) headerGetNumber (h, RPMTAG_PAYLOADDIGESTALGO);
+  if (algo == 0)
+    algo = PGPHASHALGO_SHA256; /* rpm's default, and what it assumes without the tag */
+  if (digest != NULL)
+    {
+      g_autofree gchar *got = file_digest_from (path, payload_start, algo, error);
+      if (got == NULL)
+        goto out;
+      if (g_ascii_strcasecmp (got, digest) != 0)
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("its payload does not match the digest in its header (%s, got %s)"),
+                       digest, got);
+          goto out;
+        }
+    }
+  ok = TRUE;
+out:
+  if (have_td)
+    rpmtdFreeData (&td);
+  headerFree (h);
+  if (fd != NULL)
+    Fclose (fd);
+  rpmtsFree (ts);
+  return ok;
+}
+
 /**
  * pulp_rpm_unit_from_rpm_file:
  * @path: a file that should be an RPM package
@@ -1492,9 +1614,25 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   {
     /* what createrepo_c would write in primary.xml for this file */
     g_autoptr (GError) range_error = NULL;
+    g_autoptr (GError) payload_error = NULL;
     struct cr_HeaderRangeStruct range = cr_get_header_byte_range (path, &range_error);
     pkg->rpm_header_start = range.start;
     pkg->rpm_header_end = range.end;
+    if (range_error != NULL)
+      {
+        cr_package_free (pkg);
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("not a valid RPM package: %s"), range_error->message);
+        return NULL;
+      }
+    if (!check_payload (path, range.start, range.end, &payload_error))
+      {
+        cr_package_free (pkg);
+        if (payload_error->code == PULP_ERROR_INVALID_ARGUMENT)
+          g_prefix_error (&payload_error, _("not a valid RPM package: "));
+        g_propagate_error (error, g_steal_pointer (&payload_error));
+        return NULL;
+      }
   }
 
   {
