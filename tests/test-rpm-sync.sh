@@ -331,15 +331,21 @@ check "upload of a cut package: InvalidArgument" "org.pulp.Error.InvalidArgument
 contains "upload of a cut package: Error says so" "its header says the package is $(stat -c %s "$pkg") bytes long, but the file has $(($(stat -c %s "$pkg") - 100))" "$(task_error)"
 check "upload of a cut package: the repository is unchanged" "t 4 t 2" \
   "$(rprop ru UnitCount) $(rprop ru LatestVersion)"
+# A signed package: pulpd has no keys, and librpm's "NOKEY" warning naming
+# a temp file is not for the log
+T=$(upload ru "$FIXTURES/empty-signed-rsa-0-0.x86_64.rpm")
+S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
+check "upload of a signed package: completes" "completed" "$S"
+check "upload of a signed package: no librpm warning in the log" "" "$(grep NOKEY "$WORK/pulpd.log")"
 sync ru
-check "remove-uploaded: mirror sync keeps the upload" "t 4" "$(rprop ru UnitCount)"
+check "remove-uploaded: mirror sync keeps the upload" "t 5" "$(rprop ru UnitCount)"
 sync ru
 contains "remove-uploaded: unchanged: skipped" '"skipped" b true' "$(summary)"
 configure ru 1 remove-uploaded b true
 sync ru
 check "remove-uploaded set: sync completes" "completed" "$S"
 contains "remove-uploaded set: not skipped" '"skipped" b false' "$(summary)"
-contains "remove-uploaded set: the upload removed" '"removed" t 1' "$(summary)"
+contains "remove-uploaded set: the uploads removed" '"removed" t 2' "$(summary)"
 check "remove-uploaded set: upstream's 3 units" "t 3" "$(rprop ru UnitCount)"
 sync ru
 contains "remove-uploaded set, then unchanged: skipped" '"skipped" b true' "$(summary)"

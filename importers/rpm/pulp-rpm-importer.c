@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <gmodule.h>
+#include <rpm/rpmlog.h>
 
 #include "pulp.h"
 #include "pulp-rpm-metadata.h"
@@ -932,6 +933,21 @@ g_module_check_init (GModule *module)
   return NULL;
 }
 
+/* librpm prints its warnings to stderr: one for every signed package read
+ * without the signer's key, which pulpd never has, naming a temp file. What
+ * matters reaches the caller as an error; the rest is for --verbose. */
+static int
+rpmlog_to_debug (rpmlogRec rec, rpmlogCallbackData data)
+{
+  const char *msg = rpmlogRecMessage (rec);
+  gsize len = strlen (msg);
+
+  while (len > 0 && msg[len - 1] == '\n')
+    len--;
+  g_debug ("librpm: %.*s", (int) len, msg);
+  return 0;
+}
+
 /**
  * g_io_module_load:
  * @module: the #GIOModule of this importer
@@ -941,6 +957,7 @@ g_module_check_init (GModule *module)
 G_MODULE_EXPORT void
 g_io_module_load (GIOModule *module)
 {
+  rpmlogSetCallback (rpmlog_to_debug, NULL);
   pulp_rpm_importer_register_type (G_TYPE_MODULE (module));
   g_io_extension_point_implement (PULP_IMPORTER_EXTENSION_POINT_NAME, PULP_TYPE_RPM_IMPORTER,
                                   "rpm", 0);
