@@ -70,6 +70,11 @@ check "nothing was stored" "ao 0" "$(mgr ListRepositories)"
 busctl --system call $M CreateRepository ssa{sv} r1 test 0 >/dev/null 2>&1 || true
 err=$(busctl --system call $M CreateRepository ssa{sv} r1 test 0 2>&1)
 contains "duplicate id: Exists" "exists already" "$err"
+for m in GetRepository DeleteRepository; do
+  contains "$m of a malformed id: InvalidArgument" \
+    "org.pulp.Error.InvalidArgument: Invalid repository id “bad id”" \
+    "$(dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.$m string:'bad id' 2>&1)"
+done
 contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --system --json=short call $M GetRepository s nope 2>&1; dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.GetRepository string:nope 2>&1)"
 
 # --- a sync

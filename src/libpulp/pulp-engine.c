@@ -950,7 +950,9 @@ pulp_engine_delete_repository (PulpEngine *self, const gchar *id, GError **error
 /**
  * pulp_engine_get_repository:
  *
- * Returns: (transfer none): the repository, or %NULL with %PULP_ERROR_NOT_FOUND
+ * Returns: (transfer none): the repository, or %NULL with
+ *   %PULP_ERROR_INVALID_ARGUMENT for an id no repository may have, or
+ *   %PULP_ERROR_NOT_FOUND
  */
 PulpRepository *
 pulp_engine_get_repository (PulpEngine *self, const gchar *id, GError **error)
@@ -958,6 +960,8 @@ pulp_engine_get_repository (PulpEngine *self, const gchar *id, GError **error)
   PulpRepository *repo;
 
   g_return_val_if_fail (PULP_IS_ENGINE (self), NULL);
+  if (!pulp_validate_repository_id (id, error))
+    return NULL;
   repo = g_hash_table_lookup (self->repositories, id);
   if (repo == NULL)
     g_set_error (error, PULP_ERROR, PULP_ERROR_NOT_FOUND, _("No repository “%s”"), id);
