@@ -75,6 +75,19 @@ for m in GetRepository DeleteRepository; do
     "org.pulp.Error.InvalidArgument: Invalid repository id “bad id”" \
     "$(dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.$m string:'bad id' 2>&1)"
 done
+# calls on objects that do not exist: NotFound (dbus-api.md), not GDBus's
+# UnknownMethod "Object does not exist at path"
+ds() { dbus-send --system --print-reply --dest=org.pulp.Manager "$@" 2>&1; }
+contains "Wait on a task that does not exist: NotFound" \
+  "org.pulp.Error.NotFound: No task 999999: it never existed, or it ended longer ago" \
+  "$(ds /org/pulp/tasks/999999 org.pulp.Task.Wait)"
+contains "Cancel of a task that does not exist: NotFound" "org.pulp.Error.NotFound: No task 999999" \
+  "$(ds /org/pulp/tasks/999999 org.pulp.Task.Cancel)"
+contains "a property of a task that does not exist: NotFound" "org.pulp.Error.NotFound: No task 999999" \
+  "$(ds /org/pulp/tasks/999999 org.freedesktop.DBus.Properties.Get string:org.pulp.Task string:State)"
+contains "Sync of a repository that does not exist: NotFound" "org.pulp.Error.NotFound: No repository “a-b”" \
+  "$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/repositories/a_2db \
+     --method org.pulp.Repository.Sync '{}' 2>&1)"
 contains "Error names cross the bus" "org.pulp.Error.NotFound" "$(busctl --system --json=short call $M GetRepository s nope 2>&1; dbus-send --system --print-reply --dest=org.pulp.Manager /org/pulp/Manager org.pulp.Manager.GetRepository string:nope 2>&1)"
 
 # --- a sync

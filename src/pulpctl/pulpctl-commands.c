@@ -96,12 +96,15 @@ objects_with (GVariant *objects, const gchar *iface, GHashTable *paths)
   return found;
 }
 
+/* A task that does not exist: pulpd answers NotFound; an older pulpd left
+ * the answer to GDBus (UnknownObject, UnknownMethod). */
 static gboolean
-is_unknown_object (const GError *error)
+is_missing_object (const GError *error)
 {
   g_autofree gchar *remote = g_dbus_error_get_remote_error (error);
 
-  return g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownObject") == 0
+  return g_strcmp0 (remote, "org.pulp.Error.NotFound") == 0
+         || g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownObject") == 0
          || g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownMethod") == 0
          || g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownInterface") == 0;
 }
@@ -109,7 +112,7 @@ is_unknown_object (const GError *error)
 static int
 fail_task (const GError *error, const gchar *task_path, const gchar *method)
 {
-  if (is_unknown_object (error))
+  if (is_missing_object (error))
     {
       g_printerr (_("%s: There is no task %s (pulpd keeps ended tasks only for a while).\n"),
                   g_get_prgname (), pulpctl_task_number (task_path));

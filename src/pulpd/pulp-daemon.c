@@ -32,6 +32,7 @@ struct _PulpDaemon
   PulpDBusManager *manager;
   PulpAuthority *authority;
   GHashTable *repositories; /* object path → PulpRepository */
+  guint not_found_filter;
 };
 
 G_DEFINE_TYPE (PulpDaemon, pulp_daemon, G_TYPE_OBJECT)
@@ -599,6 +600,79 @@ handle_cleanup_orphans (PulpDBusManager *iface,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ---- objects that do not exist ------------------------------------------------ */
+
+/* What a call on /org/pulp/tasks/N or /org/pulp/repositories/ID that is
+ * not exported should answer: dbus-api.md promises NotFound for a task or
+ * repository that does not exist, where GDBus would answer
+ * "org.freedesktop.DBus.Error.UnknownMethod: Object does not exist at
+ * path …" — which is also what a script waiting on a task that pulpd no
+ * longer keeps would see. Returns %NULL for every other message. */
+static gchar *
+missing_object_message (GDBusObjectManager *manager, GDBusMessage *message)
+{
+  static const struct
+  {
+    const gchar *prefix;
+    const gchar *interface;
+  } kinds[] = { { "/org/pulp/tasks/", "org.pulp.Task" },
+                { "/org/pulp/repositories/", "org.pulp.Repository" } };
+  const gchar *path = g_dbus_message_get_path (message);
+  const gchar *interface = g_dbus_message_get_interface (message);
+  g_autoptr (GDBusObject) object = NULL;
+
+  if (g_dbus_message_get_message_type (message) != G_DBUS_MESSAGE_TYPE_METHOD_CALL || path == NULL)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      const gchar *child;
+
+      if (!g_str_has_prefix (path, kinds[i].prefix))
+        continue;
+      child = path + strlen (kinds[i].prefix);
+      if (*child == '\0' || strchr (child, '/') != NULL
+          || (interface != NULL && !g_str_equal (interface, kinds[i].interface)
+              && !g_str_equal (interface, "org.freedesktop.DBus.Properties")))
+        return NULL;
+      object = g_dbus_object_manager_get_object (manager, path);
+      if (object != NULL)
+        return NULL;
+      if (i == 0)
+        return g_strdup_printf (_("No task %s: it never existed, or it ended longer ago than "
+                                  "pulpd keeps tasks (task-retention-seconds in pulpd.conf)"),
+                                child);
+      {
+        g_autofree gchar *id = (gchar *) g_dbus_unescape_object_path (child);
+        g_autofree gchar *shown = g_utf8_make_valid (id != NULL ? id : child, -1);
+        return g_strdup_printf (_("No repository “%s”"), shown);
+      }
+    }
+  return NULL;
+}
+
+/* A connection filter: it runs in GDBus's worker thread, before the call
+ * is dispatched (the object manager's lookup takes its own lock). */
+static GDBusMessage *
+answer_missing_objects (GDBusConnection *connection,
+                        GDBusMessage *message,
+                        gboolean incoming,
+                        gpointer user_data)
+{
+  g_autofree gchar *text = NULL;
+
+  if (!incoming || (text = missing_object_message (user_data, message)) == NULL)
+    return message;
+  if ((g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED) == 0)
+    {
+      g_autoptr (GDBusMessage) reply
+          = g_dbus_message_new_method_error_literal (message, "org.pulp.Error.NotFound", text);
+      g_dbus_connection_send_message (connection, reply, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL,
+                                      NULL);
+    }
+  g_object_unref (message);
+  return NULL;
+}
+
 /* ---- object ------------------------------------------------------------------ */
 
 static void
@@ -607,6 +681,7 @@ pulp_daemon_finalize (GObject *object)
   PulpDaemon *self = PULP_DAEMON (object);
 
   g_signal_handlers_disconnect_by_data (self->engine, self);
+  g_dbus_connection_remove_filter (self->connection, self->not_found_filter);
   g_hash_table_unref (self->repositories);
   g_object_unref (self->authority);
   g_object_unref (self->manager);
@@ -681,5 +756,7 @@ pulp_daemon_new (PulpEngine *engine, GDBusConnection *connection, gboolean syste
   g_signal_connect (engine, "task-removed", G_CALLBACK (task_removed), self);
 
   g_dbus_object_manager_server_set_connection (self->object_manager, connection);
+  self->not_found_filter = g_dbus_connection_add_filter (
+      connection, answer_missing_objects, g_object_ref (self->object_manager), g_object_unref);
   return self;
 }
