@@ -623,6 +623,7 @@ contains "cancel: the log says so" "Task ${T##*/} (sync of cancel) was cancelled
 check "cancel: units kept" "t 5" "$(rprop cancel UnitCount)"
 have=$(stored cancel)
 [ "$have" -ge 30 ] && [ "$have" -lt 100 ] && ok "cancel: stopped midway ($have of 100 stored)" || not_ok "cancel: $have of 100 stored"
+contains "cancel: the summary counts the files that arrived" "\"downloaded\" t $((have - 5)) " "$(tsummary) "
 # cancelled transfers end at once: counted as done, the last progress would
 # jump to the end of the list (and the bytes go back)
 done=$(tprop "$T" Done | cut -d' ' -f2)

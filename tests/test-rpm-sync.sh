@@ -106,6 +106,7 @@ http {
     listen 127.0.0.1:$PORT;
     root $WWW;
     location /slow/ { limit_rate_after 2k; limit_rate 1k; }
+    location ~ ^/slowpkgs/.*[.]rpm\$ { limit_rate 3k; }
   }
 }
 CONF
@@ -418,6 +419,37 @@ check "update: the mirror's version 1 still lists the old builds" "20" \
 sync upa 1 sync-policy s mirror
 contains "additive then mirror, same upstream: not skipped" '"skipped" b false' "$(summary)"
 check "additive then mirror: 19 units" "t 19" "$(rprop upa UnitCount)"
+
+# --- cancellation mid-download: the packages that arrived are stored and
+# counted in the summary, the repository keeps its version
+mk -n 40 -p cpkg -z 3000 "$WWW/slowpkgs"
+create cancelled "$URL/slowpkgs"
+T=$(busctl --system call org.pulp.Manager /org/pulp/repositories/cancelled org.pulp.Repository \
+  Sync a{sv} 0 | cut -d'"' -f2)
+for _ in $(seq 600); do
+  [ "$(prop "$T" org.pulp.Task Stage)" = 's "downloads"' ] && \
+    [ "$(prop "$T" org.pulp.Task Done | cut -d' ' -f2)" -ge 10 ] && break
+  sleep 0.05
+done
+busctl --system call org.pulp.Manager "$T" org.pulp.Task Cancel >/dev/null
+S=$(busctl --system call --timeout=120 org.pulp.Manager "$T" org.pulp.Task Wait 2>&1 | cut -d'"' -f2)
+check "cancel: the task ends cancelled" "cancelled" "$S"
+check "cancel: no version" "t 0" "$(rprop cancelled LatestVersion)"
+arrived=0
+for f in "$WWW"/slowpkgs/Packages/*.rpm; do
+  s=$(sha256sum "$f" | cut -d' ' -f1)
+  [ -f "$STATE/content/sha256/${s:0:2}/${s:2}" ] && arrived=$((arrived + 1))
+done
+[ "$arrived" -ge 10 ] && [ "$arrived" -lt 40 ] && ok "cancel: stopped midway ($arrived of 40 stored)" ||
+  not_ok "cancel: $arrived of 40 stored"
+contains "cancel: the summary counts the packages that arrived" "\"downloaded\" t $arrived " "$(summary) "
+# the same files, not slowed down: the next sync fetches only the others
+ln -s slowpkgs "$WWW/fastpkgs"
+configure cancelled 1 feed s "$URL/fastpkgs"
+sync cancelled
+check "after cancel: the next sync completes" "completed" "$S"
+contains "after cancel: it fetches only what had not arrived" "\"downloaded\" t $((40 - arrived)) " "$(summary) "
+check "after cancel: 40 units" "t 40" "$(rprop cancelled UnitCount)"
 
 # --- failures: the repository keeps its previous version, the Error says why
 mk -n 10 -p tpkg -c gz "$WWW/tamper"

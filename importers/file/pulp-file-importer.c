@@ -586,6 +586,19 @@ download_batch_finish (FileSync *sync, PulpDownloader *downloader, FileBatch *ba
       || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       || g_error_matches (local_error, PULP_ERROR, PULP_ERROR_CANCELLED))
     {
+      /* The files that arrived stay in the store (the next sync will not
+       * fetch them again), and the summary counts them. */
+      for (guint i = 0; i < batch->downloads->len; i++)
+        {
+          PulpDownload *d = g_ptr_array_index (batch->downloads, i);
+          if (d->error == NULL && d->fetched)
+            {
+              const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (
+                  sync->manifest, GPOINTER_TO_UINT (d->user_data));
+              sync->downloaded++;
+              sync->bytes += e->size;
+            }
+        }
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("The sync was cancelled"));
       return FALSE;
     }

@@ -329,6 +329,17 @@ download_batch (SyncState *st, GError **error)
                                        st->cancellable, &fetch_error);
   if (g_cancellable_is_cancelled (st->cancellable))
     {
+      /* The packages that arrived stay in the store (the next sync will not
+       * fetch them again), and the summary counts them. */
+      for (guint i = 0; i < downloads->len; i++)
+        {
+          PulpDownload *d = g_ptr_array_index (downloads, i);
+          if (d->error == NULL && d->fetched)
+            {
+              st->downloaded++;
+              st->downloaded_bytes += pulp_unit_get_size (d->user_data);
+            }
+        }
       if (fetch_error != NULL)
         g_propagate_error (error, g_steal_pointer (&fetch_error));
       else
