@@ -159,8 +159,8 @@ thread_writer (void)
 }
 
 /* The unit key is the path *and* the digest: a file whose content changes
- * upstream becomes a new unit, which replaces the old one (see scan_unit()).
- * Its entries are in name order, as its canonical form wants them. */
+ * upstream becomes a new unit. Its entries are in name order, as its
+ * canonical form wants them. */
 static GVariant *
 file_key_new (const gchar *relative_path, const gchar *sha256)
 {
