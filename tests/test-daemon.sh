@@ -223,6 +223,8 @@ for at in 1 5000 12000; do
   check "after kill -9 at unit $at: units kept" "$before" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
   check "after kill -9 at unit $at: task failed" 's "failed"' "$(prop "$t" org.pulp.Task State)"
   contains "after kill -9 at unit $at: task interrupted" "The daemon stopped while the task ran" "$(prop "$t" org.pulp.Task Error)"
+  contains "after kill -9 at unit $at: the Summary names the error" '"error-name" s "org.pulp.Error.Interrupted"' \
+    "$(prop "$t" org.pulp.Task Summary)"
   contains "after kill -9 at unit $at: the restart logs it" \
     "Task ${t##*/} (sync of r1) failed: The daemon stopped while the task ran" "$(tail -n 20 "$WORK/pulpd.log")"
   [ -n "${PULP_TEST_POSTGRESQL:-}" ] || check "after kill -9: database integrity" "ok" "$(sql 'PRAGMA integrity_check')"

@@ -177,6 +177,7 @@ tree clean 200 4k --subdirs 5 --odd-names
 create clean "$NGINX/clean/PULP_MANIFEST" 1 sync-policy s mirror
 create additive "$NGINX/clean/PULP_MANIFEST"
 run_sync clean; check "clean sync completes" "completed" "$S"
+lacks "a completed sync has no error-name" "error-name" "$(tsummary)"
 check "clean sync: no error" "" "$(terror)"
 check "clean sync: 200 units" "t 200" "$(rprop clean UnitCount)"
 check "clean sync: version 1" "t 1" "$(rprop clean LatestVersion)"
@@ -252,6 +253,7 @@ check "additive resync: no file fetched again" "4" "$(wc -l <"$WORK/nginx-access
 create m404 "$FS/nope/PULP_MANIFEST"
 run_sync m404; check "404 manifest: failed" "failed" "$S"
 contains "404 manifest: Error names URL and status" "/nope/PULP_MANIFEST: HTTP 404 Not Found" "$(terror)"
+contains "404 manifest: the Summary names the error for scripts" '"error-name" s "org.pulp.Error.Network"' "$(tsummary)"
 check "404 manifest: no version" "t 0" "$(rprop m404 LatestVersion)"
 contains "404 manifest: the log says which task failed and why" \
   "Task ${T##*/} (sync of m404) failed: Sync of m404 failed: Cannot download PULP_MANIFEST: $FS/nope/PULP_MANIFEST: HTTP 404 Not Found" \
@@ -377,6 +379,7 @@ real=$(sha256sum "$WWW/digest/$(sed -n 2p "$WWW/digest/PULP_MANIFEST" | cut -d, 
 create digest "$FS/digest/PULP_MANIFEST" 1 max-retries u 1
 run_sync digest; check "wrong digest: failed" "failed" "$S"
 contains "wrong digest: Error has expected and actual digest" "expected sha256 0000000000000000000000000000000000000000000000000000000000000000, got $real" "$(terror)"
+contains "wrong digest: the Summary names the error for scripts" '"error-name" s "org.pulp.Error.Checksum"' "$(tsummary)"
 check "wrong digest: retried once" "2" "$(requests /digest/file-0000000.bin)"
 check "wrong digest: nothing stored under either digest" "0" "$(find "$STATE/content" -name "${real:2}" | wc -l)"
 
@@ -618,6 +621,7 @@ for _ in $(seq 400); do
 done
 call org.pulp.Manager "$T" org.pulp.Task Cancel >/dev/null
 check "cancel: task ends cancelled" '"cancelled"' "$(task_wait "$T" | cut -d' ' -f2)"
+contains "cancel: the Summary names the error for scripts" '"error-name" s "org.pulp.Error.Cancelled"' "$(tsummary)"
 check "cancel: version kept" "t 1" "$(rprop cancel LatestVersion)"
 contains "cancel: the log says so" "Task ${T##*/} (sync of cancel) was cancelled" "$(cat "$WORK/pulpd.log")"
 check "cancel: units kept" "t 5" "$(rprop cancel UnitCount)"

@@ -239,6 +239,20 @@ pulp_task_new (guint64 id, const gchar *kind, const gchar *repository, guint32 u
   return self;
 }
 
+/* @summary (transfer full, nullable) with `error-name` added: the error's
+ * D-Bus name tells a script what kind of trouble ended the task (Network,
+ * Checksum, Interrupted…), where the Error property is for people. */
+static GVariant *
+with_error_name (GVariant *summary, const gchar *error_name)
+{
+  g_autoptr (GVariant) partial = summary != NULL ? g_variant_take_ref (summary) : NULL;
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, partial);
+  g_variant_dict_insert (&dict, "error-name", "s", error_name);
+  return g_variant_dict_end (&dict);
+}
+
 /**
  * pulp_task_new_finished:
  *
@@ -268,6 +282,9 @@ pulp_task_new_finished (guint64 id,
   self->error_name = g_strdup (error_name);
   g_free (self->error);
   self->error = g_strdup (error);
+  /* (tasks a crash interrupted are marked failed in the database alone) */
+  if (error_name != NULL && *error_name != '\0')
+    summary = with_error_name (summary, error_name);
   if (summary != NULL)
     {
       g_variant_unref (self->summary);
@@ -608,6 +625,7 @@ finish (PulpTask *self, PulpTaskState state, GError *error, GVariant *summary)
     {
       g_free (self->error_name);
       self->error_name = g_strdup (pulp_error_to_dbus_name (error->code));
+      summary = with_error_name (summary, self->error_name);
     }
   if (summary != NULL)
     {
