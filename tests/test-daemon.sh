@@ -114,6 +114,14 @@ check "sync completes" 's "completed"' "$(task_wait "$t")"
 check "LatestVersion after first sync" "t 1" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
 check "UnitCount after first sync" "t 500" "$(prop /org/pulp/repositories/r1 org.pulp.Repository UnitCount)"
 contains "Summary counts added" '"added" t 500' "$(prop "$t" org.pulp.Task Summary)"
+check "LastSync is the finish time of the sync" "$(prop "$t" org.pulp.Task Finished)" \
+  "$(prop /org/pulp/repositories/r1 org.pulp.Repository LastSync)"
+last=$(prop /org/pulp/repositories/r1 org.pulp.Repository LastSync)
+mv "$WORK/desc" "$WORK/desc.away"
+t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
+check "a sync that fails" 's "failed"' "$(task_wait "$t")"
+check "… leaves LastSync as it was" "$last" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LastSync)"
+mv "$WORK/desc.away" "$WORK/desc"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2); task_wait "$t" >/dev/null
 check "no-op resync makes no version" "t 1" "$(prop /org/pulp/repositories/r1 org.pulp.Repository LatestVersion)"
 contains "no-op summary" '"added" t 0' "$(prop "$t" org.pulp.Task Summary)"

@@ -461,6 +461,15 @@ task_finished (PulpTask *task, PulpEngine *self)
   /* the final state was saved by task_state_changed(): a task announces
    * its state only once summary, error and finish time are set */
   g_signal_handlers_disconnect_by_func (task, task_state_changed, self);
+  /* LastSync is the finish time of the last sync that completed (the
+   * contract): the task's own, to the microsecond */
+  if (g_str_equal (pulp_task_get_kind (task), "sync")
+      && pulp_task_get_state (task) == PULP_TASK_STATE_COMPLETED)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!pulp_store_set_last_sync (self->store, repo, pulp_task_get_finished (task), &error))
+        g_warning ("cannot record the sync time of %s: %s", repo, error->message);
+    }
   if (*repo != '\0')
     refresh_repository (self, repo);
 }
@@ -1090,8 +1099,6 @@ sync_run (PulpTask *task, gpointer data, GCancellable *cancellable, GError **err
       g_propagate_error (error, g_steal_pointer (&local));
       return NULL;
     }
-  if (!pulp_store_set_last_sync (job->store, job->repo_id, (guint64) g_get_real_time (), &local))
-    g_warning ("cannot record the sync time of %s: %s", job->repo_id, local->message);
   return summary;
 }
 
