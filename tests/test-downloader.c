@@ -792,10 +792,10 @@ test_abort_oversized (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (dl2->error->message, "/unannounced: expected 100 bytes"));
   g_clear_error (&error);
   bytes = pulp_downloader_fetch_bytes (downloader, announced, 1000, NULL, &error);
-  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_clear_error (&error);
   bytes = pulp_downloader_fetch_bytes (downloader, unannounced, 1000, NULL, &error);
-  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, "limit of 1000 bytes"));
   g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
   assert_tmp_empty (f);
@@ -1166,7 +1166,7 @@ test_fetch_bytes_and_file (Fixture *f, gconstpointer data)
 
   bytes = pulp_downloader_fetch_bytes (downloader, url, 5, NULL, &error);
   g_assert_null (bytes);
-  g_assert_error (error, PULP_ERROR, PULP_ERROR_FAILED);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, url));
   g_assert_nonnull (strstr (error->message, "limit of 5 bytes"));
   g_clear_error (&error);

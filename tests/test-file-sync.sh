@@ -461,6 +461,18 @@ a negative size|x,$h,-1|is not a non-negative decimal number
 a duplicate path|file-0000000.bin,$h,1|is listed twice
 a missing field|x,$h|expected “relative/path,sha256,size”
 EOF
+# larger than max-manifest-size (MiB): InvalidArgument naming the key, before
+# any file is fetched
+{ echo "$good"; for i in $(seq 15000); do echo "big/f$i,$h,1"; done; } >"$WWW/evil/PULP_MANIFEST"
+repo evil Configure a{sv} 1 max-manifest-size u 1 >/dev/null
+: >"$REQLOG"
+run_sync evil; check "manifest over max-manifest-size: failed" "failed" "$S"
+contains "manifest over max-manifest-size: InvalidArgument" '"error-name" s "org.pulp.Error.InvalidArgument"' "$(tsummary)"
+contains "manifest over max-manifest-size: Error names the limit and the key" \
+  "larger than the limit of 1048576 bytes (configuration key “max-manifest-size”, in MiB)" "$(terror)"
+check "manifest over max-manifest-size: repository unchanged" "t 1 t 2" "$(rprop evil LatestVersion | tr '\n' ' ')$(rprop evil UnitCount)"
+check "manifest over max-manifest-size: no file requested" "0" "$(grep -vc PULP_MANIFEST "$REQLOG")"
+repo evil Configure a{sv} 1 max-manifest-size u 64 >/dev/null
 printf '%s\n%s\n' "$good" "$(printf 'y%.0s' $(seq 5000)),$h,1" >"$WWW/evil/PULP_MANIFEST"
 run_sync evil; check "manifest with a 5000-byte line: failed" "failed" "$S"
 contains "manifest with a 5000-byte line: Error says why" "line is longer than" "$(terror)"

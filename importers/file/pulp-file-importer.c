@@ -350,6 +350,15 @@ fetch_manifest (FileSync *sync, GError **error)
                                        sync->cancellable, error);
   if (bytes == NULL)
     {
+      if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        {
+          /* upstream's document, refused by a setting the user can change */
+          g_autoptr (GError) too_large = g_steal_pointer (error);
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("%s is too large: %s (configuration key “max-manifest-size”, in MiB)"),
+                       PULP_FILE_MANIFEST_NAME, too_large->message);
+          return FALSE;
+        }
       pulp_error_convert (error);
       if (!g_error_matches (*error, PULP_ERROR, PULP_ERROR_CANCELLED))
         {

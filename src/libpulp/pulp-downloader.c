@@ -618,9 +618,11 @@ consume (Transfer *t, gsize n)
     }
   if (b->sink == SINK_BYTES && t->received > b->max_size)
     {
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    _("%s: larger than the limit of %llu bytes"), transfer_url (t),
-                    (unsigned long long) b->max_size);
+      attempt_failed (t,
+                      g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                                   _("%s: larger than the limit of %llu bytes"), transfer_url (t),
+                                   (unsigned long long) b->max_size),
+                      FALSE);
       return FALSE;
     }
   if (t->sha256 != NULL)
@@ -906,9 +908,12 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (b->sink == SINK_BYTES && length >= 0 && (guint64) length > b->max_size)
     {
-      attempt_fail (t, PULP_ERROR_FAILED, FALSE,
-                    _("%s: %lld bytes, larger than the limit of %llu bytes"), transfer_url (t),
-                    (long long) length, (unsigned long long) b->max_size);
+      attempt_failed (t,
+                      g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                                   _("%s: %lld bytes, larger than the limit of %llu bytes"),
+                                   transfer_url (t), (long long) length,
+                                   (unsigned long long) b->max_size),
+                      FALSE);
       return;
     }
   read_more (t);
@@ -1880,7 +1885,8 @@ single_run (Batch *b, const gchar *url, GCancellable *cancellable, GError **erro
  * Fetches a (small) document into memory, retrying transient failures.
  * Blocks; call it from a worker thread.
  *
- * Returns: (transfer full): the body, or %NULL
+ * Returns: (transfer full): the body, or %NULL; %G_IO_ERROR_MESSAGE_TOO_LARGE
+ *   when it is larger than @max_size
  */
 GBytes *
 pulp_downloader_fetch_bytes (PulpDownloader *self,
