@@ -271,7 +271,8 @@ contains "404 file: … of all there were" "'bytes-total': <uint64 20480>" "$p"
 contains "404 file: … and the failure" "'failed': <uint64 1>" "$p"
 e=$(terror)
 contains "404 file: Error names the file and the status" "/f404/file-0000002.bin: HTTP 404 Not Found" "$e"
-contains "404 file: Error counts the failures" "1 of 5 downloads failed" "$e"
+contains "404 file: Error counts the failures and names the file" "1 of 5 downloads failed (file-0000002.bin): " "$e"
+contains "404 file: Error says how to keep the files that arrived" "set “skip-failed” to keep the files that arrived" "$e"
 check "404 file: not retried" "1" "$(requests /f404/file-0000002.bin)"
 check "404 file: no version" "t 0" "$(rprop f404 LatestVersion)"
 check "404 file: the other 4 files are kept in the store" "4" "$(stored f404)"
@@ -283,6 +284,23 @@ contains "404 file: the log names it, with the reason" \
 contains "404 file: Summary counts the files that arrived" '"downloaded" t 4' "$s"
 contains "404 file: Summary counts their bytes" '"bytes" t 16384' "$s"
 lacks "404 file: Summary names no version" '"version"' "$s"
+# four of five missing: the first three named, and how many more; with
+# nothing arrived, no skip-failed advice
+tree f404m 5 4k
+rm "$WWW"/f404m/file-000000[1-4].bin
+create f404m "$FS/f404m/PULP_MANIFEST"
+run_sync f404m; check "4 of 5 files missing: failed" "failed" "$S"
+e=$(terror)
+contains "4 of 5 files missing: Error counts them" "4 of 5 downloads failed (" "$e"
+contains "4 of 5 files missing: … names three and how many more" ".bin and 1 more): " "$e"
+[ "$(echo "$e" | grep -o 'file-000000[1-4][.]bin' | sort -u | wc -l)" -ge 3 ] &&
+  ok "4 of 5 files missing: three of them are named" || not_ok "4 of 5 files missing: names in «$e»"
+tree f404n 2 4k
+rm "$WWW"/f404n/file-*.bin
+create f404n "$FS/f404n/PULP_MANIFEST"
+run_sync f404n; check "2 of 2 files missing: failed" "failed" "$S"
+contains "2 of 2 files missing: Error counts and names them" "2 of 2 downloads failed (file-000000" "$(terror)"
+lacks "2 of 2 files missing: no advice to keep what arrived" "skip-failed" "$(terror)"
 repo f404 Configure a{sv} 1 skip-failed b true >/dev/null
 : >"$REQLOG"
 run_sync f404; check "skip-failed: completes" "completed" "$S"

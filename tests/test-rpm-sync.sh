@@ -522,6 +522,20 @@ contains "skip-failed: Summary names it" "\"failed-units\" as 1 \"$gone\"" "$(su
 check "skip-failed: 5 units" "t 5" "$(rprop missing UnitCount)"
 sync missing
 contains "skip-failed: a resync is not skipped (a package is missing)" '"skipped" b false' "$(summary)"
+# five packages missing: the Error counts them and names the first few
+mk -n 6 -p manygone -c gz "$WWW/manygone"
+(cd "$WWW/manygone" && ls Packages/*.rpm | tail -5 | xargs rm)
+create manygone "$URL/manygone"
+sync manygone
+check "five missing packages: fails" "failed" "$S"
+e=$(task_error)
+contains "five missing packages: Error counts them" "5 packages could not be downloaded (" "$e"
+contains "five missing packages: … names three and how many more" ".rpm and 2 more); the first: package Packages/manygone-" "$e"
+[ "$(echo "$e" | grep -o 'Packages/manygone-[^,)]*\.rpm' | sort -u | wc -l)" -ge 3 ] &&
+  ok "five missing packages: three of them are named" || not_ok "five missing packages: names in «$e»"
+configure manygone 1 skip-failed b true
+sync manygone
+check "five missing packages, skip-failed: the one that arrived is kept" "t 1" "$(rprop manygone UnitCount)"
 
 # a package held on_demand whose file then fails to arrive under immediate,
 # mirror and skip-failed stays in the repository, still without its file:

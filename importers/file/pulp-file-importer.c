@@ -749,19 +749,22 @@ download_units (FileSync *sync, GError **error)
   if (!sync->skip_failed)
     {
       /* The code of the first failure (Network, Checksum…) tells the user
-       * what kind of trouble it is. */
+       * what kind of trouble it is; the first few files are named here,
+       * each with its error in the log. */
       g_autoptr (GError) first = g_error_copy (sync->first_failure);
+      g_autofree gchar *which = pulp_sync_conduit_name_failed_units (sync->conduit, 3);
 
       pulp_error_convert (&first);
-      /* With the disk full, committing what did arrive is no way out. */
-      if (sync->no_space)
-        g_set_error (error, PULP_ERROR, first->code, _("%llu of %u downloads failed: %s"),
-                     (unsigned long long) sync->n_failed, n, first->message);
+      /* With the disk full, committing what did arrive is no way out; when
+       * nothing arrived there is nothing to keep. */
+      if (sync->no_space || sync->n_failed == n)
+        g_set_error (error, PULP_ERROR, first->code, _("%llu of %u downloads failed (%s): %s"),
+                     (unsigned long long) sync->n_failed, n, which, first->message);
       else
         g_set_error (error, PULP_ERROR, first->code,
-                     _("%llu of %u downloads failed: %s (set “skip-failed” to keep the files "
-                       "that arrived)"),
-                     (unsigned long long) sync->n_failed, n, first->message);
+                     _("%llu of %u downloads failed (%s): %s (set “skip-failed” to keep the "
+                       "files that arrived)"),
+                     (unsigned long long) sync->n_failed, n, which, first->message);
       return FALSE;
     }
 

@@ -804,8 +804,11 @@ pulp_rpm_importer_sync_repo (PulpImporter *importer,
     {
       g_propagate_error (error, g_steal_pointer (&st.download_error));
       if (st.failed > 1)
-        g_prefix_error (error, _("%llu packages could not be downloaded; first: "),
-                        (unsigned long long) st.failed);
+        {
+          g_autofree gchar *which = pulp_sync_conduit_name_failed_units (conduit, 3);
+          g_prefix_error (error, _("%llu packages could not be downloaded (%s); the first: "),
+                          (unsigned long long) st.failed, which);
+        }
       ok = FALSE;
     }
   if (ok && !st.skipped)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "PulpConduit"
 
+#include <glib/gi18n-lib.h>
+
 #include "pulp-error.h"
 #include "pulp-sync-conduit-private.h"
 
@@ -52,6 +54,7 @@ struct _PulpSyncConduit
   guint64 kept_uploaded;
   GVariantDict summary;
   GPtrArray *failed_units; /* relative paths, the first MAX_FAILED_LISTED */
+  guint64 n_failed_units;   /* all that were reported */
   GPtrArray *pending_units; /* saved, not yet written */
   GPtrArray *pending_fresh; /* of those, the ones new to the repository */
   gsize pending_bytes;      /* their metadata, roughly */
@@ -618,6 +621,7 @@ pulp_sync_conduit_report_failed_unit (PulpSyncConduit *self,
 {
   g_return_if_fail (PULP_IS_SYNC_CONDUIT (self));
   g_message ("Sync of %s: %s: %s", self->repo_id, relative_path, reason);
+  self->n_failed_units++;
   if (self->failed_units->len >= MAX_FAILED_LISTED)
     return;
   g_ptr_array_add (self->failed_units, g_strdup (relative_path));
@@ -625,6 +629,33 @@ pulp_sync_conduit_report_failed_unit (PulpSyncConduit *self,
       &self->summary, "failed-units",
       g_variant_new_strv ((const gchar *const *) self->failed_units->pdata,
                           (gssize) self->failed_units->len));
+}
+
+/**
+ * pulp_sync_conduit_name_failed_units:
+ * @max: how many to name (at most 100)
+ *
+ * For the error of a sync some of whose units failed: the relative paths
+ * of the first @max units reported with
+ * pulp_sync_conduit_report_failed_unit(), and how many more there are.
+ *
+ * Returns: (transfer full): e.g. "a.iso, b.iso, c.iso and 7 more"
+ */
+gchar *
+pulp_sync_conduit_name_failed_units (PulpSyncConduit *self, guint max)
+{
+  g_autoptr (GString) names = g_string_new (NULL);
+  guint n;
+
+  g_return_val_if_fail (PULP_IS_SYNC_CONDUIT (self), NULL);
+  n = MIN (max, self->failed_units->len);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (names, "%s%s", i > 0 ? ", " : "",
+                            (const gchar *) g_ptr_array_index (self->failed_units, i));
+  if (self->n_failed_units > n)
+    return g_strdup_printf (_("%s and %llu more"), names->str,
+                            (unsigned long long) (self->n_failed_units - n));
+  return g_string_free (g_steal_pointer (&names), FALSE);
 }
 
 /**

@@ -62,5 +62,6 @@ void pulp_sync_conduit_set_summary (PulpSyncConduit *self, const gchar *key, GVa
 void pulp_sync_conduit_report_failed_unit (PulpSyncConduit *self,
                                           const gchar *relative_path,
                                           const gchar *reason);
+gchar *pulp_sync_conduit_name_failed_units (PulpSyncConduit *self, guint max);
 
 G_END_DECLS
