@@ -400,6 +400,22 @@ cd "$WORK"; ctl upload f1 -- -dash.txt; cd - >/dev/null
 check "upload of a file whose name starts with a dash, after --: exits 0" 0 "$RC"
 ctl units f1
 contains "upload after --: the unit has the file's name" "-dash.txt (uploaded)" "$OUT"
+# a file name that is not UTF-8 cannot name a unit: pulpctl says so and
+# uploads nothing; given --path, the file uploads
+bad=$(printf "$WORK/bad\\xff.txt")
+echo "latin" >"$bad"
+before=$(prop /org/pulp/repositories/f1 org.pulp.Repository LatestVersion)
+ctl upload f1 "$bad"
+check "upload of a file whose name is not UTF-8: usage error" 2 "$RC"
+contains "… says to give --path" "is not valid UTF-8, as paths in a repository must be: give the path with --path." "$ERR"
+lacks "… without a GLib warning" "CRITICAL" "$ERR"
+check "… and uploads nothing" "$before" "$(prop /org/pulp/repositories/f1 org.pulp.Repository LatestVersion)"
+ctl upload f1 "$bad" --path docs/latin.txt
+check "… with --path it uploads" 0 "$RC"
+ctl repo create "$(printf 'bad\xff')" --importer file
+check "repo create with an id that is not UTF-8: usage error" 2 "$RC"
+contains "… says so" "is not valid UTF-8." "$ERR"
+lacks "… without a GLib warning" "CRITICAL" "$ERR"
 ctl upload f1 "$WORK/missing.txt"
 check "upload of a missing file fails" 1 "$RC"
 contains "upload of a missing file: why" "Cannot read “$WORK/missing.txt”: No such file or directory" "$ERR"

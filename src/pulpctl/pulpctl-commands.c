@@ -681,6 +681,14 @@ pulpctl_cmd_upload (Pulpctl *ctl, gchar **args)
   else if (!from_stdin && g_str_equal (importer, "file"))
     {
       basename = g_path_get_basename (file);
+      if (!g_utf8_validate (basename, -1, NULL))
+        {
+          g_autofree gchar *shown = g_utf8_make_valid (basename, -1);
+          return pulpctl_usage_error (
+              _("The file name “%s” is not valid UTF-8, as paths in a repository must be: "
+                "give the path with --path."),
+              shown);
+        }
       g_variant_dict_insert (&metadata, "relative-path", "s", basename);
     }
   return run_task (ctl, path, path, PULPCTL_REPOSITORY_IFACE, "Upload",

@@ -945,6 +945,14 @@ main (int argc, char **argv)
                                 argv[command->max_args + 1]);
   if (opt_system + opt_session + (opt_address != NULL) > 1)
     return pulpctl_usage_error (_("Give only one of --system, --session and --address."));
+  /* What goes on the bus must be UTF-8; the file to upload is a local name
+   * and only read. */
+  for (guint i = 1; i <= nargs; i++)
+    if (!(g_str_equal (command->name, "upload") && i == 2) && !g_utf8_validate (argv[i], -1, NULL))
+      {
+        g_autofree gchar *shown = g_utf8_make_valid (argv[i], -1);
+        return pulpctl_usage_error (_("“%s” is not valid UTF-8."), shown);
+      }
 
   bus = connect_bus (&error);
   if (bus == NULL)
