@@ -467,6 +467,12 @@ check "completion: repository ids" "r1" "$(complete sync r)"
 check "completion: repository ids after options" "p1 r1" "$(complete units --limit 5 "")"
 check "completion: options" "--force" "$(complete sync --f)"
 check "completion: policies" "mirror" "$(complete repo create x --policy m)"
+mkdir -p "$WORK/cdir/my dir"
+touch "$WORK/cdir/a file.txt"
+check "completion: files to upload, names with spaces whole" "$WORK/cdir/a file.txt|$WORK/cdir/my dir|" \
+  "$(bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _pulpctl
+              printf "%s|" "${COMPREPLY[@]}"' _ "$SRCDIR/src/pulpctl/pulpctl.bash-completion" \
+     "$PULPCTL" upload f1 "$WORK/cdir/" 2>/dev/null | tr '|' '\n' | sort | tr '\n' '|')"
 # complete_line LINE: what the completion offers at the end of "pulpctl LINE"
 # as an interactive bash does it: bash-completion loaded, the words split
 # at ":" and "=" too (COMP_WORDBREAKS), and the default system bus one where
