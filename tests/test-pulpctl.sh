@@ -448,6 +448,8 @@ contains "upload of a package with --path: the daemon's reason" "take no metadat
 ctl cleanup
 check "cleanup exits 0" 0 "$RC"
 contains "cleanup: outcome" "completed" "$OUT"
+echo "$OUT" | grep -Eq '(bytes|[kMG]B) freed' && ok "cleanup: the space freed, as a size" ||
+  not_ok "cleanup: no size freed in «$OUT»"
 
 # --- delete
 ctl repo delete f1

@@ -557,6 +557,12 @@ pulpctl_format_summary (GVariant *summary)
           g_ptr_array_add (parts, g_format_size (g_variant_get_uint64 (value)));
           continue;
         }
+      if (g_str_equal (key, "bytes-freed") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+        {
+          g_autofree gchar *size = g_format_size (g_variant_get_uint64 (value));
+          g_ptr_array_add (parts, g_strdup_printf (_("%s freed"), size));
+          continue;
+        }
       text = pulpctl_format_value (value);
       g_ptr_array_add (parts, g_strdup_printf ("%s %s", key, text));
     }
