@@ -1550,6 +1550,23 @@ out:
   return ok;
 }
 
+/* Whether @path begins with the magic bytes of an RPM package's lead. */
+static gboolean
+has_rpm_lead (const gchar *path)
+{
+  static const guchar magic[] = { 0xed, 0xab, 0xee, 0xdb };
+  guchar start[sizeof magic] = { 0 };
+  gssize n = -1;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      n = read (fd, start, sizeof start);
+      close (fd);
+    }
+  return n == (gssize) sizeof magic && memcmp (start, magic, sizeof magic) == 0;
+}
+
 /**
  * pulp_rpm_unit_from_rpm_file:
  * @path: a file that should be an RPM package
@@ -1589,12 +1606,17 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   pkg = cr_package_from_rpm_base (path, 0, CR_HDRR_NONE, &cr_error);
   if (pkg == NULL)
     {
-      if (cr_error != NULL)
-        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                     _("not a valid RPM package: %s"), cr_error->message);
-      else
+      /* createrepo_c says "rpmReadPackageFile() error" either way: say
+       * which it is, a file that is no package or a package whose header
+       * is damaged */
+      if (!has_rpm_lead (path))
         g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                             _("not a valid RPM package: unreadable header"));
+                             _("not a valid RPM package: the file does not begin as an RPM "
+                               "package does"));
+      else
+        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                     _("not a valid RPM package: its header is damaged or cut short (%s)"),
+                     cr_error != NULL ? cr_error->message : "");
       return NULL;
     }
   if (nonempty (pkg->name) == NULL || nonempty (pkg->version) == NULL
