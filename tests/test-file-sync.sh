@@ -414,6 +414,11 @@ echo "/old/* redirect /redir/*" >"$RULES"
 run_sync redir; check "redirect: completes" "completed" "$S"
 check "redirect: 3 units" "t 3" "$(rprop redir UnitCount)"
 check "redirect: files came from the new place" "3" "$(grep -c '^/redir/file' "$REQLOG")"
+create redir404 "$FS/old/PULP_MANIFEST"
+echo "/old/* redirect /gone/*" >"$RULES"
+run_sync redir404; check "redirect to nothing: failed" "failed" "$S"
+contains "redirect to nothing: Error names both URLs" \
+  "$FS/old/PULP_MANIFEST (redirected to $FS/gone/PULP_MANIFEST): HTTP 404 Not Found" "$(terror)"
 
 tree auth 3 4k
 create auth "$FS/auth/PULP_MANIFEST"

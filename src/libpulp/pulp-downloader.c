@@ -132,6 +132,7 @@ typedef struct
   Part *part;
   PulpDownload *download; /* NULL while the slot is free */
   gchar *display_url;     /* the URL without its password, for messages */
+  gchar *redirected_url;  /* the same, "(redirected to …)" when this attempt was */
   GUri *uri;
   gboolean is_file;
   guint attempt;
@@ -387,7 +388,26 @@ part_finish (Part *part)
 static const gchar *
 transfer_url (Transfer *t)
 {
+  if (t->redirected_url != NULL)
+    return t->redirected_url;
   return t->display_url != NULL ? t->display_url : t->download->url;
+}
+
+/* After a redirect, errors name where it led as well: the TLS certificate
+ * or the 401 of another server are not the feed's. */
+static void
+note_redirect (Transfer *t)
+{
+  GUri *now = soup_message_get_uri (t->msg);
+  g_autofree gchar *asked = g_uri_to_string (t->uri);
+  g_autofree gchar *got = g_uri_to_string (now);
+  g_autofree gchar *shown = NULL;
+
+  g_clear_pointer (&t->redirected_url, g_free);
+  if (g_str_equal (asked, got))
+    return;
+  shown = g_uri_to_string_partial (now, G_URI_HIDE_PASSWORD);
+  t->redirected_url = g_strdup_printf (_("%s (redirected to %s)"), transfer_url (t), shown);
 }
 
 static void
@@ -413,6 +433,7 @@ transfer_done (Transfer *t, GError *error)
     }
   t->download = NULL;
   g_clear_pointer (&t->display_url, g_free);
+  g_clear_pointer (&t->redirected_url, g_free);
   g_clear_pointer (&t->uri, g_uri_unref);
   g_clear_pointer (&t->other, pulp_digest_free);
   t->part->active--;
@@ -874,6 +895,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   goffset length = -1;
 
   t->in = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  note_redirect (t);
   if (t->in == NULL)
     {
       attempt_failed_with (t, error);
