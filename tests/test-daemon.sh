@@ -66,6 +66,8 @@ contains "wrong variant type" "must have type “s”, not “u”" "$(mgr Creat
 contains "unknown importer key" "Unknown configuration key “colour”" "$(mgr CreateRepository ssa{sv} r1 test 1 colour s red)"
 contains "malformed feed URL" "“feed” must be a URL with one of the schemes" "$(mgr CreateRepository ssa{sv} r1 test 1 feed s ftp://x/y)"
 contains "bad sync-policy" "“sync-policy” must be one of" "$(mgr CreateRepository ssa{sv} r1 test 1 sync-policy s sometimes)"
+contains "client-key without client-cert" "“client-key” is set without “client-cert”" \
+  "$(mgr CreateRepository ssa{sv} r1 test 1 client-key s /etc/pulp/client.key)"
 check "nothing was stored" "ao 0" "$(mgr ListRepositories)"
 busctl --system call $M CreateRepository ssa{sv} r1 test 0 >/dev/null 2>&1 || true
 err=$(busctl --system call $M CreateRepository ssa{sv} r1 test 0 2>&1)
@@ -108,6 +110,11 @@ repo r1 Configure a{sv} 2 proxy s http://127.0.0.1:3128 ca-cert s /nonexistent.p
 contains "proxy and ca-cert are set" "ca-cert" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config)"
 check "an empty string unsets them" "" "$(repo r1 Configure a{sv} 2 proxy s "" ca-cert s "")"
 check "they are gone from Config" "" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config | grep -o 'proxy\|ca-cert')"
+repo r1 Configure a{sv} 2 client-cert s /etc/pulp/client.pem client-key s /etc/pulp/client.key >/dev/null
+contains "client-cert and client-key together are taken" "client-key" "$(prop /org/pulp/repositories/r1 org.pulp.Repository Config)"
+contains "unsetting client-cert alone is refused" "“client-key” is set without “client-cert”" \
+  "$(repo r1 Configure a{sv} 1 client-cert s "")"
+check "both unset together" "" "$(repo r1 Configure a{sv} 2 client-cert s "" client-key s "")"
 t=$(repo r1 Sync a{sv} 0 | cut -d'"' -f2)
 check "Sync returns a task" "/org/pulp/tasks/" "${t%[0-9]*}"
 check "sync completes" 's "completed"' "$(task_wait "$t")"

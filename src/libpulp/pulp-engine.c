@@ -277,6 +277,16 @@ validate_config (PulpImporter *importer, GVariant *base, GVariant *config, GErro
 
   /* the importer sees all of its own keys, old and new */
   g_autoptr (GVariant) all = g_variant_ref_sink (g_variant_dict_end (&merged));
+  /* (a client-cert file may hold the key too; a key alone is no use, and
+   * a sync would only find that out) */
+  if (g_variant_lookup (all, "client-key", "&s", NULL)
+      && !g_variant_lookup (all, "client-cert", "&s", NULL))
+    {
+      g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                           _("“client-key” is set without “client-cert”: set the certificate "
+                             "too (its file may hold the key as well)"));
+      return NULL;
+    }
   g_variant_iter_init (&iter, all);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     if (core_key_type (key) == NULL)
