@@ -7,7 +7,6 @@
 #include <glib/gstdio.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <rpm/rpmcrypto.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmpgp.h>
 #include <rpm/rpmts.h>
@@ -101,15 +100,18 @@ checksum_type_from_name (const gchar *name)
   return G_CHECKSUM_SHA256;
 }
 
-/* Streams @path through a digest; memory stays constant whatever the size.
- * libcrypto's digests, as for downloads: GLib's need twice the
- * instructions, and primary is checked before parsing can start. */
+/* Streams @path through a digest, and through @tail (if not %NULL) from
+ * byte @tail_from on; memory stays constant whatever the size. libcrypto's
+ * digests, as for downloads: GLib's need twice the instructions, and
+ * primary is checked before parsing can start. */
 static gchar *
-digest_file (const gchar *path,
-             GChecksumType type,
-             guint64 *size_out,
-             GCancellable *cancellable,
-             GError **error)
+digest_file_and_tail (const gchar *path,
+                      GChecksumType type,
+                      guint64 *size_out,
+                      PulpDigest *tail,
+                      guint64 tail_from,
+                      GCancellable *cancellable,
+                      GError **error)
 {
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileInputStream) in = NULL;
@@ -129,11 +131,26 @@ digest_file (const gchar *path,
       if (n == 0)
         break;
       pulp_digest_update (sum, buf, n);
+      if (tail != NULL && size + (guint64) n > tail_from)
+        {
+          gsize skip = size < tail_from ? (gsize) (tail_from - size) : 0;
+          pulp_digest_update (tail, buf + skip, (gsize) n - skip);
+        }
       size += n;
     }
   if (size_out != NULL)
     *size_out = size;
   return g_strdup (pulp_digest_get_string (sum));
+}
+
+static gchar *
+digest_file (const gchar *path,
+             GChecksumType type,
+             guint64 *size_out,
+             GCancellable *cancellable,
+             GError **error)
+{
+  return digest_file_and_tail (path, type, size_out, NULL, 0, cancellable, error);
 }
 
 /**
@@ -1435,64 +1452,31 @@ pulp_rpm_parse_primary_for_feed (const gchar *path,
   return ok;
 }
 
-/* The hex digest (rpm's algorithm @algo) of @path from byte @offset on. */
-static gchar *
-file_digest_from (const gchar *path, guint64 offset, gint algo, GError **error)
-{
-  DIGEST_CTX ctx = rpmDigestInit (algo, RPMDIGEST_NONE);
-  g_autofree gchar *buf = NULL;
-  gchar *hex = NULL;
-  gssize n;
-  int saved_errno;
-  int fd;
-
-  if (ctx == NULL)
-    {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("its header names an unknown digest algorithm (%d)"), algo);
-      return NULL;
-    }
-  buf = g_malloc (64 * 1024);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  n = fd < 0 || lseek (fd, (off_t) offset, SEEK_SET) < 0 ? -1 : 0;
-  while (n >= 0 && (n = read (fd, buf, 64 * 1024)) > 0)
-    rpmDigestUpdate (ctx, buf, n);
-  saved_errno = errno;
-  if (fd >= 0)
-    close (fd);
-  rpmDigestFinal (ctx, (void **) &hex, NULL, 1);
-  if (n < 0)
-    {
-      g_free (hex);
-      g_set_error (error, PULP_ERROR, PULP_ERROR_FAILED, _("Cannot read %s: %s"), path,
-                   g_strerror (saved_errno));
-      return NULL;
-    }
-  return hex;
-}
-
 /* createrepo_c reads a package's header and nothing more, so a package cut
  * short after its header, or damaged in its payload, would be stored as
- * sound. The header knows better, as rpm does before it installs: the size
- * of header and payload together (a signature tag, which librpm merges into
- * the header) and, since rpm 4.14, the digest of the payload, which starts
- * where the header ends (@payload_start). Signatures are not checked: there
- * is no keyring to check them against. */
+ * sound. The header knows better, as rpm does before it installs: @total
+ * is the size of header and payload together (a signature tag, which
+ * librpm merges into the header; 0 when absent) and, since rpm 4.14,
+ * @payload_hex the digest of the payload, which starts where the header
+ * ends; @payload is a digest of that kind to feed the payload to (both
+ * %NULL without one). Signatures are not checked: there is no keyring to
+ * check them against. */
 static gboolean
-check_payload (const gchar *path, guint64 header_start, guint64 payload_start, GError **error)
+read_payload_facts (const gchar *path,
+                    guint64 *total,
+                    PulpDigest **payload,
+                    gchar **payload_hex,
+                    GError **error)
 {
   rpmts ts = rpmtsCreate ();
   Header h = NULL;
   FD_t fd;
   rpmRC rc;
-  struct stat st;
-  guint64 declared;
-  const gchar *digest = NULL;
-  gint algo;
   gboolean ok = FALSE;
-  gboolean have_td = FALSE;
   struct rpmtd_s td;
 
+  *payload = NULL;
+  *payload_hex = NULL;
   rpmtsSetVSFlags (ts, RPMVSF_MASK_NOSIGNATURES);
   fd = Fopen (path, "r.ufdio");
   if (fd == NULL || Ferror (fd))
@@ -1502,47 +1486,40 @@ check_payload (const gchar *path, guint64 header_start, guint64 payload_start, G
       goto out;
     }
   rc = rpmReadPackageFile (ts, fd, path, &h);
-  if ((rc != RPMRC_OK && rc != RPMRC_NOKEY && rc != RPMRC_NOTTRUSTED) || h == NULL
-      || fstat (Fileno (fd), &st) != 0)
+  if ((rc != RPMRC_OK && rc != RPMRC_NOKEY && rc != RPMRC_NOTTRUSTED) || h == NULL)
     {
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
                            _("its header does not match its digests"));
       goto out;
     }
-  declared = headerGetNumber (h, RPMTAG_LONGSIGSIZE);
-  if (declared == 0)
-    declared = headerGetNumber (h, RPMTAG_SIGSIZE);
-  if (declared != 0 && header_start + declared != (guint64) st.st_size)
+  *total = headerGetNumber (h, RPMTAG_LONGSIGSIZE);
+  if (*total == 0)
+    *total = headerGetNumber (h, RPMTAG_SIGSIZE);
+  if (headerGet (h, RPMTAG_PAYLOADDIGEST, &td, HEADERGET_MINMEM))
     {
-      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                   _("its header says the package is %llu bytes long, but the file has %llu"),
-                   (unsigned long long) (header_start + declared),
-                   (unsigned long long) st.st_size);
-      goto out;
+      *payload_hex = g_strdup (rpmtdGetString (&td));
+      rpmtdFreeData (&td);
     }
-  have_td = headerGet (h, RPMTAG_PAYLOADDIGEST, &td, HEADERGET_MINMEM) != 0;
-  if (have_td)
-    digest = rpmtdGetString (&td);
-  algo = (gint) headerGetNumber (h, RPMTAG_PAYLOADDIGESTALGO);
-  if (algo == 0)
-    algo = PGPHASHALGO_SHA256; /* rpm's default, and what it assumes without the tag */
-  if (digest != NULL)
+  if (*payload_hex != NULL)
     {
-      g_autofree gchar *got = file_digest_from (path, payload_start, algo, error);
-      if (got == NULL)
-        goto out;
-      if (g_ascii_strcasecmp (got, digest) != 0)
+      /* rpm's default, and what it assumes without the tag */
+      gint algo = (gint) headerGetNumber (h, RPMTAG_PAYLOADDIGESTALGO);
+      switch (algo != 0 ? algo : PGPHASHALGO_SHA256)
         {
+        case PGPHASHALGO_MD5: *payload = pulp_digest_new (G_CHECKSUM_MD5); break;
+        case PGPHASHALGO_SHA1: *payload = pulp_digest_new (G_CHECKSUM_SHA1); break;
+        case PGPHASHALGO_SHA256: *payload = pulp_digest_new (G_CHECKSUM_SHA256); break;
+        case PGPHASHALGO_SHA384: *payload = pulp_digest_new (G_CHECKSUM_SHA384); break;
+        case PGPHASHALGO_SHA512: *payload = pulp_digest_new (G_CHECKSUM_SHA512); break;
+        default:
           g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                       _("its payload does not match the digest in its header (%s, got %s)"),
-                       digest, got);
+                       _("its header names an unknown digest algorithm (%d)"), algo);
+          g_clear_pointer (payload_hex, g_free);
           goto out;
         }
     }
   ok = TRUE;
 out:
-  if (have_td)
-    rpmtdFreeData (&td);
   headerFree (h);
   if (fd != NULL)
     Fclose (fd);
@@ -1591,18 +1568,20 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
   g_autofree gchar *href = NULL;
   g_autofree gchar *first = NULL;
   g_autofree gchar *display = NULL;
+  g_autofree gchar *payload_hex = NULL;
+  g_autoptr (PulpDigest) payload = NULL;
+  g_autoptr (GError) local_error = NULL;
   guint64 size = 0;
+  guint64 total = 0;
   struct stat st;
   g_autoptr (PulpVardictWriter) writer = NULL;
+  struct cr_HeaderRangeStruct range;
   cr_Package *pkg;
   PulpUnit *unit;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sha256 = digest_file (path, G_CHECKSUM_SHA256, &size, NULL, error);
-  if (sha256 == NULL)
-    return NULL;
   pkg = cr_package_from_rpm_base (path, 0, CR_HDRR_NONE, &cr_error);
   if (pkg == NULL)
     {
@@ -1630,32 +1609,42 @@ pulp_rpm_unit_from_rpm_file (const gchar *path, GError **error)
                      "missing or contains “/”"));
       return NULL;
     }
+
+  /* what createrepo_c would write in primary.xml for this file */
+  range = cr_get_header_byte_range (path, &local_error);
+  if (local_error != NULL)
+    {
+      cr_package_free (pkg);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("not a valid RPM package: %s"), local_error->message);
+      return NULL;
+    }
+  pkg->rpm_header_start = range.start;
+  pkg->rpm_header_end = range.end;
+  /* one pass over the file: its SHA-256 and the payload's digest */
+  if (read_payload_facts (path, &total, &payload, &payload_hex, &local_error))
+    sha256 = digest_file_and_tail (path, G_CHECKSUM_SHA256, &size, payload, range.end, NULL,
+                                   &local_error);
+  if (sha256 != NULL && total != 0 && range.start + total != size)
+    g_set_error (&local_error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("its header says the package is %llu bytes long, but the file has %llu"),
+                 (unsigned long long) (range.start + total), (unsigned long long) size);
+  else if (sha256 != NULL && payload != NULL
+           && g_ascii_strcasecmp (pulp_digest_get_string (payload), payload_hex) != 0)
+    g_set_error (&local_error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("its payload does not match the digest in its header (%s, got %s)"),
+                 payload_hex, pulp_digest_get_string (payload));
+  if (local_error != NULL)
+    {
+      cr_package_free (pkg);
+      if (g_error_matches (local_error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT))
+        g_prefix_error (&local_error, _("not a valid RPM package: "));
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
   pkg->size_package = size;
   if (g_stat (path, &st) == 0)
     pkg->time_file = st.st_mtime;
-  {
-    /* what createrepo_c would write in primary.xml for this file */
-    g_autoptr (GError) range_error = NULL;
-    g_autoptr (GError) payload_error = NULL;
-    struct cr_HeaderRangeStruct range = cr_get_header_byte_range (path, &range_error);
-    pkg->rpm_header_start = range.start;
-    pkg->rpm_header_end = range.end;
-    if (range_error != NULL)
-      {
-        cr_package_free (pkg);
-        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
-                     _("not a valid RPM package: %s"), range_error->message);
-        return NULL;
-      }
-    if (!check_payload (path, range.start, range.end, &payload_error))
-      {
-        cr_package_free (pkg);
-        if (payload_error->code == PULP_ERROR_INVALID_ARGUMENT)
-          g_prefix_error (&payload_error, _("not a valid RPM package: "));
-        g_propagate_error (error, g_steal_pointer (&payload_error));
-        return NULL;
-      }
-  }
 
   {
     g_autofree gchar *name = g_utf8_make_valid (pkg->name, -1);
