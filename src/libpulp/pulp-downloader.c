@@ -132,7 +132,7 @@ typedef struct
   Part *part;
   PulpDownload *download; /* NULL while the slot is free */
   gchar *display_url;     /* the URL without its password, for messages */
-  gchar *redirected_url;  /* the same, "(redirected to …)" when this attempt was */
+  gchar *redirected_url;  /* the same, "(redirected to …)": this attempt's, made when asked */
   GUri *uri;
   gboolean is_file;
   guint attempt;
@@ -385,29 +385,27 @@ part_finish (Part *part)
 
 /* ---- one transfer ----------------------------------------------------- */
 
+/* How messages name the transfer. After a redirect they name where it led
+ * as well: the TLS certificate or the 401 of another server are not the
+ * feed's. Worked out only when a message needs it, not for every request. */
 static const gchar *
 transfer_url (Transfer *t)
 {
-  if (t->redirected_url != NULL)
-    return t->redirected_url;
-  return t->display_url != NULL ? t->display_url : t->download->url;
-}
+  const gchar *asked = t->display_url != NULL ? t->display_url : t->download->url;
 
-/* After a redirect, errors name where it led as well: the TLS certificate
- * or the 401 of another server are not the feed's. */
-static void
-note_redirect (Transfer *t)
-{
-  GUri *now = soup_message_get_uri (t->msg);
-  g_autofree gchar *asked = g_uri_to_string (t->uri);
-  g_autofree gchar *got = g_uri_to_string (now);
-  g_autofree gchar *shown = NULL;
+  if (t->redirected_url == NULL && t->msg != NULL)
+    {
+      GUri *now = soup_message_get_uri (t->msg);
+      g_autofree gchar *requested = g_uri_to_string (t->uri);
+      g_autofree gchar *got = g_uri_to_string (now);
 
-  g_clear_pointer (&t->redirected_url, g_free);
-  if (g_str_equal (asked, got))
-    return;
-  shown = g_uri_to_string_partial (now, G_URI_HIDE_PASSWORD);
-  t->redirected_url = g_strdup_printf (_("%s (redirected to %s)"), transfer_url (t), shown);
+      if (!g_str_equal (requested, got))
+        {
+          g_autofree gchar *shown = g_uri_to_string_partial (now, G_URI_HIDE_PASSWORD);
+          t->redirected_url = g_strdup_printf (_("%s (redirected to %s)"), asked, shown);
+        }
+    }
+  return t->redirected_url != NULL ? t->redirected_url : asked;
 }
 
 static void
@@ -895,7 +893,6 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   goffset length = -1;
 
   t->in = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  note_redirect (t);
   if (t->in == NULL)
     {
       attempt_failed_with (t, error);
@@ -992,6 +989,7 @@ http_start (Transfer *t)
       soup_session_add_feature_by_type (session, SOUP_TYPE_AUTH_BASIC);
       soup_session_add_feature_by_type (session, SOUP_TYPE_AUTH_DIGEST);
     }
+  g_clear_pointer (&t->redirected_url, g_free);
   t->msg = soup_message_new_from_uri (SOUP_METHOD_GET, t->uri);
   if (self->client_cert != NULL)
     soup_message_set_tls_client_certificate (t->msg, self->client_cert);
