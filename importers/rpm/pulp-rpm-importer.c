@@ -8,7 +8,6 @@
 
 #include "pulp.h"
 #include "pulp-rpm-metadata.h"
-#include "pulp-rpm-pipeline.h"
 
 /* Units are saved (and, under the immediate policy, downloaded) this many
  * at a time: the database likes batches, and memory stays bounded however
@@ -428,76 +427,6 @@ fetch_unit (PulpUnit *unit, gpointer user_data, GError **error)
   return st->batch->len < BATCH_SIZE || download_batch (st, error);
 }
 
-/* ---- units from a thread of their own --------------------------------
- *
- * pulp_rpm_parse_primary_for_feed() (createrepo_c in one thread, building
- * units in the calling one) runs in a thread of its own, so that saving
- * the units (the database's work) overlaps with it. It runs at most
- * PIPELINE_CHUNKS chunks ahead: far enough to go on while the conduit
- * writes a transaction (4 MiB of metadata, about 2,400 packages). */
-
-#define PIPELINE_CHUNK 500
-#define PIPELINE_CHUNKS 8
-
-typedef struct
-{
-  const gchar *path;
-  const gchar *display_name;
-  const gchar *feed;
-  PulpRpmParseFlags flags;
-  GCancellable *cancellable;
-  PulpRpmUnitFunc func;
-  SyncState *st;
-} ParseJob;
-
-static gboolean
-push_unit (PulpUnit *unit, gpointer user_data, GError **error)
-{
-  return pulp_rpm_pipeline_push (user_data, g_object_ref (unit), error);
-}
-
-static gboolean
-produce_units (PulpRpmPipeline *pipeline, gpointer user_data, GError **error)
-{
-  ParseJob *job = user_data;
-
-  return pulp_rpm_parse_primary_for_feed (job->path, job->display_name, job->feed, job->flags,
-                                          push_unit, pipeline, job->cancellable, error);
-}
-
-static gboolean
-consume_unit (gpointer unit, gpointer user_data, GError **error)
-{
-  ParseJob *job = user_data;
-
-  return job->func (unit, job->st, error);
-}
-
-/* pulp_rpm_parse_primary_for_feed() with @func called in this thread, one
- * call per package in document order, while the parser runs ahead. */
-static gboolean
-parse_primary_pipelined (SyncState *st,
-                         const gchar *path,
-                         const gchar *display_name,
-                         const gchar *feed,
-                         PulpRpmParseFlags flags,
-                         PulpRpmUnitFunc func,
-                         GError **error)
-{
-  ParseJob job = {
-    .path = path,
-    .display_name = display_name,
-    .feed = feed,
-    .flags = flags,
-    .cancellable = st->cancellable,
-    .func = func,
-    .st = st,
-  };
-
-  return pulp_rpm_pipeline_run ("pulp-rpm-units", PIPELINE_CHUNK, PIPELINE_CHUNKS, g_object_unref,
-                                produce_units, &job, consume_unit, &job, error);
-}
-
 /* Fetches a metadata file into the private temp dir. */
 static gchar *
 fetch_metadata (SyncState *st,
@@ -715,9 +644,10 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   report_units (st);
   /* Under the immediate policy this scan only decides what to download:
    * the units it sees need no metadata. */
-  if (!parse_primary_pipelined (st, primary_path, primary->location_href, st->feed,
-                                st->on_demand ? PULP_RPM_PARSE_DEFAULT : PULP_RPM_PARSE_KEYS_ONLY,
-                                scan_unit, error))
+  if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, st->feed,
+                                        st->on_demand ? PULP_RPM_PARSE_DEFAULT
+                                                      : PULP_RPM_PARSE_KEYS_ONLY,
+                                        scan_unit, st, st->cancellable, error))
     return FALSE;
   if (!save_batch (st, error))
     return FALSE;
@@ -727,8 +657,9 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
     {
       st->download_start = g_get_monotonic_time ();
       download_progress (0, 0, 0, 0, st);
-      if (!parse_primary_pipelined (st, primary_path, primary->location_href, NULL,
-                                    PULP_RPM_PARSE_DEFAULT, fetch_unit, error))
+      if (!pulp_rpm_parse_primary_for_feed (primary_path, primary->location_href, NULL,
+                                            PULP_RPM_PARSE_DEFAULT, fetch_unit, st,
+                                            st->cancellable, error))
         return FALSE;
       if (!download_batch (st, error))
         return FALSE;
