@@ -123,6 +123,9 @@ start() {
 mk() { "$MAKE_REPO" "$@" >/dev/null || { echo "make-rpm-repo $* failed"; exit 99; }; }
 mk -n 40 -s 4 -z 100 -c gz "$WWW/gz"             # packages in 4 sub-folders, gz primary
 mk -n 12 -p xpkg -c xz "$WWW/xz"                  # xz primary
+mk -n 3 -p bzpkg -c bz2 "$WWW/bz2"                # bz2 primary
+mk -n 3 -p npkg "$WWW/none"                       # uncompressed primary
+"$SET_PRIMARY" "$WWW/none" - none
 mkdir -p "$WWW/real" "$WWW/zst" "$WWW/based"                  # the real packages, gz and zstd primary
 cp "$FIXTURES"/*.rpm "$WWW/real/"
 cp "$FIXTURES"/*.rpm "$WWW/zst/"
@@ -231,11 +234,15 @@ contains "immediate again: skipped" '"skipped" b true' "$(summary)"
 sync od
 contains "additive after mirror, same upstream: skipped" '"skipped" b true' "$(summary)"
 
-# --- xz, zstd, the real packages, xml:base
-create xz "$URL/xz"
-sync xz
-check "xz: completes" "completed" "$S"
-check "xz: all stored" "$(files "$WWW/xz")" "$(units xz)"
+# --- xz, bz2, none, zstd, the real packages, xml:base
+for comp in xz bz2 none; do
+  create $comp "$URL/$comp"
+  sync $comp
+  check "$comp: completes" "completed" "$S"
+  check "$comp: all stored" "$(files "$WWW/$comp")" "$(units $comp)"
+done
+contains "bz2: primary is bz2" "primary.xml.bz2" "$(cat "$WWW/bz2/repodata/repomd.xml")"
+contains "none: primary is uncompressed" 'primary.xml"' "$(cat "$WWW/none/repodata/repomd.xml")"
 create zst "$URL/zst/"
 sync zst
 check "zstd: completes" "completed" "$S"
