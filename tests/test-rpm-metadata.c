@@ -947,6 +947,47 @@ test_malformed (Fixture *f, gconstpointer data)
   g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
   g_test_message ("truncated: %s", error->message);
   g_assert_cmpuint (units->len, ==, 0);
+  g_clear_error (&error);
+}
+
+/* Errors that createrepo_c gives without a line say which package: in a
+ * primary of 50,000 packages the message must lead to the bad one. */
+static void
+test_malformed_package_named (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) units = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GString) xml = g_string_new (PRIMARY_HEAD);
+  g_autoptr (GError) error = NULL;
+
+  /* a size that is not a number, in the third package */
+  g_string_append (xml, PACKAGE_XML ("a.rpm", "s") PACKAGE_XML ("b.rpm", "s"));
+  g_string_append (xml, PACKAGE_XML ("c.rpm", "s") "</metadata>\n");
+  g_string_replace (xml, "<name>foo</name>\n  <arch>noarch</arch>\n  <version epoch=\"0\" ver=\"1.0\" "
+                         "rel=\"1\"/>\n  <checksum type=\"sha256\" pkgid=\"YES\">"
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef</checksum>\n"
+                         "  <summary>s</summary>\n  <description>d</description>\n  <packager></packager>\n"
+                         "  <url></url>\n  <time file=\"1\" build=\"2\"/>\n  <size package=\"3\" "
+                         "installed=\"4\" archive=\"5\"/>\n  <location href=\"c.rpm\"/>",
+                    "<name>bar</name>\n  <arch>noarch</arch>\n  <version epoch=\"0\" ver=\"1.0\" "
+                    "rel=\"1\"/>\n  <size package=\"x8209\"/>\n  <location href=\"c.rpm\"/>",
+                    1);
+  g_assert_false (parse_text (f, xml->str, units, &error));
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_test_message ("bad number: %s", error->message);
+  g_assert_true (g_str_has_prefix (error->message,
+                                   "repodata/primary.xml is malformed in package 3 (“bar”): "));
+  g_assert_nonnull (strstr (error->message, "x8209"));
+  g_clear_error (&error);
+
+  /* a package without its checksum: createrepo_c finds out at its end */
+  g_assert_false (parse_text (f,
+                              PRIMARY_HEAD PACKAGE_XML ("a.rpm", "s")
+                              "<package type=\"rpm\"><name>zz</name></package></metadata>\n",
+                              units, &error));
+  g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+  g_test_message ("no checksum: %s", error->message);
+  g_assert_true (g_str_has_prefix (error->message,
+                                   "repodata/primary.xml is malformed in package 2 (“zz”): "));
 }
 
 static gboolean
@@ -1387,6 +1428,7 @@ main (int argc, char **argv)
   ADD ("/pulp/rpm/primary/ampersand-attributes", NULL, test_ampersand_attributes);
   ADD ("/pulp/rpm/primary/bad-values", NULL, test_bad_values);
   ADD ("/pulp/rpm/primary/malformed", NULL, test_malformed);
+  ADD ("/pulp/rpm/primary/malformed-package-named", NULL, test_malformed_package_named);
   ADD ("/pulp/rpm/primary/cancel", NULL, test_cancel);
   ADD ("/pulp/rpm/primary/external-entity", NULL, test_external_entity);
   ADD ("/pulp/rpm/primary/location-rejected", NULL, test_location_rejected);

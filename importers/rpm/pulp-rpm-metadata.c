@@ -596,6 +596,7 @@ typedef struct
   /* The package being filled in: ours (we allocated it in newpkg_cb), and
    * createrepo_c does not free it when the document ends inside it. */
   cr_Package *current;
+  guint64 packages; /* begun so far */
 } ParseContext;
 
 /* Turns the parser's packages into units, in the thread that called
@@ -614,6 +615,31 @@ typedef struct
   gboolean unescape_attributes; /* see unescape_ampersands() */
 } UnitBuilder;
 
+/* "@display_name is malformed: @msg", saying where when a package was
+ * being read: createrepo_c names a line only for XML syntax errors, and a
+ * bad value in one of 50,000 packages must be findable. */
+static void
+set_malformed (ParseContext *ctx, const gchar *msg, GError **error)
+{
+  g_autofree gchar *number = g_strdup_printf ("%" G_GUINT64_FORMAT, ctx->packages);
+  const gchar *name = ctx->current != NULL ? nonempty (ctx->current->name) : NULL;
+  g_autofree gchar *shown = name != NULL ? g_utf8_make_valid (name, -1) : NULL;
+
+  if (ctx->packages == 0)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is malformed: %s"),
+                 ctx->display_name, msg);
+  else if (ctx->current == NULL)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("%s is malformed after package %s: %s"), ctx->display_name, number, msg);
+  else if (shown == NULL)
+    g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("%s is malformed in package %s: %s"), ctx->display_name, number, msg);
+  else
+    g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                 _("%s is malformed in package %s (“%s”): %s"), ctx->display_name, number, shown,
+                 msg);
+}
+
 /* createrepo_c reports structural problems as warnings and goes on; a
  * document that is not the metadata it claims to be, or holds values that
  * do not parse, must stop the sync instead of silently losing packages.
@@ -626,8 +652,7 @@ warning_cb (cr_XmlParserWarningType type, char *msg, void *data, GError **err)
   if (type == CR_XML_WARNING_BADMDTYPE || type == CR_XML_WARNING_BADATTRVAL)
     {
       if (ctx->error == NULL)
-        g_set_error (&ctx->error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is malformed: %s"),
-                     ctx->display_name, msg);
+        set_malformed (ctx, msg, &ctx->error);
       return CR_CB_RET_ERR;
     }
   g_debug ("%s: %s", ctx->display_name, msg);
@@ -666,8 +691,7 @@ parse_failed (ParseContext *ctx, GError *cr_error, GError **error)
         if (ctx->path != NULL)
           g_string_replace (msg, ctx->path, ctx->display_name, 0);
         g_string_replace (msg, "\n", " ", 0);
-        g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("%s is malformed: %s"),
-                     ctx->display_name, g_strstrip (msg->str));
+        set_malformed (ctx, g_strstrip (msg->str), error);
       }
       break;
     }
@@ -1254,6 +1278,7 @@ newpkg_cb (cr_Package **pkg,
 
   g_clear_pointer (&ctx->current, cr_package_free);
   ctx->current = cr_package_new ();
+  ctx->packages++;
   *pkg = ctx->current;
   return CR_CB_RET_OK;
 }
@@ -1361,15 +1386,17 @@ parse_packages (PulpRpmPipeline *pipeline, gpointer data, GError **error)
 {
   ParseContext *ctx = data;
   g_autoptr (GError) cr_error = NULL;
+  gboolean ok;
   int rc;
 
   ctx->pipeline = pipeline;
   rc = cr_xml_parse_primary (ctx->path, newpkg_cb, ctx, pkg_cb, ctx, warning_cb, ctx,
                              (ctx->flags & PULP_RPM_PARSE_KEYS_ONLY) == 0, &cr_error);
+  ok = rc == CRE_OK && ctx->error == NULL;
+  if (!ok) /* (names the package being read, if any) */
+    parse_failed (ctx, cr_error, error);
   g_clear_pointer (&ctx->current, cr_package_free);
-  if (rc != CRE_OK || ctx->error != NULL)
-    return parse_failed (ctx, cr_error, error);
-  return TRUE;
+  return ok;
 }
 
 /**
