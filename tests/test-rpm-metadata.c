@@ -1329,6 +1329,24 @@ test_repomd_errors (Fixture *f, gconstpointer data)
   g_assert_null (repomd);
   g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "no complete primary"));
+  g_clear_error (&error);
+
+  /* A negative size would turn the size check off. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree gchar *xml = g_strdup_printf (
+        "<?xml version=\"1.0\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">\n"
+        "<data type=\"primary\"><checksum type=\"sha256\">00</checksum>"
+        "<location href=\"repodata/p.xml.gz\"/><%s>-19138</%s></data></repomd>\n",
+        i == 0 ? "size" : "open-size", i == 0 ? "size" : "open-size");
+      g_assert_true (g_file_set_contents (path, xml, -1, NULL));
+      repomd = pulp_rpm_repomd_parse (path, "repomd.xml", &error);
+      g_assert_null (repomd);
+      g_assert_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT);
+      g_assert_cmpstr (error->message, ==,
+                       "repomd.xml declares a negative size for repodata/p.xml.gz");
+      g_clear_error (&error);
+    }
 }
 
 /* A repository of the kind the sync tests use: packages spread over

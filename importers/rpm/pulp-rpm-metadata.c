@@ -893,6 +893,15 @@ pulp_rpm_repomd_parse (const gchar *path, const gchar *display_name, GError **er
                    _("%s has no complete primary metadata record"), display_name);
       return NULL;
     }
+  /* createrepo_c gives a size left out as 0, an open-size as -1 */
+  if (rec->size < 0 || rec->size_open < -1)
+    {
+      g_autofree gchar *href = g_utf8_make_valid (rec->location_href, -1);
+      cr_repomd_free (repomd);
+      g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                   _("%s declares a negative size for %s"), display_name, href);
+      return NULL;
+    }
   result->primary = metadata_file_from_record (rec);
   if (repomd->revision != NULL)
     result->revision = g_utf8_make_valid (repomd->revision, -1);
