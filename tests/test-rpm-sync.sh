@@ -162,8 +162,12 @@ contains "no-op: the one request was repomd.xml" "GET /gz/repodata/repomd.xml" "
 check "no-op: no new version" "t 1" "$(rprop gz LatestVersion)"
 contains "no-op: summary still counts the packages" '"packages" t 40' "$(summary)"
 before=$(requests)
+monitor_start "$WORK/monitor"
 sync gz
+monitor_stop "$WORK/monitor"
 check "no-op again (the state survives a skip)" "completed" "$S"
+contains "no-op again: the metadata stage ends done (1 of 1)" "'metadata', uint64 1, uint64 1," \
+  "$(last_progress "$WORK/monitor" "$T" metadata)"
 contains "no-op again: skipped" '"skipped" b true' "$(summary)"
 check "no-op again: one request" "1" "$(($(requests) - before))"
 before=$(requests)

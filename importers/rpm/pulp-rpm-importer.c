@@ -620,6 +620,8 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   }
   if (can_skip (st))
     {
+      /* repomd.xml was all this sync needed */
+      pulp_sync_conduit_set_progress (st->conduit, "metadata", 1, 1, NULL);
       st->skipped = TRUE;
       return TRUE;
     }
