@@ -291,6 +291,13 @@ order=$(awk -v task="$t" '
   /^signal / && $0 ~ "path=" task ";" && /member=Finished/ { finished = NR }
   END { print (changed && finished && changed < finished) ? "first" : "changed " changed ", finished " finished }' "$WORK/monitor")
 check "LatestVersion changes before the task's Finished signal" "first" "$order"
+order=$(awk -v task="$t" '
+  /^signal / { header = NR; member = $0; active = 0 }
+  /string "ActiveTask"/ && member ~ /path=\/org\/pulp\/repositories\/order;/ { active = 1 }
+  active && /object path "\/"$/ && !cleared { cleared = header }
+  /^signal / && $0 ~ "path=" task ";" && /member=Finished/ { finished = NR }
+  END { print (cleared && finished && cleared < finished) ? "first" : "cleared " cleared ", finished " finished }' "$WORK/monitor")
+check "ActiveTask is / again before the task's Finished signal" "first" "$order"
 mgr DeleteRepository s order >/dev/null
 
 # --- SIGTERM during a sync: its task and the one queued behind it end as

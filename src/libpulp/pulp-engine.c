@@ -463,6 +463,8 @@ task_state_changed (PulpTask *task, GParamSpec *pspec, PulpEngine *self)
   save_task (self, task);
 }
 
+static void scheduler_changed (PulpScheduler *scheduler, PulpEngine *self);
+
 static void
 task_finished (PulpTask *task, PulpEngine *self)
 {
@@ -482,6 +484,9 @@ task_finished (PulpTask *task, PulpEngine *self)
     }
   if (*repo != '\0')
     refresh_repository (self, repo);
+  /* This handler runs before the daemon's, which announces Finished: a
+   * client that hears it must not find the task still active. */
+  scheduler_changed (self->scheduler, self);
 }
 
 static void

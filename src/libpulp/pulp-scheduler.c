@@ -151,14 +151,17 @@ pulp_scheduler_add (PulpScheduler *self, PulpTask *task)
  * pulp_scheduler_get_active_task:
  *
  * Returns: (transfer none) (nullable): the running task on @repository, or
- * the first queued one
+ * the first queued one; never one that has ended, even while its
+ * "finished" handlers run
  */
 PulpTask *
 pulp_scheduler_get_active_task (PulpScheduler *self, const gchar *repository)
 {
   g_return_val_if_fail (PULP_IS_SCHEDULER (self), NULL);
   for (GList *l = self->tasks.head; l != NULL; l = l->next)
-    if (g_strcmp0 (pulp_task_get_repository (l->data), repository) == 0)
+    if ((pulp_task_get_state (l->data) == PULP_TASK_STATE_QUEUED
+         || pulp_task_get_state (l->data) == PULP_TASK_STATE_RUNNING)
+        && g_strcmp0 (pulp_task_get_repository (l->data), repository) == 0)
       return l->data;
   return NULL;
 }
