@@ -65,6 +65,10 @@ contains "unknown importer: NotFound" "No importer “nope” is loaded" "$(mgr 
 contains "wrong variant type" "must have type “s”, not “u”" "$(mgr CreateRepository ssa{sv} r1 test 1 feed u 3)"
 contains "unknown importer key" "Unknown configuration key “colour”" "$(mgr CreateRepository ssa{sv} r1 test 1 colour s red)"
 contains "malformed feed URL" "“feed” must be a URL with one of the schemes" "$(mgr CreateRepository ssa{sv} r1 test 1 feed s ftp://x/y)"
+for feed in file:relative/desc file://otherhost/desc; do
+  contains "file feed $feed: InvalidArgument" "org.pulp.Error.InvalidArgument: “feed” must name a local file by its absolute path" \
+    "$(gdbus call --system --dest org.pulp.Manager --object-path /org/pulp/Manager --method org.pulp.Manager.CreateRepository r1 test "{'feed': <'$feed'>}" 2>&1)"
+done
 contains "bad sync-policy" "“sync-policy” must be one of" "$(mgr CreateRepository ssa{sv} r1 test 1 sync-policy s sometimes)"
 contains "client-key without client-cert" "“client-key” is set without “client-cert”" \
   "$(mgr CreateRepository ssa{sv} r1 test 1 client-key s /etc/pulp/client.key)"

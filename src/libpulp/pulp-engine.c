@@ -147,8 +147,20 @@ check_url (const gchar *key, GVariant *value, const gchar *const *schemes, GErro
                    g_uri_get_scheme (uri));
       return FALSE;
     }
-  if (g_strcmp0 (g_uri_get_scheme (uri), "file") != 0
-      && (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'))
+  if (g_str_equal (g_uri_get_scheme (uri), "file"))
+    {
+      /* file:relative or file://host/… would fail at every sync */
+      if (*g_uri_get_path (uri) != '/'
+          || (g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0'))
+        {
+          g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT,
+                       _("“%s” must name a local file by its absolute path, as in "
+                         "file:///srv/feed: “%s”"),
+                       key, s);
+          return FALSE;
+        }
+    }
+  else if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
     {
       g_set_error (error, PULP_ERROR, PULP_ERROR_INVALID_ARGUMENT, _("“%s” has no host: “%s”"), key, s);
       return FALSE;
