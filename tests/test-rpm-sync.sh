@@ -166,7 +166,7 @@ monitor_start "$WORK/monitor"
 sync gz
 monitor_stop "$WORK/monitor"
 check "no-op again (the state survives a skip)" "completed" "$S"
-contains "no-op again: the metadata stage ends done (1 of 1)" "'metadata', uint64 1, uint64 1," \
+contains "no-op again: the metadata stage ends done (2 of 2)" "'metadata', uint64 2, uint64 2," \
   "$(last_progress "$WORK/monitor" "$T" metadata)"
 contains "no-op again: skipped" '"skipped" b true' "$(summary)"
 check "no-op again: one request" "1" "$(($(requests) - before))"

@@ -620,8 +620,8 @@ sync_in_dir (SyncState *st, const gchar *tmpdir, GError **error)
   }
   if (can_skip (st))
     {
-      /* repomd.xml was all this sync needed */
-      pulp_sync_conduit_set_progress (st->conduit, "metadata", 1, 1, NULL);
+      /* the stage ends: primary is not needed */
+      pulp_sync_conduit_set_progress (st->conduit, "metadata", 2, 2, NULL);
       st->skipped = TRUE;
       return TRUE;
     }
