@@ -156,6 +156,11 @@ static gboolean
 handle_cancel (PulpDBusTask *iface, GDBusMethodInvocation *invocation, PulpTask *task)
 {
   PulpDaemon *self = g_object_get_data (G_OBJECT (task), "pulp-daemon");
+
+  /* The checks are asynchronous (polkit may ask a person), and an ended
+   * task may be pruned meanwhile: the invocation, which they hold, keeps
+   * the task alive until they are done. */
+  g_object_set_data_full (G_OBJECT (invocation), "pulp-task", g_object_ref (task), g_object_unref);
   pulp_authority_check (self->authority, invocation, NULL, cancel_caller_known, task);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
