@@ -475,8 +475,6 @@ task_state_changed (PulpTask *task, GParamSpec *pspec, PulpEngine *self)
   save_task (self, task);
 }
 
-static void scheduler_changed (PulpScheduler *scheduler, PulpEngine *self);
-
 static void
 task_finished (PulpTask *task, PulpEngine *self)
 {
@@ -495,10 +493,16 @@ task_finished (PulpTask *task, PulpEngine *self)
         g_warning ("cannot record the sync time of %s: %s", repo, error->message);
     }
   if (*repo != '\0')
-    refresh_repository (self, repo);
-  /* This handler runs before the daemon's, which announces Finished: a
-   * client that hears it must not find the task still active. */
-  scheduler_changed (self->scheduler, self);
+    {
+      PulpRepository *repository = g_hash_table_lookup (self->repositories, repo);
+
+      refresh_repository (self, repo);
+      /* This handler runs before the daemon's, which announces Finished: a
+       * client that hears it must not find the task still active. */
+      if (repository != NULL)
+        pulp_repository_set_active_task (
+            repository, pulp_scheduler_get_active_task (self->scheduler, repo));
+    }
 }
 
 static void
