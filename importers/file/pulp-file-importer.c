@@ -591,29 +591,31 @@ download_batch_finish (FileSync *sync, PulpDownloader *downloader, FileBatch *ba
 
   ok = pulp_downloader_finish_to_store (downloader, g_steal_pointer (&batch->job),
                                         on_download_progress, sync, &local_error);
+  /* The files that arrived stay in the store, also when the sync is
+   * cancelled (the next one will not fetch them again), and the summary
+   * counts them; content the store already had (from another repository,
+   * or from a sync that failed or was cancelled) was not downloaded now. */
+  for (guint i = 0; i < batch->downloads->len; i++)
+    {
+      PulpDownload *d = g_ptr_array_index (batch->downloads, i);
+
+      any_item_error |= d->error != NULL;
+      if (d->error == NULL && d->fetched)
+        {
+          guint index = GPOINTER_TO_UINT (d->user_data);
+
+          sync->downloaded++;
+          sync->bytes += pulp_file_manifest_get_entry (sync->manifest, index)->size;
+        }
+    }
   if (g_cancellable_is_cancelled (sync->cancellable)
       || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       || g_error_matches (local_error, PULP_ERROR, PULP_ERROR_CANCELLED))
     {
-      /* The files that arrived stay in the store (the next sync will not
-       * fetch them again), and the summary counts them. */
-      for (guint i = 0; i < batch->downloads->len; i++)
-        {
-          PulpDownload *d = g_ptr_array_index (batch->downloads, i);
-          if (d->error == NULL && d->fetched)
-            {
-              const PulpFileManifestEntry *e = pulp_file_manifest_get_entry (
-                  sync->manifest, GPOINTER_TO_UINT (d->user_data));
-              sync->downloaded++;
-              sync->bytes += e->size;
-            }
-        }
       g_set_error_literal (error, PULP_ERROR, PULP_ERROR_CANCELLED, _("The sync was cancelled"));
       return FALSE;
     }
 
-  for (guint i = 0; i < batch->downloads->len; i++)
-    any_item_error |= ((PulpDownload *) g_ptr_array_index (batch->downloads, i))->error != NULL;
   /* A failure the downloader does not pin on any file (it could not start
    * at all) is not something skip-failed can skip. */
   if (!ok && !any_item_error)
@@ -665,13 +667,6 @@ download_batch_save (FileSync *sync, FileBatch *batch, GError **error)
       unit = file_unit_new (e->relative_path, e->sha256, e->size);
       pulp_unit_set_path (unit, d->path);
       g_ptr_array_add (units, unit);
-      /* Content the store already had (from another repository, or from a
-       * sync that failed or was cancelled) was not downloaded now. */
-      if (d->fetched)
-        {
-          sync->downloaded++;
-          sync->bytes += e->size;
-        }
     }
 
   /* Once a file failed without skip-failed the version is thrown away, so

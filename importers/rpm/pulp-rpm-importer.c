@@ -326,19 +326,22 @@ download_batch (SyncState *st, GError **error)
 
   ok = pulp_downloader_fetch_to_store (st->downloader, downloads, download_progress, st,
                                        st->cancellable, &fetch_error);
+  /* The packages that arrived stay in the store, also when the sync is
+   * cancelled (the next one will not fetch them again), and the summary
+   * counts them; content the store already had (from another repository,
+   * or from a sync that failed or was cancelled) was not downloaded now. */
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      PulpDownload *d = g_ptr_array_index (downloads, i);
+
+      if (d->error == NULL && d->fetched)
+        {
+          st->downloaded++;
+          st->downloaded_bytes += pulp_unit_get_size (d->user_data);
+        }
+    }
   if (g_cancellable_is_cancelled (st->cancellable))
     {
-      /* The packages that arrived stay in the store (the next sync will not
-       * fetch them again), and the summary counts them. */
-      for (guint i = 0; i < downloads->len; i++)
-        {
-          PulpDownload *d = g_ptr_array_index (downloads, i);
-          if (d->error == NULL && d->fetched)
-            {
-              st->downloaded++;
-              st->downloaded_bytes += pulp_unit_get_size (d->user_data);
-            }
-        }
       if (fetch_error != NULL)
         g_propagate_error (error, g_steal_pointer (&fetch_error));
       else
@@ -378,13 +381,6 @@ download_batch (SyncState *st, GError **error)
       pulp_unit_set_path (unit, d->path);
       if (st->missing != NULL)
         g_hash_table_remove (st->missing, pulp_unit_get_id (unit));
-      /* Content the store already had (from another repository, or from a
-       * sync that failed or was cancelled) was not downloaded now. */
-      if (d->fetched)
-        {
-          st->downloaded++;
-          st->downloaded_bytes += pulp_unit_get_size (unit);
-        }
       arrived_bytes += pulp_unit_get_size (unit);
       g_ptr_array_add (arrived, g_object_ref (unit));
     }
